@@ -1,0 +1,8 @@
+//! Who is calling: password hashing, JWTs, the [`Caller`] extractor and the tenant rules
+//! every resource applies (which brand/client a caller may see and write).
+
+pub mod caller;
+pub mod jwt;
+pub mod password;
+
+pub use caller::{Caller, Role};

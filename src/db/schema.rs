@@ -1,0 +1,121 @@
+//! The tables, written by hand with the column types SQLite and PostgreSQL share, so one
+//! schema serves the `MultiConnection`. Ids are UUID text; times are UTC `Timestamp`s.
+
+diesel::table! {
+    brands (id) {
+        id -> Text,
+        name -> Text,
+        timezone -> Text,
+        language -> Text,
+        currency -> Text,
+        email -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        brand_id -> Text,
+        name -> Text,
+        client_type -> Text,
+        timezone -> Text,
+        language -> Text,
+        show_billing_details -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    carriers (id) {
+        id -> Text,
+        brand_id -> Text,
+        name -> Text,
+        description -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ddi_providers (id) {
+        id -> Text,
+        brand_id -> Text,
+        name -> Text,
+        description -> Text,
+        addresses -> Text,
+        transformation_rules -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ddis (id) {
+        id -> Text,
+        brand_id -> Text,
+        client_id -> Text,
+        ddi_e164 -> Text,
+        ddi_provider_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    endpoints (id) {
+        id -> Text,
+        brand_id -> Text,
+        client_id -> Text,
+        endpoint_type -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_templates (id) {
+        id -> Text,
+        brand_id -> Nullable<Text>,
+        name -> Text,
+        template_type -> Text,
+        contents -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    administrators (id) {
+        id -> Text,
+        username -> Text,
+        password_hash -> Text,
+        role -> Text,
+        brand_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        active -> Bool,
+        timezone -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(clients -> brands (brand_id));
+diesel::joinable!(carriers -> brands (brand_id));
+diesel::joinable!(ddi_providers -> brands (brand_id));
+diesel::joinable!(ddis -> clients (client_id));
+diesel::joinable!(endpoints -> clients (client_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    brands,
+    clients,
+    carriers,
+    ddi_providers,
+    ddis,
+    endpoints,
+    notification_templates,
+    administrators,
+);

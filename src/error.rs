@@ -1,0 +1,212 @@
+//! The one error type. Every failure the API reports becomes
+//! `{"code": "...", "message": "...", "fields": {...}}` with a stable machine-readable `code`;
+//! unexpected failures are logged here and answered with a bare 500 that leaks nothing.
+
+use std::collections::BTreeMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppError {
+    #[serde(skip)]
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, String>,
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> AppError {
+        AppError {
+            status,
+            code,
+            message: message.into(),
+            fields: BTreeMap::new(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn invalid_query(message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::BAD_REQUEST, "invalid_query", message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// Also used for objects of another tenant: their existence is never revealed.
+    pub fn not_found() -> AppError {
+        AppError::new(StatusCode::NOT_FOUND, "not_found", "not found")
+    }
+
+    pub fn conflict(message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    pub fn method_not_allowed() -> AppError {
+        AppError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "method not allowed on this path",
+        )
+    }
+
+    /// One field failed validation.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> AppError {
+        let mut fields = BTreeMap::new();
+        let message = message.into();
+        fields.insert(field.to_string(), message.clone());
+        AppError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "validation_failed",
+            message: format!("{field}: {message}"),
+            fields,
+        }
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> AppError {
+        AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            message,
+        )
+    }
+
+    /// An unexpected failure: logged with its cause, answered without details.
+    pub fn internal(cause: impl std::fmt::Display) -> AppError {
+        tracing::error!(error = %cause, "internal error");
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        )
+    }
+}
+
+impl std::fmt::Display for AppError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(self)
+    }
+}
+
+/// Collects field errors so a client sees every problem of a body at once.
+#[derive(Default)]
+pub struct Validator {
+    fields: BTreeMap<String, String>,
+}
+
+impl Validator {
+    pub fn new() -> Validator {
+        Validator::default()
+    }
+
+    /// Records `message` for `field` (the first message per field wins).
+    pub fn error(&mut self, field: &str, message: impl Into<String>) {
+        self.fields
+            .entry(field.to_string())
+            .or_insert_with(|| message.into());
+    }
+
+    pub fn check(&mut self, ok: bool, field: &str, message: impl Into<String>) {
+        if !ok {
+            self.error(field, message);
+        }
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.fields.contains_key(field)
+    }
+
+    pub fn finish(self) -> AppResult<()> {
+        if self.fields.is_empty() {
+            return Ok(());
+        }
+        let message = self
+            .fields
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Err(AppError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "validation_failed",
+            message,
+            fields: self.fields,
+        })
+    }
+}
+
+impl From<DieselError> for AppError {
+    fn from(e: DieselError) -> AppError {
+        match e {
+            DieselError::NotFound => AppError::not_found(),
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+                tracing::debug!(detail = info.message(), "unique violation");
+                AppError::conflict("an object with the same unique value already exists")
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
+                tracing::debug!(detail = info.message(), "foreign key violation");
+                AppError::conflict(
+                    "the object is referenced by other objects or references a missing one",
+                )
+            }
+            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => {
+                AppError::unavailable("database connection lost")
+            }
+            other => AppError::internal(format!("database: {other}")),
+        }
+    }
+}
+
+/// Maps a unique-constraint violation to a 409 with a message naming what clashed; other
+/// database errors map as usual. Use as `.map_err(unique("a brand with this name exists"))`.
+pub fn unique(message: &'static str) -> impl FnOnce(DieselError) -> AppError {
+    move |e| match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            AppError::conflict(message)
+        }
+        other => other.into(),
+    }
+}
+
+impl From<r2d2::Error> for AppError {
+    fn from(e: r2d2::Error) -> AppError {
+        tracing::warn!(error = %e, "database pool exhausted or unreachable");
+        AppError::unavailable("database unavailable, try again")
+    }
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> AppError {
+        AppError::internal(format!("blocking task: {e}"))
+    }
+}

@@ -1,0 +1,21 @@
+//! callcsv: stores a VoIP platform's tenancy (brands, clients, carriers, DDIs…), rates
+//! billable calls and runs call CSV schedulers, all behind a REST API. `main.rs` is the
+//! CLI; [`server`] builds the application that `main` and the tests both run.
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod schedule;
+pub mod server;
+pub mod tenancy;
+
+use std::sync::Arc;
+
+/// What every request handler can reach.
+pub struct AppState {
+    pub pool: db::DbPool,
+    pub config: Arc<config::Config>,
+    pub jwt: Arc<auth::jwt::JwtKeys>,
+}

@@ -1,0 +1,138 @@
+//! Building the running service: prepare the state (data dir, database, migrations, JWT
+//! secret, bootstrap administrator), then the actix application with its error mapping
+//! for malformed requests, request logging and graceful shutdown.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::dev::{Server, Service};
+use actix_web::error::{JsonPayloadError, QueryPayloadError};
+use actix_web::http::StatusCode;
+use actix_web::{web, App, HttpServer};
+
+use crate::auth::jwt::JwtKeys;
+use crate::config::{load_or_create_jwt_secret, Config};
+use crate::db;
+use crate::error::AppError;
+use crate::AppState;
+
+/// Everything that must hold before the first request; blocking, call at start-up.
+pub fn prepare(config: Config) -> Result<AppState, String> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+    let pool = db::connect(&config.database_url, config.db_pool_size)?;
+    let mut conn = pool.get().map_err(|e| format!("database: {e}"))?;
+    let applied = db::run_migrations(&mut conn)?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "applied migrations");
+    }
+    bootstrap_admin(&config, &mut conn)?;
+    drop(conn);
+    let secret = load_or_create_jwt_secret(&config)?;
+    let jwt = JwtKeys::new(&secret.0, config.jwt_ttl_seconds);
+    Ok(AppState {
+        pool,
+        config: Arc::new(config),
+        jwt: Arc::new(jwt),
+    })
+}
+
+/// Creates the first platform administrator from `CALLCSV_BOOTSTRAP_*` when there is none,
+/// or says how to create one.
+fn bootstrap_admin(config: &Config, conn: &mut db::DbConnection) -> Result<(), String> {
+    let existing = db::administrators::count(conn).map_err(|e| e.message)?;
+    if existing > 0 {
+        return Ok(());
+    }
+    match (&config.bootstrap_admin, &config.bootstrap_password) {
+        (Some(username), Some(password)) => {
+            db::administrators::create_platform(conn, username, &password.0)
+                .map_err(|e| e.message)?;
+            tracing::info!(username = %username, "created the bootstrap platform administrator");
+        }
+        _ => {
+            eprintln!(
+                "No administrator exists yet. Create one with\n    \
+                 callcsv admin create --username admin --role platform\n\
+                 (or `cargo run --release -- admin create …`), or start once with \
+                 CALLCSV_BOOTSTRAP_ADMIN and CALLCSV_BOOTSTRAP_PASSWORD set."
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The application's settings for body/query extraction: every malformed input becomes a
+/// 4xx in the one error shape.
+pub fn configure_app(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
+    let json = web::JsonConfig::default()
+        .limit(max_body_bytes)
+        .content_type(|mime| mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+        .error_handler(|err, _req| json_error(err).into());
+    let query = web::QueryConfig::default().error_handler(|err: QueryPayloadError, _req| {
+        AppError::invalid_query(err.to_string()).into()
+    });
+    cfg.app_data(json)
+        .app_data(query)
+        .app_data(web::PayloadConfig::new(max_body_bytes))
+        .configure(crate::api::configure)
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(AppError::not_found())
+        }));
+}
+
+fn json_error(err: JsonPayloadError) -> AppError {
+    match err {
+        JsonPayloadError::Overflow { limit }
+        | JsonPayloadError::OverflowKnownLength { limit, .. } => AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("body larger than {limit} bytes"),
+        ),
+        JsonPayloadError::ContentType => AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send Content-Type: application/json (or application/merge-patch+json)",
+        ),
+        JsonPayloadError::Deserialize(e) => AppError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("malformed JSON: {e}"),
+        ),
+        other => AppError::bad_request(other.to_string()),
+    }
+}
+
+/// The HTTP server on an already bound listener (tests bind port 0).
+pub fn http_server(
+    state: AppState,
+    listener: TcpListener,
+    workers: usize,
+) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let max_body = state.config.max_body_bytes;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .configure(|cfg| configure_app(cfg, max_body))
+            .wrap_fn(|req, srv| {
+                // One line per request: method, path (never the query or headers, which may
+                // carry secrets), status and time.
+                let started = Instant::now();
+                let method = req.method().clone();
+                let path = req.path().to_string();
+                let fut = srv.call(req);
+                async move {
+                    let res = fut.await?;
+                    tracing::info!(%method, %path, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+                    Ok(res)
+                }
+            })
+    })
+    .workers(workers)
+    .shutdown_timeout(20)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

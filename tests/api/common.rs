@@ -1,0 +1,323 @@
+//! The test app: the real service, started in-process on a free port against its own
+//! database (a fresh SQLite file, or a fresh PostgreSQL database when
+//! `CALLCSV_TEST_PG_URL` is set), driven over HTTP with reqwest.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+pub const ROOT_USER: &str = "root";
+pub const ROOT_PASSWORD: &str = "root-password";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub backend: Backend,
+    pub data_dir: tempfile::TempDir,
+    /// The bootstrap platform administrator's token.
+    pub root: String,
+    handle: actix_web::dev::ServerHandle,
+    pg: Option<(String, String)>,
+}
+
+/// Generates a `sqlite` and a `postgres` test for each listed `async fn name(app: TestApp)`.
+/// The PostgreSQL one is skipped (with a note) when `CALLCSV_TEST_PG_URL` is unset;
+/// `.ci/run` always sets it.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::common::TestApp::start($crate::common::Backend::Sqlite).await;
+                    super::$name(app).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::common::pg_url().is_none() {
+                        eprintln!("skipped: CALLCSV_TEST_PG_URL is not set");
+                        return;
+                    }
+                    let app = $crate::common::TestApp::start($crate::common::Backend::Postgres).await;
+                    super::$name(app).await;
+                }
+            }
+        )*
+    };
+}
+
+pub fn pg_url() -> Option<String> {
+    std::env::var("CALLCSV_TEST_PG_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+fn random_suffix() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..16].to_string()
+}
+
+/// Creates a fresh PostgreSQL database; returns (admin url, database name, its url).
+fn create_pg_database() -> (String, String, String) {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    let admin_url = pg_url().expect("CALLCSV_TEST_PG_URL");
+    let name = format!("callcsv_t_{}", random_suffix());
+    let mut conn =
+        PgConnection::establish(&admin_url).expect("PostgreSQL reachable at CALLCSV_TEST_PG_URL");
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .expect("create test database");
+    let mut url = url::Url::parse(&admin_url).expect("CALLCSV_TEST_PG_URL is a URL");
+    url.set_path(&name);
+    (admin_url, name, url.to_string())
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> TestApp {
+        TestApp::start_with(backend, &[]).await
+    }
+
+    /// Starts the service with extra `CALLCSV_*` variables.
+    pub async fn start_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        let mut vars: HashMap<String, String> = HashMap::new();
+        vars.insert(
+            "CALLCSV_DATA_DIR".into(),
+            data_dir.path().to_string_lossy().into(),
+        );
+        vars.insert("CALLCSV_BOOTSTRAP_ADMIN".into(), ROOT_USER.into());
+        vars.insert("CALLCSV_BOOTSTRAP_PASSWORD".into(), ROOT_PASSWORD.into());
+        vars.insert("CALLCSV_RUNNER_INTERVAL".into(), "0".into());
+        vars.insert("CALLCSV_DB_POOL_SIZE".into(), "4".into());
+        let pg = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let (admin_url, name, url) = tokio::task::spawn_blocking(create_pg_database)
+                    .await
+                    .unwrap();
+                vars.insert("CALLCSV_DATABASE_URL".into(), url);
+                Some((admin_url, name))
+            }
+        };
+        for (k, v) in extra {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let config = callcsv::config::Config::from_map(&vars).expect("test config");
+        let state = tokio::task::spawn_blocking(move || callcsv::server::prepare(config))
+            .await
+            .unwrap()
+            .expect("service prepares");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server =
+                    callcsv::server::http_server(state, listener, 1).expect("server starts");
+                tx.send(server.handle()).unwrap();
+                let _ = server.await;
+            })
+        });
+        let handle = rx.recv().unwrap();
+        let mut app = TestApp {
+            base: format!("http://127.0.0.1:{port}"),
+            http: reqwest::Client::new(),
+            backend,
+            data_dir,
+            root: String::new(),
+            handle,
+            pg,
+        };
+        app.root = app.login(ROOT_USER, ROOT_PASSWORD).await;
+        app
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Logs in and returns the token (panics unless 200).
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(json!({"username": username, "password": password})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "login {username}: {body}");
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    /// Any JSON call: returns the status and the parsed body (Null when empty).
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let (status, _, body) = self.call_full(method, path, token, body).await;
+        (status, body)
+    }
+
+    /// Like `call`, also returning the headers.
+    pub async fn call_full(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if status.is_client_error() || status.is_server_error() {
+            assert!(
+                value.get("code").is_some() && value.get("message").is_some(),
+                "error responses use the one error shape, got {status} {value}"
+            );
+        }
+        assert_ne!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "never a 500: {value}"
+        );
+        (status, headers, value)
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PUT, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> StatusCode {
+        self.call(Method::DELETE, path, Some(token), None).await.0
+    }
+
+    /// POST that must succeed with 201; returns the created object.
+    pub async fn create(&self, path: &str, token: &str, body: Value) -> Value {
+        let (status, created) = self.post(path, token, body.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "POST {path} {body}: {created}");
+        created
+    }
+
+    // ---- fixtures -------------------------------------------------------------------
+
+    pub async fn brand(&self, name: &str) -> String {
+        let b = self
+            .create(
+                "/brands",
+                &self.root,
+                json!({"name": name, "timezone": "Europe/Madrid"}),
+            )
+            .await;
+        b["id"].as_str().unwrap().to_string()
+    }
+
+    pub async fn client(&self, token: &str, brand: &str, name: &str, client_type: &str) -> String {
+        let body = json!({"brand": brand, "name": name, "type": client_type});
+        let c = self.create("/clients", token, body).await;
+        c["id"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a brand operator of `brand` and returns its token.
+    pub async fn brand_operator(&self, brand: &str, username: &str) -> String {
+        let body = json!({"username": username, "password": "operator-pw", "role": "brand", "brand": brand});
+        self.create("/administrators", &self.root, body).await;
+        self.login(username, "operator-pw").await
+    }
+
+    /// Creates a client administrator of `client` and returns its token.
+    pub async fn client_admin(&self, client: &str, username: &str) -> String {
+        let body = json!({"username": username, "password": "client-pw", "role": "client", "client": client});
+        self.create("/administrators", &self.root, body).await;
+        self.login(username, "client-pw").await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop the server, then drop the PostgreSQL database (FORCE closes the pool's
+        // connections).
+        let _ = self.handle.stop(false);
+        if let Some((admin_url, name)) = self.pg.take() {
+            use diesel::{Connection, PgConnection, RunQueryDsl};
+            if let Ok(mut conn) = PgConnection::establish(&admin_url) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
+            }
+        }
+    }
+}
+
+/// A fixture of two tenants for isolation tests: brands A and B, each with a vpbx client,
+/// a brand operator and a client administrator.
+pub struct Tenants {
+    pub brand_a: String,
+    pub brand_b: String,
+    pub client_a: String,
+    pub client_b: String,
+    pub operator_a: String,
+    pub operator_b: String,
+    pub client_admin_a: String,
+    pub client_admin_b: String,
+}
+
+impl Tenants {
+    pub async fn create(app: &TestApp) -> Tenants {
+        let brand_a = app.brand("Brand A").await;
+        let brand_b = app.brand("Brand B").await;
+        let client_a = app.client(&app.root, &brand_a, "Client A", "vpbx").await;
+        let client_b = app.client(&app.root, &brand_b, "Client B", "vpbx").await;
+        Tenants {
+            operator_a: app.brand_operator(&brand_a, "op-a").await,
+            operator_b: app.brand_operator(&brand_b, "op-b").await,
+            client_admin_a: app.client_admin(&client_a, "ca-a").await,
+            client_admin_b: app.client_admin(&client_b, "ca-b").await,
+            brand_a,
+            brand_b,
+            client_a,
+            client_b,
+        }
+    }
+}
+
+pub fn id(v: &Value) -> String {
+    v["id"].as_str().expect("object has an id").to_string()
+}

@@ -1,0 +1,7 @@
+//! Black-box tests of the HTTP API, each on SQLite and on PostgreSQL (see `common`).
+
+mod common;
+
+mod administrators;
+mod auth;
+mod brands;
