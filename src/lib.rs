@@ -4,9 +4,12 @@
 
 pub mod api;
 pub mod auth;
+pub mod calls;
 pub mod config;
 pub mod db;
+pub mod detection;
 pub mod error;
+pub mod rating;
 pub mod schedule;
 pub mod server;
 pub mod tenancy;
@@ -18,4 +21,6 @@ pub struct AppState {
     pub pool: db::DbPool,
     pub config: Arc<config::Config>,
     pub jwt: Arc<auth::jwt::JwtKeys>,
+    /// Built rating plan indexes, shared by ingestion and rerating.
+    pub plans: Arc<calls::rater::PlanCache>,
 }

@@ -35,6 +35,7 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
         pool,
         config: Arc::new(config),
         jwt: Arc::new(jwt),
+        plans: Default::default(),
     })
 }
 

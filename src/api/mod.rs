@@ -4,6 +4,7 @@
 
 pub mod administrators;
 pub mod auth;
+pub mod billable_calls;
 pub mod brands;
 pub mod carriers;
 pub mod clients;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ddis::routes(cfg);
     endpoints::routes(cfg);
     notification_templates::routes(cfg);
+    billable_calls::routes(cfg);
 }
 
 /// A resource whose unlisted methods answer 405 (actix would say 404).

@@ -3,8 +3,14 @@
 //! the one way handlers reach the database (off the async threads).
 
 pub mod administrators;
+pub mod billable_calls;
 pub mod brands;
+pub mod carriers;
 pub mod clients;
+pub mod ddi_providers;
+pub mod ddis;
+pub mod endpoints;
+pub mod notification_templates;
 pub mod schema;
 
 use std::time::Duration;

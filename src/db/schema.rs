@@ -109,6 +109,82 @@ diesel::joinable!(ddi_providers -> brands (brand_id));
 diesel::joinable!(ddis -> clients (client_id));
 diesel::joinable!(endpoints -> clients (client_id));
 
+diesel::table! {
+    rating_plans (id) {
+        id -> Text,
+        brand_id -> Text,
+        name -> Text,
+        currency -> Text,
+        rounding_method -> Text,
+        rounding_decimals -> Integer,
+        timezone -> Text,
+        rates_version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rates (id) {
+        id -> Text,
+        rating_plan_id -> Text,
+        prefix -> Text,
+        destination_name -> Text,
+        connect_fee -> Text,
+        rate -> Text,
+        rate_unit -> Integer,
+        rate_increment -> Integer,
+        group_interval_start -> Integer,
+        weekdays -> Text,
+        time_in -> Text,
+    }
+}
+
+diesel::table! {
+    rating_profiles (id) {
+        id -> Text,
+        brand_id -> Text,
+        client_id -> Nullable<Text>,
+        carrier_id -> Nullable<Text>,
+        rating_plan_id -> Text,
+        activation_time -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    billable_calls (id) {
+        id -> Text,
+        brand_id -> Text,
+        callid -> Text,
+        start_time -> Timestamp,
+        duration -> Text,
+        billed_seconds -> BigInt,
+        caller -> Text,
+        callee -> Text,
+        direction -> Text,
+        client_id -> Text,
+        carrier_id -> Nullable<Text>,
+        ddi_id -> Nullable<Text>,
+        ddi_provider_id -> Nullable<Text>,
+        source_ip -> Nullable<Text>,
+        endpoint_type -> Nullable<Text>,
+        endpoint_id -> Nullable<Text>,
+        cost -> Nullable<Text>,
+        price -> Nullable<Text>,
+        rating_error -> Nullable<Text>,
+        destination_name -> Nullable<Text>,
+        rating_plan_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(rates -> rating_plans (rating_plan_id));
+diesel::joinable!(rating_profiles -> rating_plans (rating_plan_id));
+diesel::joinable!(billable_calls -> clients (client_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     brands,
     clients,
@@ -118,4 +194,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     endpoints,
     notification_templates,
     administrators,
+    rating_plans,
+    rates,
+    rating_profiles,
+    billable_calls,
 );

@@ -1,0 +1,4 @@
+DROP TABLE billable_calls;
+DROP TABLE rating_profiles;
+DROP TABLE rates;
+DROP TABLE rating_plans;

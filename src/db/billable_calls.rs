@@ -1,0 +1,219 @@
+//! Queries on `billable_calls`: batch insert that skips duplicates, filtered reads, a
+//! keyset walk for streaming any number of rows with flat memory, and rating updates.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::api::{Direction, ListParams};
+use crate::db::schema::billable_calls;
+use crate::db::{DbConnection, MultiBackend};
+use crate::error::AppResult;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = billable_calls, treat_none_as_default_value = false)]
+pub struct BillableCall {
+    pub id: String,
+    pub brand_id: String,
+    pub callid: String,
+    pub start_time: NaiveDateTime,
+    pub duration: String,
+    pub billed_seconds: i64,
+    pub caller: String,
+    pub callee: String,
+    pub direction: String,
+    pub client_id: String,
+    pub carrier_id: Option<String>,
+    pub ddi_id: Option<String>,
+    pub ddi_provider_id: Option<String>,
+    pub source_ip: Option<String>,
+    pub endpoint_type: Option<String>,
+    pub endpoint_id: Option<String>,
+    pub cost: Option<String>,
+    pub price: Option<String>,
+    pub rating_error: Option<String>,
+    pub destination_name: Option<String>,
+    pub rating_plan_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Rows per INSERT statement: 23 columns × 400 rows stays under SQLite's 32 766 bound
+/// parameters.
+pub const INSERT_CHUNK: usize = 400;
+
+/// Inserts calls, skipping any whose (brand, callid) is already stored (or repeated in
+/// `rows`); returns how many were inserted.
+pub fn insert_new(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResult<usize> {
+    let mut inserted = 0;
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        // ON CONFLICT is backend-specific SQL in Diesel: dispatch on the variant.
+        inserted += match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(billable_calls::table)
+                .values(chunk)
+                .on_conflict((billable_calls::brand_id, billable_calls::callid))
+                .do_nothing()
+                .execute(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(billable_calls::table)
+                .values(chunk)
+                .on_conflict((billable_calls::brand_id, billable_calls::callid))
+                .do_nothing()
+                .execute(c)?,
+        };
+    }
+    Ok(inserted)
+}
+
+/// What a read may be narrowed to (all optional; `brand` None = every brand).
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub brand: Option<String>,
+    pub client: Option<String>,
+    pub after: Option<NaiveDateTime>,
+    pub strictly_before: Option<NaiveDateTime>,
+    pub direction: Option<String>,
+    pub carrier: Option<String>,
+    pub ddi: Option<String>,
+    pub ddi_provider: Option<String>,
+    pub endpoint_type: Option<String>,
+    pub endpoint_id: Option<String>,
+    pub callid: Option<String>,
+    /// Only calls of clients of this type (schedulers' `clientType`).
+    pub client_type: Option<String>,
+}
+
+fn filtered(f: &Filter) -> billable_calls::BoxedQuery<'_, MultiBackend> {
+    let mut q = billable_calls::table.into_boxed();
+    if let Some(v) = &f.brand {
+        q = q.filter(billable_calls::brand_id.eq(v));
+    }
+    if let Some(v) = &f.client {
+        q = q.filter(billable_calls::client_id.eq(v));
+    }
+    if let Some(v) = f.after {
+        q = q.filter(billable_calls::start_time.ge(v));
+    }
+    if let Some(v) = f.strictly_before {
+        q = q.filter(billable_calls::start_time.lt(v));
+    }
+    if let Some(v) = &f.direction {
+        q = q.filter(billable_calls::direction.eq(v));
+    }
+    if let Some(v) = &f.carrier {
+        q = q.filter(billable_calls::carrier_id.eq(v));
+    }
+    if let Some(v) = &f.ddi {
+        q = q.filter(billable_calls::ddi_id.eq(v));
+    }
+    if let Some(v) = &f.ddi_provider {
+        q = q.filter(billable_calls::ddi_provider_id.eq(v));
+    }
+    if let Some(v) = &f.endpoint_type {
+        q = q.filter(billable_calls::endpoint_type.eq(v));
+    }
+    if let Some(v) = &f.endpoint_id {
+        q = q.filter(billable_calls::endpoint_id.eq(v));
+    }
+    if let Some(v) = &f.callid {
+        q = q.filter(billable_calls::callid.eq(v));
+    }
+    if let Some(v) = &f.client_type {
+        use crate::db::schema::clients;
+        let of_type = clients::table
+            .filter(clients::client_type.eq(v.clone()))
+            .select(clients::id);
+        q = q.filter(billable_calls::client_id.eq_any(of_type));
+    }
+    q
+}
+
+/// One page, ordered by `_order` fields then (startTime, callid).
+pub fn list(
+    conn: &mut DbConnection,
+    f: &Filter,
+    params: &ListParams,
+) -> AppResult<(i64, Vec<BillableCall>)> {
+    let total = filtered(f).count().get_result(conn)?;
+    let mut q = filtered(f);
+    for (field, direction) in &params.order {
+        q = match (field.as_str(), direction) {
+            ("startTime", Direction::Asc) => q.then_order_by(billable_calls::start_time.asc()),
+            ("startTime", Direction::Desc) => q.then_order_by(billable_calls::start_time.desc()),
+            ("callid", Direction::Asc) => q.then_order_by(billable_calls::callid.asc()),
+            ("callid", Direction::Desc) => q.then_order_by(billable_calls::callid.desc()),
+            ("duration", Direction::Asc) => q.then_order_by(billable_calls::billed_seconds.asc()),
+            ("duration", Direction::Desc) => q.then_order_by(billable_calls::billed_seconds.desc()),
+            _ => q,
+        };
+    }
+    let rows = q
+        .then_order_by(billable_calls::start_time.asc())
+        .then_order_by(billable_calls::callid.asc())
+        .then_order_by(billable_calls::id.asc())
+        .limit(params.per_page)
+        .offset(params.offset())
+        .select(BillableCall::as_select())
+        .load(conn)?;
+    Ok((total, rows))
+}
+
+/// Where a keyset walk stands: the last (startTime, callid, id) returned.
+pub type Cursor = (NaiveDateTime, String, String);
+
+/// The next `limit` rows after `cursor` in (startTime, callid, id) order. Walking a result
+/// this way keeps memory flat on both backends (no cursor held open, no OFFSET scans).
+pub fn next_chunk(
+    conn: &mut DbConnection,
+    f: &Filter,
+    cursor: Option<&Cursor>,
+    limit: i64,
+) -> AppResult<Vec<BillableCall>> {
+    let mut q = filtered(f);
+    if let Some((t, callid, id)) = cursor {
+        q = q.filter(
+            billable_calls::start_time
+                .gt(*t)
+                .or(billable_calls::start_time
+                    .eq(*t)
+                    .and(billable_calls::callid.gt(callid.clone())))
+                .or(billable_calls::start_time
+                    .eq(*t)
+                    .and(billable_calls::callid.eq(callid.clone()))
+                    .and(billable_calls::id.gt(id.clone()))),
+        );
+    }
+    Ok(q.order((
+        billable_calls::start_time.asc(),
+        billable_calls::callid.asc(),
+        billable_calls::id.asc(),
+    ))
+    .limit(limit)
+    .select(BillableCall::as_select())
+    .load(conn)?)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<BillableCall>> {
+    Ok(billable_calls::table
+        .find(id)
+        .select(BillableCall::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The rating outcome of one call.
+#[derive(Debug, Clone, AsChangeset)]
+#[diesel(table_name = billable_calls, treat_none_as_null = true)]
+pub struct Rating {
+    pub cost: Option<String>,
+    pub price: Option<String>,
+    pub rating_error: Option<String>,
+    pub destination_name: Option<String>,
+    pub rating_plan_id: Option<String>,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn set_rating(conn: &mut DbConnection, id: &str, rating: &Rating) -> AppResult<()> {
+    diesel::update(billable_calls::table.find(id))
+        .set(rating)
+        .execute(conn)?;
+    Ok(())
+}
