@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 
 use crate::rating::amount::{ExactSum, RoundingMethod};
-use crate::rating::prefix::{number_key, PrefixIndex};
+use crate::rating::prefix::{number_digits, PrefixIndex};
 use crate::rating::row::{
     check_money, check_prefix_digits, seconds_of_day, RateRow, WeekdaySet, MAX_UNIT_SECONDS,
 };
@@ -50,15 +50,16 @@ impl fmt::Display for PlanError {
 
 impl std::error::Error for PlanError {}
 
-/// The rated amount of one call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Charge {
+/// The rated amount of one call. The texts are borrowed from the plan so that rating
+/// allocates nothing; `.to_owned()` them to keep them beyond the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Charge<'p> {
     /// Rounded once with the plan's method, its scale equal to the plan's decimals.
     pub amount: Decimal,
-    /// The matched prefix (digits, no `+`). Shared with the plan, so a charge allocates nothing.
-    pub prefix: Arc<str>,
+    /// The matched prefix (digits, no `+`).
+    pub prefix: &'p str,
     /// Destination name of the row that started the call (the one whose connect fee applies).
-    pub destination_name: Arc<str>,
+    pub destination_name: &'p str,
 }
 
 /// Why a call cannot be rated.
@@ -98,56 +99,69 @@ impl std::error::Error for RatingError {}
 /// An immutable, shareable (`Send + Sync`) index of one version of a rating plan.
 ///
 /// Layout: prefix → destination → a weekly timeline (which rate applies from which second
-/// of the local week) → rates → slots. Identical timelines are stored once, so a plan where
-/// every prefix follows the same peak/off-peak pattern keeps one hot timeline in cache.
+/// of the local week) → the rate's slots. Identical timelines are stored once, so a plan
+/// where every prefix follows the same peak/off-peak pattern keeps one hot timeline in
+/// cache. Rating is bound by cache misses on large plans, hence the few, flat arrays.
 pub struct Plan {
     settings: PlanSettings,
     /// Every rate and fee of the plan is an integer at this decimal scale (see ExactSum).
     scale: u32,
-    prefixes: PrefixIndex,
-    destinations: Vec<Destination>,
+    /// Prefix → where its rates are; stored in the index itself to save a memory read.
+    prefixes: PrefixIndex<Destination>,
+    /// The text of each prefix, only needed for the result (see `Slot::destination`).
+    destination_prefixes: Vec<Box<str>>,
     /// Per interned timeline, its range in `segments`.
     timelines: Vec<(u32, u32)>,
     segments: Vec<Segment>,
-    /// Per rate (rows sharing prefix, weekdays and timeIn), its range in `slots`.
-    rates: Vec<(u32, u32)>,
+    /// All slots; a destination's are contiguous, a rate's slots in groupIntervalStart order.
     slots: Vec<Slot>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Destination {
-    prefix: Arc<str>,
+    /// Index in `Plan::slots` of this destination's first slot; segments count from it.
+    first_slot: u32,
     timeline: u32,
-    /// Index in `Plan::rates` of this destination's first rate; segments count from it.
-    first_rate: u32,
 }
 
-/// From `from` (seconds since Monday 00:00 local) until the next segment, `rate` applies.
+impl Destination {
+    /// Stored where no prefix matches.
+    const NONE: Destination = Destination {
+        first_slot: u32::MAX,
+        timeline: u32::MAX,
+    };
+}
+
+/// From `from` (seconds since Monday 00:00 local) until the next segment, the rate whose
+/// slots are `slot .. slot + slot_count` (relative to `Destination::first_slot`) applies;
+/// `slot_count == 0` means no rate applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Segment {
     from: u32,
-    /// Offset from `Destination::first_rate`, or `NO_RATE`.
-    rate: u32,
+    slot: u32,
+    slot_count: u32,
 }
 
-const NO_RATE: u32 = u32::MAX;
-
-/// One row of a rate: applies from `from` seconds into the call.
+/// One row of a rate: applies from `from` seconds into the call. Aligned to a cache line
+/// so reading a slot costs one miss.
+#[repr(align(64))]
 struct Slot {
-    from: u64,
     /// Both at the plan's scale.
     rate: i128,
     connect_fee: i128,
+    destination_name: Arc<str>,
+    from: u32,
     unit: u32,
     increment: u32,
-    destination_name: Arc<str>,
+    /// Index in `Plan::destination_prefixes` (fits the slot's spare bytes).
+    destination: u32,
 }
 
 impl fmt::Debug for Plan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Plan")
             .field("settings", &self.settings)
-            .field("destinations", &self.destinations.len())
-            .field("rates", &self.rates.len())
+            .field("destinations", &self.destination_prefixes.len())
             .field("slots", &self.slots.len())
             .field("timelines", &self.timelines.len())
             .finish()
@@ -213,14 +227,14 @@ impl Plan {
             scale,
             names: HashMap::new(),
             timeline_ids: HashMap::new(),
+            destinations: Vec::new(),
             plan: Plan {
                 settings,
                 scale,
-                prefixes: PrefixIndex::new(std::iter::empty::<(&[u8], u32)>()),
-                destinations: Vec::new(),
+                prefixes: PrefixIndex::new(&[], Destination::NONE),
+                destination_prefixes: Vec::new(),
                 timelines: Vec::new(),
                 segments: Vec::new(),
-                rates: Vec::new(),
                 slots: Vec::new(),
             },
         };
@@ -228,12 +242,13 @@ impl Plan {
             builder.add_destination(same_prefix)?;
         }
         let mut plan = builder.plan;
-        plan.prefixes = PrefixIndex::new(
-            plan.destinations
-                .iter()
-                .enumerate()
-                .map(|(i, d)| (d.prefix.as_bytes(), i as u32)),
-        );
+        let prefixes: Vec<(&[u8], Destination)> = plan
+            .destination_prefixes
+            .iter()
+            .map(|prefix| prefix.as_bytes())
+            .zip(builder.destinations)
+            .collect();
+        plan.prefixes = PrefixIndex::new(&prefixes, Destination::NONE);
         Ok(plan)
     }
 
@@ -243,7 +258,7 @@ impl Plan {
 
     /// Number of distinct prefixes.
     pub fn destination_count(&self) -> usize {
-        self.destinations.len()
+        self.destination_prefixes.len()
     }
 
     /// Rates a call. `callee` is the number as the switch saw it: a leading `+` is ignored
@@ -260,10 +275,9 @@ impl Plan {
         callee: &str,
         start: DateTime<Utc>,
         billed_seconds: u64,
-    ) -> Result<Charge, RatingError> {
-        let destination = number_key(callee)
-            .and_then(|key| self.prefixes.find(key))
-            .map(|index| &self.destinations[index as usize])
+    ) -> Result<Charge<'_>, RatingError> {
+        let destination = number_digits(callee)
+            .and_then(|digits| self.prefixes.find(digits))
             .ok_or(RatingError::NoRateForDestination)?;
         if billed_seconds > MAX_BILLED_SECONDS {
             return Err(RatingError::DurationOutOfRange);
@@ -283,11 +297,13 @@ impl Plan {
             let week_second = week_second(local);
             let at = timeline.partition_point(|segment| segment.from <= week_second) - 1;
             let segment = timeline[at];
-            if segment.rate == NO_RATE {
+            if segment.slot_count == 0 {
                 return Err(RatingError::NoRateForTime);
             }
             let segment_end = timeline.get(at + 1).map_or(WEEK, |next| next.from);
-            let (slot, slot_end) = self.slot_at(destination.first_rate + segment.rate, position);
+            let from = (destination.first_slot + segment.slot) as usize;
+            let rate_slots = &self.slots[from..from + segment.slot_count as usize];
+            let (slot, slot_end) = slot_at(rate_slots, position);
 
             let step_end = billed_seconds
                 .min(position + u64::from(segment_end - week_second))
@@ -315,26 +331,26 @@ impl Plan {
             .ok_or(RatingError::AmountOutOfRange)?;
         Ok(Charge {
             amount,
-            prefix: Arc::clone(&destination.prefix),
-            destination_name: Arc::clone(&first_slot.destination_name),
+            prefix: &self.destination_prefixes[first_slot.destination as usize],
+            destination_name: &first_slot.destination_name,
         })
     }
+}
 
-    /// The slot of `rate` in force `elapsed` seconds into the call, and where the next slot
-    /// starts (`u64::MAX` if none).
-    #[inline]
-    fn slot_at(&self, rate: u32, elapsed: u64) -> (&Slot, u64) {
-        let (from, to) = self.rates[rate as usize];
-        let slots = &self.slots[from as usize..to as usize];
-        // Rates have one to a few slots: a linear scan beats a binary search. slots[0]
-        // starts at 0 (checked when building), so the answer always exists.
-        let mut at = 0;
-        while at + 1 < slots.len() && slots[at + 1].from <= elapsed {
-            at += 1;
-        }
-        let next = slots.get(at + 1).map_or(u64::MAX, |slot| slot.from);
-        (&slots[at], next)
+/// The slot of a rate (its slots, in order) in force `elapsed` seconds into the call, and
+/// where the next slot starts (`u64::MAX` if none).
+#[inline]
+fn slot_at(slots: &[Slot], elapsed: u64) -> (&Slot, u64) {
+    // Rates have one to a few slots: a linear scan beats a binary search. slots[0]
+    // starts at 0 (checked when building), so the answer always exists.
+    let mut at = 0;
+    while at + 1 < slots.len() && u64::from(slots[at + 1].from) <= elapsed {
+        at += 1;
     }
+    let next = slots
+        .get(at + 1)
+        .map_or(u64::MAX, |slot| u64::from(slot.from));
+    (&slots[at], next)
 }
 
 /// Seconds since Monday 00:00 of the local week. Day 0 of the Unix epoch was a Thursday.
@@ -446,21 +462,26 @@ struct Builder<'a> {
     /// Destination names repeat across rows: share one allocation per distinct name.
     names: HashMap<&'a str, Arc<str>>,
     timeline_ids: HashMap<Vec<Segment>, u32>,
+    /// Per destination (same order as `Plan::destination_prefixes`), for the prefix index.
+    destinations: Vec<Destination>,
     plan: Plan,
 }
 
-/// A rate of one destination while building: its weekdays, timeIn and first row.
+/// A rate of one destination while building: its weekdays, timeIn, first row and slots
+/// (relative to the destination's first slot).
 struct RateInfo {
     weekdays: WeekdaySet,
     time_in: NaiveTime,
     row: usize,
+    slot: u32,
+    slot_count: u32,
 }
 
 impl<'a> Builder<'a> {
     /// `indices`: the rows of one prefix, sorted by weekdays, timeIn, groupIntervalStart.
     fn add_destination(&mut self, indices: &[usize]) -> Result<(), PlanError> {
         let rows = self.rows;
-        let first_rate = self.plan.rates.len() as u32;
+        let first_slot = self.plan.slots.len() as u32;
         let mut rates = Vec::new();
         for same_rate in indices.chunk_by(|&a, &b| {
             (rows[a].weekdays, rows[a].time_in) == (rows[b].weekdays, rows[b].time_in)
@@ -476,7 +497,7 @@ impl<'a> Builder<'a> {
                     ),
                 });
             }
-            let slots_from = self.plan.slots.len() as u32;
+            let slot = self.plan.slots.len() as u32 - first_slot;
             for &index in same_rate {
                 let row = &rows[index];
                 let name = Arc::clone(
@@ -485,21 +506,21 @@ impl<'a> Builder<'a> {
                         .or_insert_with(|| Arc::from(row.destination_name.as_str())),
                 );
                 self.plan.slots.push(Slot {
-                    from: u64::from(row.group_interval_start),
+                    from: row.group_interval_start,
                     rate: scaled(row.rate, self.scale),
                     connect_fee: scaled(row.connect_fee, self.scale),
                     unit: row.rate_unit,
                     increment: row.rate_increment,
+                    destination: self.plan.destination_prefixes.len() as u32,
                     destination_name: name,
                 });
             }
-            self.plan
-                .rates
-                .push((slots_from, self.plan.slots.len() as u32));
             rates.push(RateInfo {
                 weekdays: head.weekdays,
                 time_in: head.time_in,
                 row: same_rate[0],
+                slot,
+                slot_count: same_rate.len() as u32,
             });
         }
 
@@ -516,11 +537,13 @@ impl<'a> Builder<'a> {
                     .push((from, self.plan.segments.len() as u32));
                 next_id
             });
-        self.plan.destinations.push(Destination {
-            prefix: Arc::from(rows[indices[0]].prefix.as_str()),
+        self.destinations.push(Destination {
+            first_slot,
             timeline,
-            first_rate,
         });
+        self.plan
+            .destination_prefixes
+            .push(Box::from(rows[indices[0]].prefix.as_str()));
         Ok(())
     }
 }
@@ -531,9 +554,17 @@ impl<'a> Builder<'a> {
 /// segments with the same rate are merged, so a call is only split where the rate changes.
 fn weekly_timeline(prefix: &str, rates: &[RateInfo]) -> Result<Vec<Segment>, PlanError> {
     let mut segments: Vec<Segment> = Vec::new();
-    let mut push = |from: u32, rate: u32| {
-        if segments.last().is_none_or(|last| last.rate != rate) {
-            segments.push(Segment { from, rate });
+    let mut push = |from: u32, rate: Option<&RateInfo>| {
+        let (slot, slot_count) = rate.map_or((0, 0), |rate| (rate.slot, rate.slot_count));
+        if segments
+            .last()
+            .is_none_or(|last| (last.slot, last.slot_count) != (slot, slot_count))
+        {
+            segments.push(Segment {
+                from,
+                slot,
+                slot_count,
+            });
         }
     };
     for day in 0..7u32 {
@@ -546,7 +577,7 @@ fn weekly_timeline(prefix: &str, rates: &[RateInfo]) -> Result<Vec<Segment>, Pla
         today.sort_unstable();
         let day_start = day * DAY as u32;
         if today.first().is_none_or(|&(time_in, _, _)| time_in > 0) {
-            push(day_start, NO_RATE);
+            push(day_start, None);
         }
         for (k, &(time_in, day_count, i)) in today.iter().enumerate() {
             if k > 0 && today[k - 1].0 == time_in {
@@ -567,8 +598,29 @@ fn weekly_timeline(prefix: &str, rates: &[RateInfo]) -> Result<Vec<Segment>, Pla
                     });
                 }
             }
-            push(day_start + time_in, i as u32);
+            push(day_start + time_in, Some(&rates[i]));
         }
     }
     Ok(segments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_is_one_cache_line() {
+        // The layout comment on `Slot` relies on it.
+        assert_eq!(std::mem::size_of::<Slot>(), 64);
+        assert_eq!(std::mem::align_of::<Slot>(), 64);
+    }
+
+    #[test]
+    fn week_seconds_start_on_monday() {
+        // 1970-01-05 was a Monday.
+        assert_eq!(week_second(4 * DAY), 0);
+        assert_eq!(week_second(4 * DAY - 1), WEEK - 1);
+        assert_eq!(week_second(0), 3 * DAY as u32); // Thursday 00:00
+        assert_eq!(week_second(-1), 3 * DAY as u32 - 1); // Wednesday 23:59:59
+    }
 }
