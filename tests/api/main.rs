@@ -5,3 +5,5 @@ mod common;
 mod administrators;
 mod auth;
 mod brands;
+mod carriers;
+mod ddi_providers;
