@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod detection;
 pub mod error;
+pub mod mail;
 pub mod rating;
 pub mod schedule;
 pub mod server;

@@ -7,3 +7,5 @@ mod auth;
 mod brands;
 mod carriers;
 mod ddi_providers;
+mod mail_unit;
+mod smtp;
