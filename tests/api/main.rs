@@ -9,3 +9,6 @@ mod carriers;
 mod ddi_providers;
 mod mail_unit;
 mod smtp;
+mod ddis;
+mod endpoints;
+mod notification_templates;
