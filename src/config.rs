@@ -79,6 +79,8 @@ pub struct Config {
     /// How long temporary SMTP failures are retried before a report is marked failed.
     pub mail_retry_seconds: i64,
     pub log_filter: String,
+    pub report_lease_seconds: i64,
+    pub mail_backoff_seconds: i64,
 }
 
 /// Every variable the service reads, with its default, for the README table and `--help`.
@@ -149,6 +151,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "CALLCSV_LOG",
         "info",
         "log filter (tracing EnvFilter syntax, e.g. callcsv=debug)",
+    ),
+    (
+        "CALLCSV_MAIL_BACKOFF_SECONDS",
+        "30",
+        "first wait after a temporary SMTP failure; doubles per attempt up to an hour",
+    ),
+    (
+        "CALLCSV_REPORT_LEASE_SECONDS",
+        "300",
+        "how long a runner owns a claimed report or email before another instance may take it over",
     ),
 ];
 
@@ -261,6 +273,8 @@ impl Config {
             )?,
             mail_retry_seconds: number(&get, "CALLCSV_MAIL_RETRY_SECONDS", 86400, 0, 365 * 86400)?,
             log_filter: get("CALLCSV_LOG").unwrap_or_else(|| "info".into()),
+            report_lease_seconds: number(&get, "CALLCSV_REPORT_LEASE_SECONDS", 300, 5, 86400)?,
+            mail_backoff_seconds: number(&get, "CALLCSV_MAIL_BACKOFF_SECONDS", 30, 1, 3600)?,
         })
     }
 

@@ -26,6 +26,13 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Record due scheduler runs, build their reports and send their emails, then exit
+    /// (for running from cron instead of the built-in runner).
+    RunDue {
+        /// Required: one pass, then exit.
+        #[arg(long)]
+        once: bool,
+    },
     /// Manage administrators from the command line.
     Admin {
         #[command(subcommand)]
@@ -57,6 +64,7 @@ fn main() {
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
         Command::Migrate => migrate(config),
+        Command::RunDue { once } => run_due(config, once),
         Command::Admin {
             command:
                 AdminCommand::Create {
@@ -92,9 +100,8 @@ fn serve(config: Config) -> Result<(), String> {
     let listener = TcpListener::bind(bind).map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     tracing::info!(%bind, "listening");
     actix_web::rt::System::new().block_on(async move {
-        let server =
-            server::http_server(state, listener, num_workers()).map_err(|e| e.to_string())?;
-        server.await.map_err(|e| e.to_string())
+        let server = server::start(state, listener, num_workers()).map_err(|e| e.to_string())?;
+        server.wait().await.map_err(|e| e.to_string())
     })?;
     tracing::info!("stopped");
     Ok(())
@@ -114,6 +121,23 @@ fn migrate(config: Config) -> Result<(), String> {
     let mut conn = pool.get().map_err(|e| e.to_string())?;
     let applied = db::run_migrations(&mut conn)?;
     println!("applied {} migration(s)", applied.len());
+    Ok(())
+}
+
+fn run_due(config: Config, once: bool) -> Result<(), String> {
+    if !once {
+        return Err(
+            "run-due needs --once (the built-in runner of `serve` is the continuous one)".into(),
+        );
+    }
+    let state = server::prepare(config)?;
+    let stopping = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let runner = callcsv::runner::Runner::new(state.pool.clone(), state.config.clone(), stopping)?;
+    let pass = runner.run_once().map_err(|e| e.to_string())?;
+    println!(
+        "recorded {} occurrence(s), built {} report(s), sent {} email(s), {} email failure(s)",
+        pass.recorded, pass.built, pass.emailed, pass.email_failures
+    );
     Ok(())
 }
 

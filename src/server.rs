@@ -3,6 +3,7 @@
 //! for malformed requests, request logging and graceful shutdown.
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -103,6 +104,44 @@ fn json_error(err: JsonPayloadError) -> AppError {
         ),
         other => AppError::bad_request(other.to_string()),
     }
+}
+
+/// The running service: the HTTP server and, when enabled, the scheduler runner.
+pub struct Running {
+    server: Server,
+    runner: Option<tokio::task::JoinHandle<()>>,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Running {
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server stops (SIGTERM/SIGINT or a handle's `stop`), then lets the
+    /// runner finish the item it is on.
+    pub async fn wait(self) -> std::io::Result<()> {
+        let served = self.server.await;
+        self.stopping.store(true, Ordering::Relaxed);
+        if let Some(runner) = self.runner {
+            let _ = runner.await;
+        }
+        served
+    }
+}
+
+/// Starts the HTTP server on an already bound listener (tests bind port 0) and the runner.
+/// Must be called inside the actix system that will drive them.
+pub fn start(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Running> {
+    let stopping = Arc::new(AtomicBool::new(false));
+    let runner = crate::runner::spawn(state.pool.clone(), state.config.clone(), stopping.clone())
+        .map_err(std::io::Error::other)?;
+    let server = http_server(state, listener, workers)?;
+    Ok(Running {
+        server,
+        runner,
+        stopping,
+    })
 }
 
 /// The HTTP server on an already bound listener (tests bind port 0).

@@ -4,11 +4,12 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api::{ok, page, parse_body, parse_id, parse_ref, parse_time, resource, ts, ListParams};
+use crate::api::{
+    ok, page, parse_body, parse_id, parse_ref, parse_time, read_body, resource, ts, ListParams,
+};
 use crate::auth::{Caller, Role};
 use crate::calls::{ingest, input, rerate};
 use crate::db::billable_calls::{self as calls, BillableCall, Filter};
@@ -152,23 +153,6 @@ fn brand_for_write(caller: &Caller, req: &HttpRequest) -> AppResult<String> {
     let params = ListParams::parse(req, &["brand"], &[])?;
     let brand = caller.write_brand(params.filter("brand"))?;
     parse_ref("brand", &brand)
-}
-
-/// Reads the whole body up to the configured limit (413 above it).
-async fn read_body(mut payload: web::Payload, limit: usize) -> AppResult<web::BytesMut> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| AppError::bad_request(format!("reading the body: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(AppError::new(
-                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                format!("body larger than {limit} bytes"),
-            ));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 async fn create(

@@ -182,10 +182,7 @@ impl Rater {
     }
 
     /// The plan id in force at `start` in a sorted profile list.
-    fn plan_at<'a>(
-        list: Option<&'a Vec<(NaiveDateTime, String)>>,
-        start: NaiveDateTime,
-    ) -> Option<&'a str> {
+    fn plan_at(list: Option<&Vec<(NaiveDateTime, String)>>, start: NaiveDateTime) -> Option<&str> {
         let list = list?;
         let n = list.partition_point(|(activation, _)| *activation <= start);
         n.checked_sub(1).map(|i| list[i].1.as_str())

@@ -11,6 +11,10 @@ pub mod ddi_providers;
 pub mod ddis;
 pub mod endpoints;
 pub mod notification_templates;
+pub mod rating_plans;
+pub mod rating_profiles;
+pub mod reports;
+pub mod schedulers;
 pub mod schema;
 
 use std::time::Duration;
@@ -129,11 +133,31 @@ where
     .await?
 }
 
-/// Runs `work` in a transaction; an `AppError` rolls it back.
+/// Runs `work` in a transaction; an `AppError` rolls it back. Do not nest.
+///
+/// On SQLite the transaction starts with `BEGIN IMMEDIATE`: it takes the write lock up
+/// front, so concurrent writers queue on `busy_timeout` instead of failing with
+/// SQLITE_BUSY when a read lock would have to be upgraded mid-transaction.
 pub fn transaction<T>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> AppResult<T>,
 ) -> AppResult<T> {
+    if let DbConnection::Sqlite(_) = conn {
+        conn.batch_execute("BEGIN IMMEDIATE")?;
+        return match work(conn) {
+            Ok(value) => match conn.batch_execute("COMMIT") {
+                Ok(()) => Ok(value),
+                Err(e) => {
+                    let _ = conn.batch_execute("ROLLBACK");
+                    Err(e.into())
+                }
+            },
+            Err(e) => {
+                let _ = conn.batch_execute("ROLLBACK");
+                Err(e)
+            }
+        };
+    }
     let mut outcome: Option<AppError> = None;
     let result = conn.transaction::<T, diesel::result::Error, _>(|c| match work(c) {
         Ok(v) => Ok(v),
@@ -146,6 +170,27 @@ pub fn transaction<T>(
         (Ok(v), _) => Ok(v),
         (Err(_), Some(app)) => Err(app),
         (Err(db), None) => Err(db.into()),
+    }
+}
+
+/// "Now" for comparisons that several instances must agree on: the database server's clock
+/// on PostgreSQL (one clock for every instance), the process clock on SQLite (one process
+/// at a time writes the file anyway).
+pub fn clock(conn: &mut DbConnection) -> AppResult<NaiveDateTime> {
+    use diesel::RunQueryDsl;
+    match conn {
+        DbConnection::Pg(c) => {
+            #[derive(diesel::QueryableByName)]
+            struct Now {
+                #[diesel(sql_type = diesel::sql_types::Timestamp)]
+                now: NaiveDateTime,
+            }
+            let row: Now =
+                diesel::sql_query("SELECT CAST(now() AT TIME ZONE 'UTC' AS timestamp) AS now")
+                    .get_result(c)?;
+            Ok(row.now.trunc_subsecs(6))
+        }
+        DbConnection::Sqlite(_) => Ok(now()),
     }
 }
 

@@ -103,6 +103,67 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    call_csv_schedulers (id) {
+        id -> Text,
+        brand_id -> Text,
+        client_id -> Nullable<Text>,
+        level -> Text,
+        name -> Text,
+        client_type -> Nullable<Text>,
+        unit -> Text,
+        frequency -> Integer,
+        cron -> Nullable<Text>,
+        call_direction -> Nullable<Text>,
+        carrier_id -> Nullable<Text>,
+        ddi_provider_id -> Nullable<Text>,
+        ddi_id -> Nullable<Text>,
+        endpoint_type -> Nullable<Text>,
+        endpoint_id -> Nullable<Text>,
+        email -> Text,
+        notification_template_id -> Nullable<Text>,
+        next_execution -> Nullable<Timestamp>,
+        last_execution -> Nullable<Timestamp>,
+        last_execution_error -> Nullable<Text>,
+        enabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    call_csv_reports (id) {
+        id -> Text,
+        scheduler_id -> Text,
+        brand_id -> Text,
+        client_id -> Nullable<Text>,
+        due_at -> Timestamp,
+        in_date -> Timestamp,
+        out_date -> Timestamp,
+        status -> Text,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        build_attempts -> Integer,
+        build_error -> Nullable<Text>,
+        file_name -> Nullable<Text>,
+        file_path -> Nullable<Text>,
+        file_size -> Nullable<BigInt>,
+        sha256 -> Nullable<Text>,
+        row_count -> Nullable<BigInt>,
+        sent_to -> Text,
+        email_status -> Text,
+        email_attempts -> Integer,
+        email_error -> Nullable<Text>,
+        email_next_attempt -> Nullable<Timestamp>,
+        email_lease_until -> Nullable<Timestamp>,
+        email_possible_duplicate -> Bool,
+        message_id -> Text,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(clients -> brands (brand_id));
 diesel::joinable!(carriers -> brands (brand_id));
 diesel::joinable!(ddi_providers -> brands (brand_id));
@@ -198,4 +259,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     rates,
     rating_profiles,
     billable_calls,
+    call_csv_schedulers,
+    call_csv_reports,
 );

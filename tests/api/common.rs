@@ -20,6 +20,7 @@ pub enum Backend {
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
+    #[allow(dead_code)] // read by tests that differ per backend
     pub backend: Backend,
     pub data_dir: tempfile::TempDir,
     /// The bootstrap platform administrator's token.
@@ -50,6 +51,31 @@ macro_rules! backend_tests {
                     }
                     let app = $crate::common::TestApp::start($crate::common::Backend::Postgres).await;
                     super::$name(app).await;
+                }
+            }
+        )*
+    };
+}
+
+/// Like [`backend_tests!`] for tests that start their own app: each listed
+/// `async fn name(backend: Backend)` runs once per backend.
+#[macro_export]
+macro_rules! backend_cases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::common::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::common::pg_url().is_none() {
+                        eprintln!("skipped: CALLCSV_TEST_PG_URL is not set");
+                        return;
+                    }
+                    super::$name($crate::common::Backend::Postgres).await;
                 }
             }
         )*
@@ -121,10 +147,9 @@ impl TestApp {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let server =
-                    callcsv::server::http_server(state, listener, 1).expect("server starts");
+                let server = callcsv::server::start(state, listener, 1).expect("server starts");
                 tx.send(server.handle()).unwrap();
-                let _ = server.await;
+                let _ = server.wait().await;
             })
         });
         let handle = rx.recv().unwrap();
@@ -275,7 +300,7 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         // Stop the server, then drop the PostgreSQL database (FORCE closes the pool's
         // connections).
-        let _ = self.handle.stop(false);
+        drop(self.handle.stop(false));
         if let Some((admin_url, name)) = self.pg.take() {
             use diesel::{Connection, PgConnection, RunQueryDsl};
             if let Ok(mut conn) = PgConnection::establish(&admin_url) {

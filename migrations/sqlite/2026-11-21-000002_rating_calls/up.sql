@@ -37,7 +37,7 @@ CREATE TABLE rating_profiles (
     brand_id TEXT NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
     client_id TEXT REFERENCES clients(id) ON DELETE CASCADE,
     carrier_id TEXT REFERENCES carriers(id) ON DELETE CASCADE,
-    rating_plan_id TEXT NOT NULL REFERENCES rating_plans(id) ON DELETE RESTRICT,
+    rating_plan_id TEXT NOT NULL REFERENCES rating_plans(id),
     activation_time TIMESTAMP NOT NULL,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL

@@ -1,0 +1,2 @@
+DROP TABLE call_csv_reports;
+DROP TABLE call_csv_schedulers;

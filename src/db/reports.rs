@@ -1,0 +1,140 @@
+//! Queries on `call_csv_reports`: one row per occurrence of a scheduler, from "due" to
+//! "built" to "emailed". Claims use short statements with leases: PostgreSQL picks with
+//! `FOR UPDATE SKIP LOCKED` so instances never wait on each other; SQLite serialises
+//! writers with `BEGIN IMMEDIATE` (see `db::transaction`).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::call_csv_reports;
+use crate::db::DbConnection;
+use crate::error::AppResult;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = call_csv_reports, treat_none_as_null = true)]
+pub struct Report {
+    pub id: String,
+    pub scheduler_id: String,
+    pub brand_id: String,
+    pub client_id: Option<String>,
+    pub due_at: NaiveDateTime,
+    pub in_date: NaiveDateTime,
+    pub out_date: NaiveDateTime,
+    /// pending → building → ready
+    pub status: String,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<NaiveDateTime>,
+    pub build_attempts: i32,
+    pub build_error: Option<String>,
+    pub file_name: Option<String>,
+    /// Relative to the reports directory.
+    pub file_path: Option<String>,
+    pub file_size: Option<i64>,
+    pub sha256: Option<String>,
+    pub row_count: Option<i64>,
+    /// Comma-separated recipients, fixed when the occurrence was recorded.
+    pub sent_to: String,
+    /// none | pending | sending | sent | failed
+    pub email_status: String,
+    pub email_attempts: i32,
+    pub email_error: Option<String>,
+    pub email_next_attempt: Option<NaiveDateTime>,
+    pub email_lease_until: Option<NaiveDateTime>,
+    /// Set when a send may have been accepted by the server before a crash kept us from
+    /// recording it: the resend that follows may be a duplicate.
+    pub email_possible_duplicate: bool,
+    pub message_id: String,
+    pub sent_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Report>> {
+    Ok(call_csv_reports::table
+        .find(id)
+        .select(Report::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert(conn: &mut DbConnection, r: &Report) -> AppResult<()> {
+    diesel::insert_into(call_csv_reports::table)
+        .values(r)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What the API lists: built reports only (an occurrence still being built has no file).
+#[derive(Debug, Default)]
+pub struct Filter {
+    pub brand: Option<String>,
+    pub client: Option<String>,
+    pub scheduler: Option<String>,
+    pub created_after: Option<NaiveDateTime>,
+    pub created_strictly_before: Option<NaiveDateTime>,
+    pub email_status: Option<String>,
+}
+
+fn filtered(f: &Filter) -> call_csv_reports::BoxedQuery<'_, crate::db::MultiBackend> {
+    let mut q = call_csv_reports::table
+        .filter(call_csv_reports::status.eq("ready"))
+        .into_boxed();
+    if let Some(v) = &f.brand {
+        q = q.filter(call_csv_reports::brand_id.eq(v));
+    }
+    if let Some(v) = &f.client {
+        q = q.filter(call_csv_reports::client_id.eq(v));
+    }
+    if let Some(v) = &f.scheduler {
+        q = q.filter(call_csv_reports::scheduler_id.eq(v));
+    }
+    if let Some(v) = f.created_after {
+        q = q.filter(call_csv_reports::created_at.ge(v));
+    }
+    if let Some(v) = f.created_strictly_before {
+        q = q.filter(call_csv_reports::created_at.lt(v));
+    }
+    if let Some(v) = &f.email_status {
+        q = q.filter(call_csv_reports::email_status.eq(v));
+    }
+    q
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    f: &Filter,
+    params: &crate::api::ListParams,
+) -> AppResult<(i64, Vec<Report>)> {
+    use crate::api::Direction;
+    let total = filtered(f).count().get_result(conn)?;
+    let mut q = filtered(f);
+    for (field, direction) in &params.order {
+        q = match (field.as_str(), direction) {
+            ("createdAt", Direction::Asc) => q.then_order_by(call_csv_reports::created_at.asc()),
+            ("createdAt", Direction::Desc) => q.then_order_by(call_csv_reports::created_at.desc()),
+            ("inDate", Direction::Asc) => q.then_order_by(call_csv_reports::in_date.asc()),
+            ("inDate", Direction::Desc) => q.then_order_by(call_csv_reports::in_date.desc()),
+            _ => q,
+        };
+    }
+    let rows = q
+        .then_order_by(call_csv_reports::created_at.asc())
+        .then_order_by(call_csv_reports::id.asc())
+        .limit(params.per_page)
+        .offset(params.offset())
+        .select(Report::as_select())
+        .load(conn)?;
+    Ok((total, rows))
+}
+
+/// Every report row of a scheduler, in due order (tests and diagnostics).
+pub fn of_scheduler(conn: &mut DbConnection, scheduler_id: &str) -> AppResult<Vec<Report>> {
+    Ok(call_csv_reports::table
+        .filter(call_csv_reports::scheduler_id.eq(scheduler_id))
+        .order((
+            call_csv_reports::due_at.asc(),
+            call_csv_reports::created_at.asc(),
+        ))
+        .select(Report::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,27 @@
+//! Crash points for the fault tests: when `CALLCSV_TEST_CRASH_AT` names a point, the process
+//! aborts there (like `kill -9`: no destructors, no flushes), so the tests can check that a
+//! restart finishes every occurrence exactly once. Unset in production: one cached lookup.
+
+use std::sync::OnceLock;
+
+/// The points the runner passes, in order, for one report.
+pub const POINTS: &[&str] = &[
+    "after_claim",
+    "mid_csv",
+    "after_report_commit",
+    "before_smtp",
+    "after_smtp",
+];
+
+pub fn hit(point: &str) {
+    static TARGET: OnceLock<Option<String>> = OnceLock::new();
+    let target = TARGET.get_or_init(|| {
+        std::env::var("CALLCSV_TEST_CRASH_AT")
+            .ok()
+            .filter(|v| !v.is_empty())
+    });
+    if target.as_deref() == Some(point) {
+        eprintln!("callcsv: crashing at {point} (CALLCSV_TEST_CRASH_AT)");
+        std::process::abort();
+    }
+}
