@@ -6,6 +6,8 @@ pub mod administrators;
 pub mod auth;
 pub mod billable_calls;
 pub mod brands;
+pub mod call_csv_reports;
+pub mod call_csv_schedulers;
 pub mod carriers;
 pub mod clients;
 pub mod ddi_providers;
@@ -41,6 +43,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     endpoints::routes(cfg);
     notification_templates::routes(cfg);
     billable_calls::routes(cfg);
+    call_csv_schedulers::routes(cfg);
+    call_csv_reports::routes(cfg);
 }
 
 /// A resource whose unlisted methods answer 405 (actix would say 404).

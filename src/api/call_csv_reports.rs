@@ -1,0 +1,285 @@
+//! `/call_csv_reports`: the reports the runner built, read-only (every other method is a
+//! 405), and `/{id}/csv`, which streams the stored file. Brand operators read their brand's
+//! reports; a client administrator only those of its own client's client-level schedulers.
+
+use std::path::{Component, Path};
+
+use actix_web::body::SizedStream;
+use actix_web::http::header::{
+    Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use tokio::io::AsyncReadExt;
+
+use crate::api::{ok, page, parse_id, resource, ts, ListParams};
+use crate::auth::{Caller, Role};
+use crate::db::{self, reports, reports::Report, schedulers};
+use crate::error::{AppError, AppResult};
+use crate::AppState;
+
+/// What `emailStatus` shows and filters on. The runner's transient `sending` is shown as
+/// `pending`: for a reader the mail has simply not gone yet.
+const EMAIL_STATUSES: &[&str] = &["none", "pending", "sent", "failed"];
+
+/// Read size when streaming a file: memory per download stays at this, whatever the file.
+const CHUNK: usize = 64 * 1024;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/call_csv_reports").route(web::get().to(list)));
+    cfg.service(resource("/call_csv_reports/{id}").route(web::get().to(get)));
+    cfg.service(resource("/call_csv_reports/{id}/csv").route(web::get().to(download)));
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CsvFileView {
+    pub file_name: Option<String>,
+    pub file_size: Option<i64>,
+    pub mime_type: &'static str,
+    pub sha256: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportView {
+    pub id: String,
+    pub scheduler: String,
+    pub brand: String,
+    pub client: Option<String>,
+    pub in_date: String,
+    pub out_date: String,
+    pub created_at: String,
+    pub row_count: Option<i64>,
+    pub csv: CsvFileView,
+    pub sent_to: Vec<String>,
+    pub email_status: String,
+    pub email_attempts: i32,
+    pub email_error: Option<String>,
+    pub sent_at: Option<String>,
+    /// The mail may have reached its recipients twice (a crash hid an earlier delivery).
+    pub possible_duplicate_email: bool,
+}
+
+impl From<Report> for ReportView {
+    fn from(r: Report) -> ReportView {
+        let email_status = match r.email_status.as_str() {
+            "sending" => "pending".to_string(),
+            _ => r.email_status,
+        };
+        ReportView {
+            sent_to: r
+                .sent_to
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect(),
+            id: r.id,
+            scheduler: r.scheduler_id,
+            brand: r.brand_id,
+            client: r.client_id,
+            in_date: ts(r.in_date),
+            out_date: ts(r.out_date),
+            created_at: ts(r.created_at),
+            row_count: r.row_count,
+            csv: CsvFileView {
+                file_name: r.file_name,
+                file_size: r.file_size,
+                mime_type: "text/csv",
+                sha256: r.sha256,
+            },
+            email_status,
+            email_attempts: r.email_attempts,
+            email_error: r.email_error,
+            sent_at: r.sent_at.map(ts),
+            possible_duplicate_email: r.email_possible_duplicate,
+        }
+    }
+}
+
+async fn list(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let params = ListParams::parse(
+        &req,
+        &[
+            "brand",
+            "scheduler",
+            "client",
+            "createdAt[after]",
+            "createdAt[strictly_before]",
+            "emailStatus",
+        ],
+        &["createdAt", "inDate"],
+    )?;
+    let mut filter = reports::Filter {
+        brand: params.filter_id("brand")?,
+        client: params.filter_id("client")?,
+        scheduler: params.filter_id("scheduler")?,
+        created_after: params.filter_time("createdAt[after]")?,
+        created_strictly_before: params.filter_time("createdAt[strictly_before]")?,
+        email_status: params.filter_choice("emailStatus", EMAIL_STATUSES)?,
+    };
+    // Naming another tenant's brand matches nothing (an id no report has) rather than
+    // failing, so the answer is the same whether that tenant exists or not.
+    if let Some(own) = caller.brand_scope() {
+        if filter.brand.as_ref().is_some_and(|b| *b != own) {
+            filter.scheduler = Some(String::new());
+        }
+        filter.brand = Some(own);
+    }
+    let client_scope = caller.client_scope();
+    let (params, (total, rows)) = db::run(&state.pool, move |conn| {
+        let result = match &client_scope {
+            Some(own) => schedulers::list_client_level_reports(conn, own, &filter, &params)?,
+            None => reports::list(conn, &filter, &params)?,
+        };
+        Ok((params, result))
+    })
+    .await?;
+    let views = rows.into_iter().map(ReportView::from).collect::<Vec<_>>();
+    Ok(page(&req, &params, total, views))
+}
+
+/// Loads a built report the caller may read; anything else is a 404.
+async fn visible(state: &AppState, caller: &Caller, id: &str) -> AppResult<Report> {
+    let id = parse_id(id)?;
+    let caller = caller.clone();
+    db::run(&state.pool, move |conn| {
+        let Some(report) = reports::find(conn, &id)?.filter(|r| r.status == "ready") else {
+            return Ok(None);
+        };
+        let readable = match caller.role {
+            Role::Platform => true,
+            Role::Brand => caller.brand_id.as_deref() == Some(report.brand_id.as_str()),
+            Role::Client => match &caller.client_id {
+                Some(own) => schedulers::report_visible_to_client(conn, &report, own)?,
+                None => false,
+            },
+        };
+        Ok(readable.then_some(report))
+    })
+    .await?
+    .ok_or_else(AppError::not_found)
+}
+
+async fn get(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    Ok(ok(&ReportView::from(visible(&state, &caller, &id).await?)))
+}
+
+/// Streams the report's CSV file in fixed-size chunks (never read whole into memory).
+async fn download(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let report = visible(&state, &caller, &id).await?;
+    let gone = || {
+        AppError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "file_not_found",
+            "the report's CSV file is no longer on the server",
+        )
+    };
+    // The path was written by the runner; still refuse anything that could leave the
+    // reports directory.
+    let relative = report
+        .file_path
+        .as_deref()
+        .map(Path::new)
+        .filter(|p| p.components().all(|c| matches!(c, Component::Normal(_))));
+    let Some(relative) = relative else {
+        tracing::error!(report = %report.id, path = ?report.file_path, "report has no usable file path");
+        return Err(gone());
+    };
+    let path = state.config.reports_dir().join(relative);
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(file) => file,
+        Err(e) => {
+            tracing::error!(report = %report.id, path = %path.display(), error = %e, "report file missing");
+            return Err(gone());
+        }
+    };
+    // The size of the file as it is, so Content-Length matches the bytes sent.
+    let size = file
+        .metadata()
+        .await
+        .map_err(|e| AppError::internal(format!("{}: {e}", path.display())))?
+        .len();
+    let body = futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let mut buffer = vec![0; CHUNK];
+        match file.read(&mut buffer).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buffer.truncate(n);
+                Some((Ok(web::Bytes::from(buffer)), Some(file)))
+            }
+            // Yield the error, then end the stream.
+            Err(e) => Some((Err(e), None)),
+        }
+    });
+    let file_name = report
+        .file_name
+        .clone()
+        .unwrap_or_else(|| format!("{}.csv", report.id));
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(attachment(&file_name))
+        .body(SizedStream::new(size, body)))
+}
+
+/// `Content-Disposition: attachment` naming the file: a plain-ASCII `filename` every client
+/// understands (quotes, backslashes and non-ASCII replaced), plus RFC 6266 `filename*` with
+/// the exact UTF-8 name when it differs.
+fn attachment(file_name: &str) -> ContentDisposition {
+    let ascii: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut parameters = vec![DispositionParam::Filename(ascii.clone())];
+    if ascii != file_name {
+        parameters.push(DispositionParam::FilenameExt(ExtendedValue {
+            charset: Charset::Ext("UTF-8".to_string()),
+            language_tag: None,
+            value: file_name.as_bytes().to_vec(),
+        }));
+    }
+    ContentDisposition {
+        disposition: DispositionType::Attachment,
+        parameters,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachment_quotes_safely() {
+        assert_eq!(
+            attachment("Demo-20180101-20181231.csv").to_string(),
+            "attachment; filename=\"Demo-20180101-20181231.csv\""
+        );
+        let header = attachment("Telefónica \"x\".csv").to_string();
+        assert!(
+            header.starts_with(
+                "attachment; filename=\"Telef_nica _x_.csv\"; filename*=UTF-8''Telef%C3%B3nica"
+            ),
+            "{header}"
+        );
+    }
+}
