@@ -14,7 +14,7 @@ use tokio::io::AsyncReadExt;
 
 use crate::api::{ok, page, parse_id, resource, ts, ListParams};
 use crate::auth::{Caller, Role};
-use crate::db::{self, reports, reports::Report, schedulers};
+use crate::db::{self, reports, reports::Report};
 use crate::error::{AppError, AppResult};
 use crate::AppState;
 
@@ -122,6 +122,7 @@ async fn list(
         created_after: params.filter_time("createdAt[after]")?,
         created_strictly_before: params.filter_time("createdAt[strictly_before]")?,
         email_status: params.filter_choice("emailStatus", EMAIL_STATUSES)?,
+        level: None,
     };
     // Naming another tenant's brand matches nothing (an id no report has) rather than
     // failing, so the answer is the same whether that tenant exists or not.
@@ -131,12 +132,17 @@ async fn list(
         }
         filter.brand = Some(own);
     }
-    let client_scope = caller.client_scope();
+    // A client administrator reads only its client's client-level reports: a brand-level
+    // report naming the client carries the brand's columns (cost, carrier…).
+    if let Some(own) = caller.client_scope() {
+        if filter.client.as_ref().is_some_and(|c| *c != own) {
+            filter.scheduler = Some(String::new());
+        }
+        filter.client = Some(own);
+        filter.level = Some("client".into());
+    }
     let (params, (total, rows)) = db::run(&state.pool, move |conn| {
-        let result = match &client_scope {
-            Some(own) => schedulers::list_client_level_reports(conn, own, &filter, &params)?,
-            None => reports::list(conn, &filter, &params)?,
-        };
+        let result = reports::list(conn, &filter, &params)?;
         Ok((params, result))
     })
     .await?;
@@ -148,22 +154,13 @@ async fn list(
 async fn visible(state: &AppState, caller: &Caller, id: &str) -> AppResult<Report> {
     let id = parse_id(id)?;
     let caller = caller.clone();
-    db::run(&state.pool, move |conn| {
-        let Some(report) = reports::find(conn, &id)?.filter(|r| r.status == "ready") else {
-            return Ok(None);
-        };
-        let readable = match caller.role {
-            Role::Platform => true,
-            Role::Brand => caller.brand_id.as_deref() == Some(report.brand_id.as_str()),
-            Role::Client => match &caller.client_id {
-                Some(own) => schedulers::report_visible_to_client(conn, &report, own)?,
-                None => false,
-            },
-        };
-        Ok(readable.then_some(report))
-    })
-    .await?
-    .ok_or_else(AppError::not_found)
+    let report = db::run(&state.pool, move |conn| reports::find(conn, &id)).await?;
+    let readable = |r: &Report| match caller.role {
+        Role::Platform => true,
+        Role::Brand => caller.brand_id.as_deref() == Some(r.brand_id.as_str()),
+        Role::Client => r.level == "client" && r.client_id.is_some() && r.client_id == caller.client_id,
+    };
+    report.filter(|r| r.status == "ready" && readable(r)).ok_or_else(AppError::not_found)
 }
 
 async fn get(

@@ -17,6 +17,9 @@ pub struct Report {
     pub scheduler_id: String,
     pub brand_id: String,
     pub client_id: Option<String>,
+    /// The scheduler's level (`brand`/`client`) and name when the occurrence was recorded.
+    pub level: String,
+    pub scheduler_name: String,
     pub due_at: NaiveDateTime,
     pub in_date: NaiveDateTime,
     pub out_date: NaiveDateTime,
@@ -70,6 +73,8 @@ pub struct Filter {
     pub brand: Option<String>,
     pub client: Option<String>,
     pub scheduler: Option<String>,
+    /// `client` for client administrators: they read only their client-level reports.
+    pub level: Option<String>,
     pub created_after: Option<NaiveDateTime>,
     pub created_strictly_before: Option<NaiveDateTime>,
     pub email_status: Option<String>,
@@ -87,6 +92,9 @@ fn filtered(f: &Filter) -> call_csv_reports::BoxedQuery<'_, crate::db::MultiBack
     }
     if let Some(v) = &f.scheduler {
         q = q.filter(call_csv_reports::scheduler_id.eq(v));
+    }
+    if let Some(v) = &f.level {
+        q = q.filter(call_csv_reports::level.eq(v));
     }
     if let Some(v) = f.created_after {
         q = q.filter(call_csv_reports::created_at.ge(v));

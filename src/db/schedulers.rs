@@ -6,8 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::api::{Direction, ListParams};
-use crate::db::reports::{self, Report};
-use crate::db::schema::{call_csv_reports, call_csv_schedulers};
+use crate::db::schema::call_csv_schedulers;
 use crate::db::{DbConnection, MultiBackend};
 use crate::error::AppResult;
 
@@ -202,87 +201,4 @@ pub fn list(
         .select(Scheduler::as_select())
         .load(conn)?;
     Ok((total, rows))
-}
-
-// ---------------------------------------------------------------------------------------
-// Reports as a client administrator sees them
-//
-// A client administrator reads only the reports of its client's *client-level* schedulers:
-// a brand-level scheduler that names the client produces the brand's columns (cost,
-// carrier…), which are not the client's business. Reports carry no level, so the level is
-// read from the scheduler; the reports of a deleted client-level scheduler are therefore
-// no longer shown to the client (brand operators still see them).
-
-/// The reports `reports::list` would give for `f`, restricted to the client-level
-/// schedulers of `client_id`; same filters, orders and paging.
-pub fn list_client_level_reports(
-    conn: &mut DbConnection,
-    client_id: &str,
-    f: &reports::Filter,
-    params: &ListParams,
-) -> AppResult<(i64, Vec<Report>)> {
-    use call_csv_reports::dsl as r;
-    use call_csv_schedulers::dsl as s;
-    let query = || {
-        let client_level = call_csv_schedulers::table
-            .filter(s::level.eq("client"))
-            .filter(s::client_id.eq(client_id))
-            .select(s::id);
-        let mut q = call_csv_reports::table
-            .filter(r::status.eq("ready"))
-            .filter(r::client_id.eq(client_id))
-            .filter(r::scheduler_id.eq_any(client_level))
-            .into_boxed();
-        if let Some(v) = &f.brand {
-            q = q.filter(r::brand_id.eq(v));
-        }
-        if let Some(v) = &f.client {
-            q = q.filter(r::client_id.eq(v));
-        }
-        if let Some(v) = &f.scheduler {
-            q = q.filter(r::scheduler_id.eq(v));
-        }
-        if let Some(v) = f.created_after {
-            q = q.filter(r::created_at.ge(v));
-        }
-        if let Some(v) = f.created_strictly_before {
-            q = q.filter(r::created_at.lt(v));
-        }
-        if let Some(v) = &f.email_status {
-            q = q.filter(r::email_status.eq(v));
-        }
-        q
-    };
-    let total = query().count().get_result(conn)?;
-    let mut q = query();
-    for (field, direction) in &params.order {
-        q = match (field.as_str(), direction) {
-            ("createdAt", Direction::Asc) => q.then_order_by(r::created_at.asc()),
-            ("createdAt", Direction::Desc) => q.then_order_by(r::created_at.desc()),
-            ("inDate", Direction::Asc) => q.then_order_by(r::in_date.asc()),
-            ("inDate", Direction::Desc) => q.then_order_by(r::in_date.desc()),
-            _ => q,
-        };
-    }
-    let rows = q
-        .then_order_by(r::created_at.asc())
-        .then_order_by(r::id.asc())
-        .limit(params.per_page)
-        .offset(params.offset())
-        .select(Report::as_select())
-        .load(conn)?;
-    Ok((total, rows))
-}
-
-/// Whether a client administrator of `client_id` may read `report` (see above).
-pub fn report_visible_to_client(
-    conn: &mut DbConnection,
-    report: &Report,
-    client_id: &str,
-) -> AppResult<bool> {
-    if report.client_id.as_deref() != Some(client_id) {
-        return Ok(false);
-    }
-    Ok(find(conn, &report.scheduler_id)?
-        .is_some_and(|s| s.level == "client" && s.client_id.as_deref() == Some(client_id)))
 }

@@ -137,6 +137,8 @@ diesel::table! {
         scheduler_id -> Text,
         brand_id -> Text,
         client_id -> Nullable<Text>,
+        level -> Text,
+        scheduler_name -> Text,
         due_at -> Timestamp,
         in_date -> Timestamp,
         out_date -> Timestamp,

@@ -228,6 +228,8 @@ impl Runner {
                 scheduler_id: sch.id.clone(),
                 brand_id: sch.brand_id.clone(),
                 client_id: sch.client_id.clone(),
+                level: sch.level.clone(),
+                scheduler_name: sch.name.clone(),
                 due_at: due.naive_utc(),
                 in_date: period.in_date.naive_utc(),
                 out_date: period.out_date.naive_utc(),
@@ -472,7 +474,7 @@ impl Runner {
         let ctx = mail::compose::ReportContext {
             company: owner.client_name.clone().unwrap_or_default(),
             brand: owner.brand_name.clone(),
-            scheduler: sch.as_ref().map(|s| s.name.clone()).unwrap_or_default(),
+            scheduler: report.scheduler_name.clone(),
             date_in,
             date_out,
             rows: report.row_count.unwrap_or(0),

@@ -142,8 +142,12 @@ fn store(app: &TestApp, r: Stored) -> String {
             Some(10),
         ),
     };
+    // The level and name are copied from the scheduler, as the runner does.
+    let scheduler = callcsv::db::schedulers::find(&mut conn, r.scheduler).unwrap();
     let report = callcsv::db::reports::Report {
         id: id.clone(),
+        level: scheduler.as_ref().map_or("brand".into(), |s| s.level.clone()),
+        scheduler_name: scheduler.as_ref().map_or(String::new(), |s| s.name.clone()),
         scheduler_id: r.scheduler.to_string(),
         brand_id: r.brand.to_string(),
         client_id: r.client.map(str::to_string),

@@ -38,6 +38,10 @@ CREATE TABLE call_csv_reports (
     scheduler_id TEXT NOT NULL,
     brand_id TEXT NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
     client_id TEXT REFERENCES clients(id) ON DELETE CASCADE,
+    -- Copied from the scheduler when the occurrence is recorded, so a report keeps its
+    -- columns, its audience and its name after the scheduler is deleted.
+    level TEXT NOT NULL,
+    scheduler_name TEXT NOT NULL,
     due_at TIMESTAMP NOT NULL,
     in_date TIMESTAMP NOT NULL,
     out_date TIMESTAMP NOT NULL,
