@@ -15,12 +15,15 @@ pub mod ddis;
 pub mod endpoints;
 pub mod health;
 pub mod notification_templates;
+pub mod rating_plans;
+pub mod rating_profiles;
 
 use std::collections::BTreeMap;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat};
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -42,6 +45,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     ddis::routes(cfg);
     endpoints::routes(cfg);
     notification_templates::routes(cfg);
+    rating_plans::routes(cfg);
+    rating_profiles::routes(cfg);
     billable_calls::routes(cfg);
     call_csv_schedulers::routes(cfg);
     call_csv_reports::routes(cfg);
@@ -159,6 +164,23 @@ pub fn patched<V: Serialize, T: DeserializeOwned>(
     let mut value = serde_json::to_value(current).map_err(AppError::internal)?;
     merge_patch(&mut value, &patch);
     parse_body(value, extra_read_only)
+}
+
+/// Reads a raw body (CSV or JSON handled by the caller) up to `limit` bytes (413 above it).
+pub async fn read_body(mut payload: web::Payload, limit: usize) -> AppResult<web::BytesMut> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AppError::bad_request(format!("reading the body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(AppError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("body larger than {limit} bytes"),
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 // ---------------------------------------------------------------------------------------
