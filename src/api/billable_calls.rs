@@ -242,21 +242,11 @@ fn read_filter(caller: &Caller, params: &ListParams) -> AppResult<Filter> {
             "carrier and ddiProvider filters are not available to client administrators",
         ));
     }
-    // Outside the caller's tenant nothing matches: an id that can never exist.
-    let nothing = || Some(String::from("-"));
-    if let Some(own) = caller.brand_scope() {
-        if f.brand.as_ref().is_some_and(|b| *b != own) {
-            f.brand = nothing();
-        } else {
-            f.brand = Some(own);
-        }
-    }
-    if let Some(own) = caller.client_scope() {
-        if f.client.as_ref().is_some_and(|c| *c != own) {
-            f.client = nothing();
-        } else {
-            f.client = Some(own);
-        }
+    let scope = caller.list_scope(f.brand.take(), f.client.take());
+    (f.brand, f.client) = (scope.brand, scope.client);
+    if scope.nothing {
+        // Outside the caller's tenant nothing matches: an id that can never exist.
+        f.brand = Some(String::from("-"));
     }
     Ok(f)
 }

@@ -124,21 +124,16 @@ async fn list(
         email_status: params.filter_choice("emailStatus", EMAIL_STATUSES)?,
         level: None,
     };
-    // Naming another tenant's brand matches nothing (an id no report has) rather than
-    // failing, so the answer is the same whether that tenant exists or not.
-    if let Some(own) = caller.brand_scope() {
-        if filter.brand.as_ref().is_some_and(|b| *b != own) {
-            filter.scheduler = Some(String::new());
-        }
-        filter.brand = Some(own);
+    // Naming another tenant's brand or client matches nothing (an id no report has)
+    // rather than failing, so the answer is the same whether that tenant exists or not.
+    let scope = caller.list_scope(filter.brand.take(), filter.client.take());
+    (filter.brand, filter.client) = (scope.brand, scope.client);
+    if scope.nothing {
+        filter.scheduler = Some(String::new());
     }
     // A client administrator reads only its client's client-level reports: a brand-level
     // report naming the client carries the brand's columns (cost, carrier…).
-    if let Some(own) = caller.client_scope() {
-        if filter.client.as_ref().is_some_and(|c| *c != own) {
-            filter.scheduler = Some(String::new());
-        }
-        filter.client = Some(own);
+    if caller.client_scope().is_some() {
         filter.level = Some("client".into());
     }
     let (params, (total, rows)) = db::run(&state.pool, move |conn| {

@@ -108,19 +108,6 @@ pub fn check_description(v: &mut Validator, description: &str) {
     );
 }
 
-/// The brand filter of a list, and whether the list must come back empty. Platform
-/// administrators may name any brand (or none); everybody else is held to their own, and
-/// asking for another brand yields an empty list: an error would confirm the brand exists.
-pub fn list_brand(caller: &Caller, requested: Option<String>) -> (Option<String>, bool) {
-    match caller.brand_scope() {
-        None => (requested, false),
-        Some(own) => {
-            let other = requested.as_ref().is_some_and(|b| *b != own);
-            (Some(own), other)
-        }
-    }
-}
-
 async fn list(
     state: web::Data<AppState>,
     caller: Caller,
@@ -128,7 +115,8 @@ async fn list(
 ) -> AppResult<HttpResponse> {
     caller.require(&[Role::Platform, Role::Brand])?;
     let params = ListParams::parse(&req, &["brand", "name"], &["name", "createdAt"])?;
-    let (brand, nothing) = list_brand(&caller, params.filter_id("brand")?);
+    let scope = caller.list_scope(params.filter_id("brand")?, None);
+    let (brand, nothing) = (scope.brand, scope.nothing);
     let filter = carriers::Filter {
         brand,
         name: params.filter("name").map(str::to_string),

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::api::carriers::{check_description, list_brand};
+use crate::api::carriers::check_description;
 use crate::api::{
     check_name, created, no_content, ok, page, parse_body, parse_id, parse_ref, patched, resource,
     ts, ListParams,
@@ -247,7 +247,8 @@ async fn list(
 ) -> AppResult<HttpResponse> {
     caller.require(&[Role::Platform, Role::Brand])?;
     let params = ListParams::parse(&req, &["brand", "name"], &["name", "createdAt"])?;
-    let (brand, nothing) = list_brand(&caller, params.filter_id("brand")?);
+    let scope = caller.list_scope(params.filter_id("brand")?, None);
+    let (brand, nothing) = (scope.brand, scope.nothing);
     let filter = ddi_providers::Filter {
         brand,
         name: params.filter("name").map(str::to_string),

@@ -164,14 +164,8 @@ async fn list(
     };
     // Naming another tenant's brand or client matches nothing rather than failing, so
     // the answer is the same whether that tenant exists or not.
-    if let Some(own) = caller.brand_scope() {
-        filter.nothing |= filter.brand.as_ref().is_some_and(|b| *b != own);
-        filter.brand = Some(own);
-    }
-    if let Some(own) = caller.client_scope() {
-        filter.nothing |= filter.client.as_ref().is_some_and(|c| *c != own);
-        filter.client = Some(own);
-    }
+    let scope = caller.list_scope(filter.brand.take(), filter.client.take());
+    (filter.brand, filter.client, filter.nothing) = (scope.brand, scope.client, scope.nothing);
     let (params, (total, rows)) = db::run(&state.pool, move |conn| {
         let result = ddis::list(conn, &filter, &params)?;
         Ok((params, result))

@@ -7,7 +7,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::api::carriers::list_brand;
 use crate::api::{
     created, no_content, ok, page, parse_body, parse_id, parse_ref, parse_time, patched, resource,
     ts, ListParams,
@@ -200,7 +199,8 @@ async fn list(
         &["brand", "client", "carrier", "ratingPlan"],
         &["activationTime", "createdAt"],
     )?;
-    let (brand, nothing) = list_brand(&caller, params.filter_id("brand")?);
+    let scope = caller.list_scope(params.filter_id("brand")?, None);
+    let (brand, nothing) = (scope.brand, scope.nothing);
     let filter = profiles::Filter {
         brand,
         client: params.filter_id("client")?,

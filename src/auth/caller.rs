@@ -40,6 +40,15 @@ impl Role {
     }
 }
 
+/// What a list is restricted to, from [`Caller::list_scope`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListScope {
+    pub brand: Option<String>,
+    pub client: Option<String>,
+    /// The request named another tenant: the list is empty.
+    pub nothing: bool,
+}
+
 /// The authenticated administrator making the request, as the database has it now.
 #[derive(Debug, Clone)]
 pub struct Caller {
@@ -81,6 +90,23 @@ impl Caller {
             Role::Client => self.client_id.clone(),
             _ => None,
         }
+    }
+
+    /// Narrows a list's `brand`/`client` filters to the caller's tenant. Platform
+    /// administrators keep what they asked for; everybody else is held to their own brand
+    /// (and client administrators to their client), and naming another one yields an empty
+    /// list (`nothing`) rather than an error, which would confirm that tenant exists.
+    pub fn list_scope(&self, brand: Option<String>, client: Option<String>) -> ListScope {
+        let mut scope = ListScope { brand, client, nothing: false };
+        if let Some(own) = self.brand_scope() {
+            scope.nothing |= scope.brand.as_ref().is_some_and(|b| *b != own);
+            scope.brand = Some(own);
+        }
+        if let Some(own) = self.client_scope() {
+            scope.nothing |= scope.client.as_ref().is_some_and(|c| *c != own);
+            scope.client = Some(own);
+        }
+        scope
     }
 
     /// May the caller see an object of this brand?
