@@ -336,6 +336,9 @@ impl Runner {
         std::fs::create_dir_all(&dir)
             .map_err(|e| AppError::internal(format!("{}: {e}", dir.display())))?;
         let temp_path = final_path.with_extension("csv.tmp");
+        if report.build_attempts > 1 {
+            remove_earlier_attempts(&dir, &report.id);
+        }
 
         let filter = filter_for(&sch, &report);
         let mut crashed_mid = false;
@@ -410,10 +413,11 @@ impl Runner {
         let now = db::clock(&mut conn)?;
         let report = reports::find(&mut conn, id)?.ok_or_else(AppError::not_found)?;
         let pause = Duration::seconds((30 * i64::from(report.build_attempts.max(1))).min(3600));
-        diesel::update(
+        let released = diesel::update(
             r::table
                 .filter(r::id.eq(id))
-                .filter(r::lease_owner.eq(&self.owner)),
+                .filter(r::lease_owner.eq(&self.owner))
+                .filter(r::status.eq("building")),
         )
         .set((
             r::status.eq("pending"),
@@ -422,7 +426,10 @@ impl Runner {
             r::updated_at.eq(now),
         ))
         .execute(&mut conn)?;
-        schedulers::set_error(&mut conn, &report.scheduler_id, Some(message))?;
+        // A runner whose lease was taken over writes nothing, not even the error.
+        if released == 1 {
+            schedulers::set_error(&mut conn, &report.scheduler_id, Some(message))?;
+        }
         Ok(())
     }
 
@@ -578,6 +585,27 @@ impl Runner {
 pub fn backoff_seconds(base: i64, attempt: i32) -> i64 {
     let doublings = attempt.clamp(1, 12) - 1;
     (base << doublings).min(3600)
+}
+
+/// Removes what earlier attempts at a report left in its folder: a crash while writing
+/// leaves `<id>-<token>.csv.tmp`, one between the rename and the commit an orphaned
+/// `<id>-<token>.csv`. Until the report is committed no file of it is referenced, and while
+/// the caller holds the lease no other attempt can commit (a slower former owner's rename
+/// or commit then fails, and it writes nothing). Only called on retries, so a first build
+/// never lists the folder.
+fn remove_earlier_attempts(dir: &std::path::Path, report_id: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!("{report_id}-");
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && (name.ends_with(".csv") || name.ends_with(".csv.tmp")) {
+            tracing::warn!(report = %report_id, file = %name, "removing a file left by an earlier attempt");
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Makes a rename durable (best effort: not every filesystem supports syncing a folder).

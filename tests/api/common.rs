@@ -93,7 +93,7 @@ fn random_suffix() -> String {
 }
 
 /// Creates a fresh PostgreSQL database; returns (admin url, database name, its url).
-fn create_pg_database() -> (String, String, String) {
+pub fn create_pg_database() -> (String, String, String) {
     use diesel::{Connection, PgConnection, RunQueryDsl};
     let admin_url = pg_url().expect("CALLCSV_TEST_PG_URL");
     let name = format!("callcsv_t_{}", random_suffix());

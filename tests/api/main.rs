@@ -12,6 +12,7 @@ mod carriers;
 mod ddi_providers;
 mod ddis;
 mod endpoints;
+mod faults;
 mod mail_unit;
 mod notification_templates;
 mod openapi;
