@@ -153,9 +153,13 @@ async fn visible(state: &AppState, caller: &Caller, id: &str) -> AppResult<Repor
     let readable = |r: &Report| match caller.role {
         Role::Platform => true,
         Role::Brand => caller.brand_id.as_deref() == Some(r.brand_id.as_str()),
-        Role::Client => r.level == "client" && r.client_id.is_some() && r.client_id == caller.client_id,
+        Role::Client => {
+            r.level == "client" && r.client_id.is_some() && r.client_id == caller.client_id
+        }
     };
-    report.filter(|r| r.status == "ready" && readable(r)).ok_or_else(AppError::not_found)
+    report
+        .filter(|r| r.status == "ready" && readable(r))
+        .ok_or_else(AppError::not_found)
 }
 
 async fn get(

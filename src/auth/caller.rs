@@ -97,7 +97,11 @@ impl Caller {
     /// (and client administrators to their client), and naming another one yields an empty
     /// list (`nothing`) rather than an error, which would confirm that tenant exists.
     pub fn list_scope(&self, brand: Option<String>, client: Option<String>) -> ListScope {
-        let mut scope = ListScope { brand, client, nothing: false };
+        let mut scope = ListScope {
+            brand,
+            client,
+            nothing: false,
+        };
         if let Some(own) = self.brand_scope() {
             scope.nothing |= scope.brand.as_ref().is_some_and(|b| *b != own);
             scope.brand = Some(own);

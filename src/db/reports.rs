@@ -103,7 +103,13 @@ fn filtered(f: &Filter) -> call_csv_reports::BoxedQuery<'_, crate::db::MultiBack
         q = q.filter(call_csv_reports::created_at.lt(v));
     }
     if let Some(v) = &f.email_status {
-        q = q.filter(call_csv_reports::email_status.eq(v));
+        // The API shows the runner's short-lived `sending` as `pending`.
+        let statuses = if v == "pending" {
+            vec!["pending", "sending"]
+        } else {
+            vec![v.as_str()]
+        };
+        q = q.filter(call_csv_reports::email_status.eq_any(statuses));
     }
     q
 }

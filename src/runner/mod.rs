@@ -447,9 +447,7 @@ impl Runner {
             return Ok(None);
         };
         fault::hit("before_smtp");
-        let outcome = self
-            .compose(&id)
-            .map(|message| self.mailer.send(&message));
+        let outcome = self.compose(&id).map(|message| self.mailer.send(&message));
         let result = match outcome {
             Ok(r) => r,
             Err(e) => Err(SendError::Temporary(format!(
@@ -543,7 +541,10 @@ impl Runner {
                     schedulers::set_error(conn, &report.scheduler_id, None)?;
                 }
                 Err(SendError::Temporary(message)) if now < deadline => {
-                    let wait = Duration::seconds(backoff_seconds(self.config.mail_backoff_seconds, attempt));
+                    let wait = Duration::seconds(backoff_seconds(
+                        self.config.mail_backoff_seconds,
+                        attempt,
+                    ));
                     diesel::update(mine)
                         .set((
                             r::email_status.eq("pending"),

@@ -28,10 +28,18 @@ pub struct World {
 }
 
 async fn plan(app: &TestApp, token: &str, name: &str, rate: &str) -> String {
-    let p = app.create("/rating_plans", token, json!({"name": name, "roundingMethod": "up", "roundingDecimals": 4, "timezone": "UTC"})).await;
+    let p = app
+        .create(
+            "/rating_plans",
+            token,
+            json!({"name": name, "roundingMethod": "up", "roundingDecimals": 4, "timezone": "UTC"}),
+        )
+        .await;
     let plan = id(&p);
     let rows = json!([{"prefix": "+34", "destinationName": "Spain", "rate": rate, "rateUnit": 60, "rateIncrement": 1}]);
-    let (status, body) = app.post(&format!("/rating_plans/{plan}/rates"), token, rows).await;
+    let (status, body) = app
+        .post(&format!("/rating_plans/{plan}/rates"), token, rows)
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     plan
 }
@@ -39,7 +47,9 @@ async fn plan(app: &TestApp, token: &str, name: &str, rate: &str) -> String {
 pub async fn world(app: &TestApp) -> World {
     let t = Tenants::create(app).await;
     let op = &t.operator_a;
-    let carrier = id(&app.create("/carriers", op, json!({"name": "Carrier 1"})).await);
+    let carrier = id(&app
+        .create("/carriers", op, json!({"name": "Carrier 1"}))
+        .await);
     let provider = id(&app
         .create(
             "/ddi_providers",
@@ -48,13 +58,35 @@ pub async fn world(app: &TestApp) -> World {
                    "transformationRules": [{"matchExpr": "^0034", "replaceExpr": "+34", "priority": 1}]}),
         )
         .await);
-    let ddi = id(&app.create("/ddis", op, json!({"client": t.client_a, "ddiE164": "+34911000001"})).await);
+    let ddi = id(&app
+        .create(
+            "/ddis",
+            op,
+            json!({"client": t.client_a, "ddiE164": "+34911000001"}),
+        )
+        .await);
     let client_plan = plan(app, op, "Retail", "0.10").await;
     let carrier_plan = plan(app, op, "Wholesale", "0.05").await;
     let since = "2020-01-01T00:00:00Z";
-    app.create("/rating_profiles", op, json!({"client": t.client_a, "ratingPlan": client_plan, "activationTime": since})).await;
-    app.create("/rating_profiles", op, json!({"carrier": carrier, "ratingPlan": carrier_plan, "activationTime": since})).await;
-    World { t, carrier, provider, ddi, client_plan }
+    app.create(
+        "/rating_profiles",
+        op,
+        json!({"client": t.client_a, "ratingPlan": client_plan, "activationTime": since}),
+    )
+    .await;
+    app.create(
+        "/rating_profiles",
+        op,
+        json!({"carrier": carrier, "ratingPlan": carrier_plan, "activationTime": since}),
+    )
+    .await;
+    World {
+        t,
+        carrier,
+        provider,
+        ddi,
+        client_plan,
+    }
 }
 
 pub fn outbound(w: &World, callid: &str, start: &str, duration: Value) -> Value {
@@ -90,7 +122,12 @@ async fn ingestion_rates_and_reports_every_row(app: TestApp) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["row"].as_u64().unwrap(), e["message"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(errors.iter().map(|e| e.0).collect::<Vec<_>>(), [3, 5, 6, 8]);
     assert!(errors[0].1.starts_with("startTime"), "{errors:?}");
@@ -107,42 +144,101 @@ async fn ingestion_rates_and_reports_every_row(app: TestApp) {
     assert_eq!(call[0]["destinationName"], "Spain");
     assert_eq!(call[0]["ratingPlan"], w.client_plan.as_str());
     let (_, call) = app.get("/billable_calls?callid=call-2", op).await;
-    assert_eq!((call[0]["billedSeconds"].as_i64(), call[0]["price"].as_str()), (Some(31), Some("0.0517")));
+    assert_eq!(
+        (call[0]["billedSeconds"].as_i64(), call[0]["price"].as_str()),
+        (Some(31), Some("0.0517"))
+    );
     let (_, call) = app.get("/billable_calls?callid=unrated", op).await;
     assert!(call[0]["price"].is_null() && call[0]["cost"].is_null());
-    assert!(call[0]["ratingError"].as_str().unwrap().contains("no rate for destination"));
+    assert!(call[0]["ratingError"]
+        .as_str()
+        .unwrap()
+        .contains("no rate for destination"));
 
     // The same body again changes nothing: every good row is now a duplicate.
     let (_, again) = app.post("/billable_calls", op, rows).await;
-    assert_eq!((again["accepted"].as_u64(), again["duplicates"].as_u64()), (Some(0), Some(4)));
-    let (_, headers, _) = app.call_full(Method::GET, "/billable_calls", Some(op), None).await;
+    assert_eq!(
+        (again["accepted"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(4))
+    );
+    let (_, headers, _) = app
+        .call_full(Method::GET, "/billable_calls", Some(op), None)
+        .await;
     assert_eq!(headers["x-total-count"], "3");
 
     // One object (not an array) is accepted too; malformed bodies are 4xx, never stored.
-    let (status, one) = app.post("/billable_calls", op, outbound(&w, "single", "2026-01-06T00:00:00Z", json!(0))).await;
-    assert_eq!((status, one["accepted"].as_u64()), (StatusCode::OK, Some(1)));
-    let res = app.http.post(app.url("/billable_calls")).bearer_auth(op).header("content-type", "application/json").body("[{").send().await.unwrap();
+    let (status, one) = app
+        .post(
+            "/billable_calls",
+            op,
+            outbound(&w, "single", "2026-01-06T00:00:00Z", json!(0)),
+        )
+        .await;
+    assert_eq!(
+        (status, one["accepted"].as_u64()),
+        (StatusCode::OK, Some(1))
+    );
+    let res = app
+        .http
+        .post(app.url("/billable_calls"))
+        .bearer_auth(op)
+        .header("content-type", "application/json")
+        .body("[{")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    let res = app.http.post(app.url("/billable_calls")).bearer_auth(op).header("content-type", "text/plain").body("x").send().await.unwrap();
+    let res = app
+        .http
+        .post(app.url("/billable_calls"))
+        .bearer_auth(op)
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     // Client administrators do not ingest.
-    assert_eq!(app.post("/billable_calls", &w.t.client_admin_a, json!([])).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.post("/billable_calls", &w.t.client_admin_a, json!([]))
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
 }
 
 async fn csv_ingestion_and_csv_streaming(app: TestApp) {
     let w = world(&app).await;
     let op = &w.t.operator_a;
-    let mut csv = String::from("callid,startTime,duration,caller,callee,direction,client,carrier\n");
+    let mut csv =
+        String::from("callid,startTime,duration,caller,callee,direction,client,carrier\n");
     for i in 0..250 {
-        csv.push_str(&format!("c{i:04},2026-02-01T00:{:02}:00Z,60,+34911000001,+34600000000,outbound,{},{}\n", i % 60, w.t.client_a, w.carrier));
+        csv.push_str(&format!(
+            "c{i:04},2026-02-01T00:{:02}:00Z,60,+34911000001,+34600000000,outbound,{},{}\n",
+            i % 60,
+            w.t.client_a,
+            w.carrier
+        ));
     }
     csv.push_str("broken,2026-02-01T00:00:00Z,-5,+1,+2,outbound,,\n");
     csv.push_str("\"quoted, id\",2026-02-01T00:00:00Z,1,+34911000001,+34600000000,outbound,");
     csv.push_str(&format!("{},{}\n", w.t.client_a, w.carrier));
-    let res = app.http.post(app.url("/billable_calls")).bearer_auth(op).header("content-type", "text/csv").body(csv).send().await.unwrap();
+    let res = app
+        .http
+        .post(app.url("/billable_calls"))
+        .bearer_auth(op)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let summary: Value = res.json().await.unwrap();
-    assert_eq!((summary["accepted"].as_u64(), summary["rejected"].as_u64()), (Some(251), Some(1)), "{summary}");
+    assert_eq!(
+        (summary["accepted"].as_u64(), summary["rejected"].as_u64()),
+        (Some(251), Some(1)),
+        "{summary}"
+    );
     assert_eq!(summary["errors"][0]["row"], 251);
     assert_eq!(summary["errors"][0]["callid"], "broken");
 
@@ -157,11 +253,22 @@ async fn csv_ingestion_and_csv_streaming(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
     let text = res.text().await.unwrap();
     let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
-    assert_eq!(&header[..5], ["id", "brand", "callid", "startTime", "duration"]);
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(
+        &header[..5],
+        ["id", "brand", "callid", "startTime", "duration"]
+    );
     let callid_at = header.iter().position(|h| h == "callid").unwrap();
     let price_at = header.iter().position(|h| h == "price").unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -169,17 +276,36 @@ async fn csv_ingestion_and_csv_streaming(app: TestApp) {
     let expected = (0..250).filter(|i| i % 60 < 30).count() + 1; // + the quoted one at 00:00
     assert_eq!(rows.len(), expected);
     // At 00:00 there are c0000, c0060, …, c0240 and the quoted one: ordered by callid.
-    let first_minute: Vec<&str> = rows[..6].iter().map(|r| r.get(callid_at).unwrap()).collect();
-    assert_eq!(first_minute, ["c0000", "c0060", "c0120", "c0180", "c0240", "quoted, id"]);
+    let first_minute: Vec<&str> = rows[..6]
+        .iter()
+        .map(|r| r.get(callid_at).unwrap())
+        .collect();
+    assert_eq!(
+        first_minute,
+        ["c0000", "c0060", "c0120", "c0180", "c0240", "quoted, id"]
+    );
     assert_eq!(&rows[0][price_at], "0.1000");
     let starts: Vec<&str> = rows.iter().map(|r| r.get(3).unwrap()).collect();
-    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "ordered by startTime");
+    assert!(
+        starts.windows(2).all(|w| w[0] <= w[1]),
+        "ordered by startTime"
+    );
 
     // The client administrator's stream has no cost, carrier or provider columns.
-    let res = app.http.get(app.url("/billable_calls")).bearer_auth(&w.t.client_admin_a).header("accept", "text/csv").send().await.unwrap();
+    let res = app
+        .http
+        .get(app.url("/billable_calls"))
+        .bearer_auth(&w.t.client_admin_a)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
     let text = res.text().await.unwrap();
     let header = text.lines().next().unwrap();
-    assert!(!header.contains("cost") && !header.contains("carrier") && !header.contains("ddiProvider"), "{header}");
+    assert!(
+        !header.contains("cost") && !header.contains("carrier") && !header.contains("ddiProvider"),
+        "{header}"
+    );
     assert_eq!(text.lines().count(), 252);
 }
 
@@ -206,15 +332,27 @@ async fn inbound_detection_over_http(app: TestApp) {
         )
         .await;
     assert_eq!(summary["accepted"], 2, "{summary}");
-    let messages: Vec<&str> = summary["errors"].as_array().unwrap().iter().map(|e| e["message"].as_str().unwrap()).collect();
+    let messages: Vec<&str> = summary["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap())
+        .collect();
     assert_eq!(messages[0], "unknown source");
     assert_eq!(messages[1], "no DDI for callee");
     assert!(messages[2].starts_with("sourceIp"), "{messages:?}");
     let (_, call) = app.get("/billable_calls?callid=in-1", op).await;
     assert_eq!(call[0]["ddi"], w.ddi.as_str());
     assert_eq!(call[0]["ddiProvider"], w.provider.as_str());
-    assert_eq!(call[0]["client"], w.t.client_a.as_str(), "the DDI names the client");
-    assert!(call[0]["price"].is_null() && call[0]["cost"].is_null(), "inbound calls are not priced");
+    assert_eq!(
+        call[0]["client"],
+        w.t.client_a.as_str(),
+        "the DDI names the client"
+    );
+    assert!(
+        call[0]["price"].is_null() && call[0]["cost"].is_null(),
+        "inbound calls are not priced"
+    );
     assert!(call[0]["ratingError"].is_null());
     let (_, call) = app.get("/billable_calls?callid=in-4", op).await;
     assert_eq!(call[0]["client"], w.t.client_a.as_str());
@@ -223,16 +361,51 @@ async fn inbound_detection_over_http(app: TestApp) {
 async fn reading_filters_and_client_view(app: TestApp) {
     let w = world(&app).await;
     let op = &w.t.operator_a;
-    let rows: Vec<Value> = (0..5).map(|i| outbound(&w, &format!("r{i}"), &format!("2026-04-0{}T08:00:00Z", i + 1), json!(60))).collect();
+    let rows: Vec<Value> = (0..5)
+        .map(|i| {
+            outbound(
+                &w,
+                &format!("r{i}"),
+                &format!("2026-04-0{}T08:00:00Z", i + 1),
+                json!(60),
+            )
+        })
+        .collect();
     app.post("/billable_calls", op, Value::Array(rows)).await;
     let (_, page) = app.get("/billable_calls?startTime[after]=2026-04-02T08:00:00Z&startTime[strictly_before]=2026-04-04T08:00:00Z", op).await;
-    let ids: Vec<&str> = page.as_array().unwrap().iter().map(|c| c["callid"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["r1", "r2"], "after is inclusive, strictly_before exclusive");
-    let (_, headers, page) = app.call_full(Method::GET, "/billable_calls?itemsPerPage=2&page=2&_order[startTime]=desc", Some(op), None).await;
+    let ids: Vec<&str> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["callid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["r1", "r2"],
+        "after is inclusive, strictly_before exclusive"
+    );
+    let (_, headers, page) = app
+        .call_full(
+            Method::GET,
+            "/billable_calls?itemsPerPage=2&page=2&_order[startTime]=desc",
+            Some(op),
+            None,
+        )
+        .await;
     assert_eq!(headers["x-total-count"], "5");
-    let ids: Vec<&str> = page.as_array().unwrap().iter().map(|c| c["callid"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["callid"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["r2", "r1"]);
-    let (_, page) = app.get(&format!("/billable_calls?carrier={}&direction=outbound", w.carrier), op).await;
+    let (_, page) = app
+        .get(
+            &format!("/billable_calls?carrier={}&direction=outbound", w.carrier),
+            op,
+        )
+        .await;
     assert_eq!(page.as_array().unwrap().len(), 5);
     let (status, _) = app.get("/billable_calls?startTime[after]=monday", op).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -242,30 +415,69 @@ async fn reading_filters_and_client_view(app: TestApp) {
     let (_, mine) = app.get("/billable_calls", &w.t.client_admin_a).await;
     assert_eq!(mine.as_array().unwrap().len(), 5);
     let one = &mine[0];
-    assert!(one.get("cost").is_none() && one.get("carrier").is_none() && one.get("ddiProvider").is_none(), "{one}");
+    assert!(
+        one.get("cost").is_none()
+            && one.get("carrier").is_none()
+            && one.get("ddiProvider").is_none(),
+        "{one}"
+    );
     assert_eq!(one["price"], "0.1000");
-    let (status, item) = app.get(&format!("/billable_calls/{}", one["id"].as_str().unwrap()), &w.t.client_admin_a).await;
+    let (status, item) = app
+        .get(
+            &format!("/billable_calls/{}", one["id"].as_str().unwrap()),
+            &w.t.client_admin_a,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert!(item.get("cost").is_none());
-    let (status, _) = app.get(&format!("/billable_calls?carrier={}", w.carrier), &w.t.client_admin_a).await;
+    let (status, _) = app
+        .get(
+            &format!("/billable_calls?carrier={}", w.carrier),
+            &w.t.client_admin_a,
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 async fn rerating_after_a_plan_change(app: TestApp) {
     let w = world(&app).await;
     let op = &w.t.operator_a;
-    app.post("/billable_calls", op, json!([outbound(&w, "x1", "2026-05-01T10:00:00Z", json!(120)), outbound(&w, "x2", "2026-06-01T10:00:00Z", json!(120))])).await;
+    app.post(
+        "/billable_calls",
+        op,
+        json!([
+            outbound(&w, "x1", "2026-05-01T10:00:00Z", json!(120)),
+            outbound(&w, "x2", "2026-06-01T10:00:00Z", json!(120))
+        ]),
+    )
+    .await;
     // Replace the client's plan rates: 0.20/min.
     let rows = json!([{"prefix": "34", "destinationName": "Spain", "rate": "0.20"}]);
-    let res = app.http.put(app.url(&format!("/rating_plans/{}/rates?replace=true", w.client_plan))).bearer_auth(op).json(&rows).send().await.unwrap();
+    let res = app
+        .http
+        .put(app.url(&format!(
+            "/rating_plans/{}/rates?replace=true",
+            w.client_plan
+        )))
+        .bearer_auth(op)
+        .json(&rows)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let (_, before) = app.get("/billable_calls?callid=x1", op).await;
-    assert_eq!(before[0]["price"], "0.2000", "stored calls keep their price until rerated");
+    assert_eq!(
+        before[0]["price"], "0.2000",
+        "stored calls keep their price until rerated"
+    );
     let (status, counts) = app
         .post("/billable_calls/rerate", op, json!({"startTime[after]": "2026-05-01T00:00:00Z", "startTime[strictly_before]": "2026-06-01T00:00:00Z"}))
         .await;
     assert_eq!(status, StatusCode::OK, "{counts}");
-    assert_eq!((counts["matched"].as_u64(), counts["changed"].as_u64()), (Some(1), Some(1)));
+    assert_eq!(
+        (counts["matched"].as_u64(), counts["changed"].as_u64()),
+        (Some(1), Some(1))
+    );
     let (_, after) = app.get("/billable_calls?callid=x1", op).await;
     assert_eq!(after[0]["price"], "0.4000");
     assert_eq!(after[0]["cost"], "0.1000");
@@ -276,28 +488,55 @@ async fn rerating_after_a_plan_change(app: TestApp) {
     let (status, _) = app
         .post("/billable_calls/rerate", op, json!({"startTime[after]": "2026-05-01T00:00:00Z", "startTime[strictly_before]": "2026-06-01T00:00:00Z", "client": w.t.client_b}))
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "another tenant's client");
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "another tenant's client"
+    );
 }
 
 async fn calls_are_tenant_isolated(app: TestApp) {
     let w = world(&app).await;
-    app.post("/billable_calls", &w.t.operator_a, json!([outbound(&w, "a-call", "2026-07-01T10:00:00Z", json!(60))])).await;
+    app.post(
+        "/billable_calls",
+        &w.t.operator_a,
+        json!([outbound(&w, "a-call", "2026-07-01T10:00:00Z", json!(60))]),
+    )
+    .await;
     let (_, a_calls) = app.get("/billable_calls", &w.t.operator_a).await;
     let a_call = id(&a_calls[0]);
     for token in [&w.t.operator_b, &w.t.client_admin_b] {
-        assert_eq!(app.get(&format!("/billable_calls/{a_call}"), token).await.0, StatusCode::NOT_FOUND);
-        let (_, list) = app.get(&format!("/billable_calls?brand={}", w.t.brand_a), token).await;
+        assert_eq!(
+            app.get(&format!("/billable_calls/{a_call}"), token).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let (_, list) = app
+            .get(&format!("/billable_calls?brand={}", w.t.brand_a), token)
+            .await;
         assert_eq!(list.as_array().unwrap().len(), 0);
-        let (_, list) = app.get(&format!("/billable_calls?client={}", w.t.client_a), token).await;
+        let (_, list) = app
+            .get(&format!("/billable_calls?client={}", w.t.client_a), token)
+            .await;
         assert_eq!(list.as_array().unwrap().len(), 0);
     }
     // Brand B cannot ingest calls against A's client or carrier, nor rerate A's calls.
-    let (_, summary) = app.post("/billable_calls", &w.t.operator_b, json!([outbound(&w, "b-call", "2026-07-01T10:00:00Z", json!(60))])).await;
-    assert_eq!((summary["accepted"].as_u64(), summary["rejected"].as_u64()), (Some(0), Some(1)));
+    let (_, summary) = app
+        .post(
+            "/billable_calls",
+            &w.t.operator_b,
+            json!([outbound(&w, "b-call", "2026-07-01T10:00:00Z", json!(60))]),
+        )
+        .await;
+    assert_eq!(
+        (summary["accepted"].as_u64(), summary["rejected"].as_u64()),
+        (Some(0), Some(1))
+    );
     let (_, counts) = app
         .post("/billable_calls/rerate", &w.t.operator_b, json!({"startTime[after]": "2026-01-01T00:00:00Z", "startTime[strictly_before]": "2027-01-01T00:00:00Z"}))
         .await;
     assert_eq!(counts["matched"], 0);
-    let (_, still) = app.get(&format!("/billable_calls/{a_call}"), &app.root).await;
+    let (_, still) = app
+        .get(&format!("/billable_calls/{a_call}"), &app.root)
+        .await;
     assert_eq!(still["price"], "0.1000");
 }

@@ -146,7 +146,9 @@ fn store(app: &TestApp, r: Stored) -> String {
     let scheduler = callcsv::db::schedulers::find(&mut conn, r.scheduler).unwrap();
     let report = callcsv::db::reports::Report {
         id: id.clone(),
-        level: scheduler.as_ref().map_or("brand".into(), |s| s.level.clone()),
+        level: scheduler
+            .as_ref()
+            .map_or("brand".into(), |s| s.level.clone()),
         scheduler_name: scheduler.as_ref().map_or(String::new(), |s| s.name.clone()),
         scheduler_id: r.scheduler.to_string(),
         brand_id: r.brand.to_string(),

@@ -26,7 +26,10 @@ backend_cases!(
 /// Starts the app with a runner polling every second and mail to `smtp` (or the outbox).
 async fn app_with_runner(backend: Backend, smtp: Option<&SmtpServer>) -> TestApp {
     let url = smtp.map(|s| s.url());
-    let mut vars = vec![("CALLCSV_RUNNER_INTERVAL", "1"), ("CALLCSV_MAIL_BACKOFF_SECONDS", "1")];
+    let mut vars = vec![
+        ("CALLCSV_RUNNER_INTERVAL", "1"),
+        ("CALLCSV_MAIL_BACKOFF_SECONDS", "1"),
+    ];
     if let Some(url) = &url {
         vars.push(("CALLCSV_SMTP_URL", url.as_str()));
     }
@@ -34,7 +37,11 @@ async fn app_with_runner(backend: Backend, smtp: Option<&SmtpServer>) -> TestApp
 }
 
 fn madrid(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> DateTime<Utc> {
-    Madrid.with_ymd_and_hms(y, m, d, h, min, s).single().unwrap().with_timezone(&Utc)
+    Madrid
+        .with_ymd_and_hms(y, m, d, h, min, s)
+        .single()
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn rfc(t: DateTime<Utc>) -> String {
@@ -53,23 +60,50 @@ fn at_madrid(date: NaiveDate, h: u32) -> DateTime<Utc> {
 
 /// Polls the scheduler's reports until `n` exist whose email is settled (`sent`, `failed`
 /// or `none`), or 40 s pass.
-async fn reports_of(app: &TestApp, token: &str, scheduler: &str, n: usize, settled: &[&str]) -> Vec<Value> {
+async fn reports_of(
+    app: &TestApp,
+    token: &str,
+    scheduler: &str,
+    n: usize,
+    settled: &[&str],
+) -> Vec<Value> {
     let deadline = std::time::Instant::now() + Duration::from_secs(40);
     loop {
-        let (status, list) = app.get(&format!("/call_csv_reports?scheduler={scheduler}&_order[createdAt]=asc"), token).await;
+        let (status, list) = app
+            .get(
+                &format!("/call_csv_reports?scheduler={scheduler}&_order[createdAt]=asc"),
+                token,
+            )
+            .await;
         assert_eq!(status, StatusCode::OK);
         let list = list.as_array().unwrap().clone();
-        let done = list.iter().filter(|r| settled.contains(&r["emailStatus"].as_str().unwrap())).count();
+        let done = list
+            .iter()
+            .filter(|r| settled.contains(&r["emailStatus"].as_str().unwrap()))
+            .count();
         if list.len() >= n && done >= n {
             return list;
         }
-        assert!(std::time::Instant::now() < deadline, "waited for {n} settled reports, have {list:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited for {n} settled reports, have {list:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
-async fn download(app: &TestApp, token: &str, report: &str) -> (reqwest::header::HeaderMap, Vec<u8>) {
-    let res = app.http.get(app.url(&format!("/call_csv_reports/{report}/csv"))).bearer_auth(token).send().await.unwrap();
+async fn download(
+    app: &TestApp,
+    token: &str,
+    report: &str,
+) -> (reqwest::header::HeaderMap, Vec<u8>) {
+    let res = app
+        .http
+        .get(app.url(&format!("/call_csv_reports/{report}/csv")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let headers = res.headers().clone();
     (headers, res.bytes().await.unwrap().to_vec())
@@ -83,7 +117,11 @@ fn last_complete_month() -> (NaiveDate, NaiveDate, DateTime<Utc>) {
     if at_madrid(this_month, 8) > Utc::now() {
         this_month = month_start(this_month, -1);
     }
-    (month_start(this_month, -1), this_month, at_madrid(this_month, 8))
+    (
+        month_start(this_month, -1),
+        this_month,
+        at_madrid(this_month, 8),
+    )
 }
 
 async fn monthly_report_built_listed_downloaded_and_emailed(backend: Backend) {
@@ -111,9 +149,21 @@ async fn monthly_report_built_listed_downloaded_and_emailed(backend: Backend) {
                                                    "email": "ops@example.com, billing@example.com"}))
         .await;
     let sid = id(&created);
-    assert_eq!(created["nextExecution"], rfc(at_madrid(month_start(Utc::now().with_timezone(&Madrid).date_naive(), 1), 8)));
+    assert_eq!(
+        created["nextExecution"],
+        rfc(at_madrid(
+            month_start(Utc::now().with_timezone(&Madrid).date_naive(), 1),
+            8
+        ))
+    );
     // Force the run of the last complete month.
-    let (status, _) = app.patch(&format!("/call_csv_schedulers/{sid}"), op, json!({"nextExecution": rfc(due)})).await;
+    let (status, _) = app
+        .patch(
+            &format!("/call_csv_schedulers/{sid}"),
+            op,
+            json!({"nextExecution": rfc(due)}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
 
     let reports = reports_of(&app, op, &sid, 1, &["sent"]).await;
@@ -123,17 +173,34 @@ async fn monthly_report_built_listed_downloaded_and_emailed(backend: Backend) {
     assert_eq!(report["outDate"], rfc(out_date));
     assert_eq!(report["rowCount"], 2);
     let last_day = next_first.pred_opt().unwrap();
-    let file_name = format!("Brand A-{}-{}.csv", first.format("%Y%m%d"), last_day.format("%Y%m%d"));
+    let file_name = format!(
+        "Brand A-{}-{}.csv",
+        first.format("%Y%m%d"),
+        last_day.format("%Y%m%d")
+    );
     assert_eq!(report["csv"]["fileName"], file_name.as_str());
-    assert_eq!(report["sentTo"], json!(["ops@example.com", "billing@example.com"]));
+    assert_eq!(
+        report["sentTo"],
+        json!(["ops@example.com", "billing@example.com"])
+    );
     assert_eq!(report["emailAttempts"], 1);
 
     // The CSV, byte for byte: header always, rows by startTime then callid, local times,
     // billed seconds, 4-decimal amounts, brand-level columns.
     let (headers, bytes) = download(&app, op, report["id"].as_str().unwrap()).await;
-    assert!(headers["content-type"].to_str().unwrap().starts_with("text/csv"));
-    assert!(headers["content-disposition"].to_str().unwrap().contains(&file_name));
-    let local = |t: DateTime<Utc>| t.with_timezone(&Madrid).format("%Y-%m-%d %H:%M:%S").to_string();
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(headers["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains(&file_name));
+    let local = |t: DateTime<Utc>| {
+        t.with_timezone(&Madrid)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
     let expected = format!(
         "callid,startTime,duration,caller,callee,cost,price,endpointType,endpointId,direction,companyId,carrierId,ddiProviderId,ddiId\r\n\
          first-second,{},60,+34911000001,+34600111222,0.0500,0.1000,,,outbound,{client},{carrier},,\r\n\
@@ -154,15 +221,30 @@ async fn monthly_report_built_listed_downloaded_and_emailed(backend: Backend) {
     assert_eq!(to, ["billing@example.com", "ops@example.com"]);
     let mail = received[0].parsed();
     assert_eq!(mail.subject, "New call report");
-    assert!(mail.body.contains(&format!("period {} - {}", first.format("%Y-%m-%d"), last_day.format("%Y-%m-%d"))), "{}", mail.body);
-    assert_eq!(mail.message_id, format!("<{}@callcsv>", report["id"].as_str().unwrap()));
+    assert!(
+        mail.body.contains(&format!(
+            "period {} - {}",
+            first.format("%Y-%m-%d"),
+            last_day.format("%Y-%m-%d")
+        )),
+        "{}",
+        mail.body
+    );
+    assert_eq!(
+        mail.message_id,
+        format!("<{}@callcsv>", report["id"].as_str().unwrap())
+    );
     assert_eq!(mail.attachment_name.as_deref(), Some(file_name.as_str()));
     assert_eq!(mail.attachment.as_deref(), Some(bytes.as_slice()));
 
     let (_, sch) = app.get(&format!("/call_csv_schedulers/{sid}"), op).await;
     assert!(sch["lastExecution"].is_string());
     assert!(sch["lastExecutionError"].is_null());
-    assert_eq!(sch["nextExecution"], rfc(at_madrid(month_start(next_first, 1), 8)), "the schedule continues from the edited value");
+    assert_eq!(
+        sch["nextExecution"],
+        rfc(at_madrid(month_start(next_first, 1), 8)),
+        "the schedule continues from the edited value"
+    );
 }
 
 async fn rerun_by_editing_next_execution_and_catch_up_after_downtime(backend: Backend) {
@@ -170,31 +252,73 @@ async fn rerun_by_editing_next_execution_and_catch_up_after_downtime(backend: Ba
     let w: World = world(&app).await;
     let op = &w.t.operator_a;
     let (_, _, due) = last_complete_month();
-    let sid = id(&app.create("/call_csv_schedulers", op, json!({"name": "M", "unit": "month"})).await);
-    app.patch(&format!("/call_csv_schedulers/{sid}"), op, json!({"nextExecution": rfc(due)})).await;
+    let sid = id(&app
+        .create(
+            "/call_csv_schedulers",
+            op,
+            json!({"name": "M", "unit": "month"}),
+        )
+        .await);
+    app.patch(
+        &format!("/call_csv_schedulers/{sid}"),
+        op,
+        json!({"nextExecution": rfc(due)}),
+    )
+    .await;
     let first = reports_of(&app, op, &sid, 1, &["none"]).await;
     // Force a rerun of the same month: a new report for the same period.
-    app.patch(&format!("/call_csv_schedulers/{sid}"), op, json!({"nextExecution": rfc(due)})).await;
+    app.patch(
+        &format!("/call_csv_schedulers/{sid}"),
+        op,
+        json!({"nextExecution": rfc(due)}),
+    )
+    .await;
     let both = reports_of(&app, op, &sid, 2, &["none"]).await;
     assert_eq!(both.len(), 2);
     assert_ne!(both[0]["id"], both[1]["id"]);
-    assert_eq!((both[1]["inDate"].clone(), both[1]["outDate"].clone()), (first[0]["inDate"].clone(), first[0]["outDate"].clone()));
+    assert_eq!(
+        (both[1]["inDate"].clone(), both[1]["outDate"].clone()),
+        (first[0]["inDate"].clone(), first[0]["outDate"].clone())
+    );
 
     // Down across several daily due times: each missed day gets its own report, oldest first.
     let today = Utc::now().with_timezone(&Madrid).date_naive();
     let start = today - chrono::Duration::days(3);
-    let expected = (0..=3).filter(|k| at_madrid(start + chrono::Duration::days(*k), 8) <= Utc::now()).count();
-    let daily = id(&app.create("/call_csv_schedulers", op, json!({"name": "D", "unit": "day", "nextExecution": rfc(at_madrid(start, 8))})).await);
+    let expected = (0..=3)
+        .filter(|k| at_madrid(start + chrono::Duration::days(*k), 8) <= Utc::now())
+        .count();
+    let daily = id(&app
+        .create(
+            "/call_csv_schedulers",
+            op,
+            json!({"name": "D", "unit": "day", "nextExecution": rfc(at_madrid(start, 8))}),
+        )
+        .await);
     let reports = reports_of(&app, op, &daily, expected, &["none"]).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let (_, all) = app.get(&format!("/call_csv_reports?scheduler={daily}&_order[inDate]=asc"), op).await;
-    assert_eq!(all.as_array().unwrap().len(), expected, "no more, no fewer: {reports:?}");
+    let (_, all) = app
+        .get(
+            &format!("/call_csv_reports?scheduler={daily}&_order[inDate]=asc"),
+            op,
+        )
+        .await;
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        expected,
+        "no more, no fewer: {reports:?}"
+    );
     for (k, report) in all.as_array().unwrap().iter().enumerate() {
         let day = start - chrono::Duration::days(1) + chrono::Duration::days(k as i64);
         assert_eq!(report["inDate"], rfc(at_madrid(day, 0)));
-        assert_eq!(report["outDate"], rfc(at_madrid(day + chrono::Duration::days(1), 0)));
+        assert_eq!(
+            report["outDate"],
+            rfc(at_madrid(day + chrono::Duration::days(1), 0))
+        );
     }
-    let created: Vec<&str> = reports.iter().map(|r| r["inDate"].as_str().unwrap()).collect();
+    let created: Vec<&str> = reports
+        .iter()
+        .map(|r| r["inDate"].as_str().unwrap())
+        .collect();
     let mut sorted = created.clone();
     sorted.sort();
     assert_eq!(created, sorted, "caught up oldest first");
@@ -205,10 +329,26 @@ async fn client_level_report_columns_and_hidden_price(backend: Backend) {
     let w: World = world(&app).await;
     let (first, _, due) = last_complete_month();
     let start = at_madrid(first, 12);
-    app.post("/billable_calls", &w.t.operator_a, json!([outbound(&w, "c1", &rfc(start), json!(60))])).await;
-    app.patch(&format!("/clients/{}", w.t.client_a), &w.t.operator_a, json!({"showBillingDetails": false})).await;
+    app.post(
+        "/billable_calls",
+        &w.t.operator_a,
+        json!([outbound(&w, "c1", &rfc(start), json!(60))]),
+    )
+    .await;
+    app.patch(
+        &format!("/clients/{}", w.t.client_a),
+        &w.t.operator_a,
+        json!({"showBillingDetails": false}),
+    )
+    .await;
     let ca = &w.t.client_admin_a;
-    let sid = id(&app.create("/call_csv_schedulers", ca, json!({"name": "Mine", "unit": "month", "nextExecution": rfc(due)})).await);
+    let sid = id(&app
+        .create(
+            "/call_csv_schedulers",
+            ca,
+            json!({"name": "Mine", "unit": "month", "nextExecution": rfc(due)}),
+        )
+        .await);
     let reports = reports_of(&app, ca, &sid, 1, &["none"]).await;
     let (_, bytes) = download(&app, ca, reports[0]["id"].as_str().unwrap()).await;
     let text = String::from_utf8(bytes).unwrap();
@@ -217,9 +357,20 @@ async fn client_level_report_columns_and_hidden_price(backend: Backend) {
         text,
         format!("callid,startTime,duration,caller,callee,price,endpointType,endpointId,direction,ddiId\r\nc1,{local},60,+34911000001,+34600111222,,,,outbound,\r\n")
     );
-    assert!(reports[0]["csv"]["fileName"].as_str().unwrap().starts_with("Client A-"));
+    assert!(reports[0]["csv"]["fileName"]
+        .as_str()
+        .unwrap()
+        .starts_with("Client A-"));
     // Another tenant never sees it.
-    assert_eq!(app.get(&format!("/call_csv_reports/{}", reports[0]["id"].as_str().unwrap()), &w.t.operator_b).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get(
+            &format!("/call_csv_reports/{}", reports[0]["id"].as_str().unwrap()),
+            &w.t.operator_b
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
 }
 
 async fn temporary_smtp_failure_is_retried_and_permanent_one_recorded(backend: Backend) {
@@ -230,19 +381,47 @@ async fn temporary_smtp_failure_is_retried_and_permanent_one_recorded(backend: B
     let (_, _, due) = last_complete_month();
 
     smtp.fail_next(1, "451 4.3.0 try again later");
-    let sid = id(&app.create("/call_csv_schedulers", op, json!({"name": "T", "email": "a@example.com", "nextExecution": rfc(due)})).await);
+    let sid = id(&app
+        .create(
+            "/call_csv_schedulers",
+            op,
+            json!({"name": "T", "email": "a@example.com", "nextExecution": rfc(due)}),
+        )
+        .await);
     let reports = reports_of(&app, op, &sid, 1, &["sent"]).await;
     assert_eq!(reports[0]["emailAttempts"], 2, "{:?}", reports[0]);
     assert!(reports[0]["emailError"].is_null());
     assert_eq!(smtp.wait_for(1, Duration::from_secs(5)).await.len(), 1);
 
     smtp.fail_next(5, "550 5.1.1 mailbox unavailable");
-    let sid = id(&app.create("/call_csv_schedulers", op, json!({"name": "P", "email": "b@example.com", "nextExecution": rfc(due)})).await);
+    let sid = id(&app
+        .create(
+            "/call_csv_schedulers",
+            op,
+            json!({"name": "P", "email": "b@example.com", "nextExecution": rfc(due)}),
+        )
+        .await);
     let reports = reports_of(&app, op, &sid, 1, &["failed"]).await;
-    assert!(reports[0]["emailError"].as_str().unwrap().contains("550 5.1.1 mailbox unavailable"), "{:?}", reports[0]);
-    assert_eq!(reports[0]["emailAttempts"], 1, "a permanent failure is not retried");
+    assert!(
+        reports[0]["emailError"]
+            .as_str()
+            .unwrap()
+            .contains("550 5.1.1 mailbox unavailable"),
+        "{:?}",
+        reports[0]
+    );
+    assert_eq!(
+        reports[0]["emailAttempts"], 1,
+        "a permanent failure is not retried"
+    );
     let (_, sch) = app.get(&format!("/call_csv_schedulers/{sid}"), op).await;
-    assert!(sch["lastExecutionError"].as_str().unwrap().contains("mailbox unavailable"), "{sch}");
+    assert!(
+        sch["lastExecutionError"]
+            .as_str()
+            .unwrap()
+            .contains("mailbox unavailable"),
+        "{sch}"
+    );
     assert_eq!(smtp.messages().len(), 1, "nothing more was delivered");
 }
 
@@ -250,9 +429,18 @@ async fn without_smtp_the_email_lands_in_the_outbox(backend: Backend) {
     let app = app_with_runner(backend, None).await;
     let w: World = world(&app).await;
     let (_, _, due) = last_complete_month();
-    let sid = id(&app.create("/call_csv_schedulers", &w.t.operator_a, json!({"name": "O", "email": "c@example.com", "nextExecution": rfc(due)})).await);
+    let sid = id(&app
+        .create(
+            "/call_csv_schedulers",
+            &w.t.operator_a,
+            json!({"name": "O", "email": "c@example.com", "nextExecution": rfc(due)}),
+        )
+        .await);
     let reports = reports_of(&app, &w.t.operator_a, &sid, 1, &["sent"]).await;
-    let eml = app.data_dir.path().join("outbox").join(format!("{}@callcsv.eml", reports[0]["id"].as_str().unwrap()));
+    let eml = app.data_dir.path().join("outbox").join(format!(
+        "{}@callcsv.eml",
+        reports[0]["id"].as_str().unwrap()
+    ));
     let raw = std::fs::read(&eml).unwrap_or_else(|e| panic!("{}: {e}", eml.display()));
     let mail = crate::smtp::parse_mail(&raw);
     assert_eq!(mail.to, ["c@example.com"]);
