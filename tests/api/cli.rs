@@ -1,0 +1,272 @@
+//! The `callcsv` command itself, as an operator uses it: configuration errors, `migrate`,
+//! `admin create`, the first-start hint, `run-due --once`, a JWT secret that survives a
+//! restart, and a clean exit on SIGTERM.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// The binary with a clean `CALLCSV_*` environment, working in `dir`.
+fn callcsv(dir: &Path, vars: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_callcsv"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CALLCSV_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(dir)
+        .env("CALLCSV_DATA_DIR", dir.join("data"))
+        .env("CALLCSV_LOG", "warn")
+        .envs(vars.iter().copied());
+    cmd
+}
+
+fn run(cmd: &mut Command, stdin: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Serve {
+    async fn start(dir: &Path, vars: &[(&str, &str)]) -> Serve {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let bind = format!("127.0.0.1:{port}");
+        let mut all = vec![
+            ("CALLCSV_BIND", bind.as_str()),
+            ("CALLCSV_RUNNER_INTERVAL", "0"),
+        ];
+        all.extend_from_slice(vars);
+        let child = callcsv(dir, &all)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let serve = Serve {
+            child,
+            base: format!("http://{bind}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while reqwest::get(format!("{}/readyz", serve.base))
+            .await
+            .map(|r| r.status())
+            .ok()
+            != Some(StatusCode::OK)
+        {
+            assert!(Instant::now() < deadline, "serve did not become ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        serve
+    }
+
+    async fn login(&self, user: &str, password: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{}/auth/login", self.base))
+            .json(&json!({"username": user, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// SIGTERM, then the exit status (the service must stop by itself within 20 s).
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut stderr = String::new();
+                use std::io::Read;
+                let _ = self
+                    .child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut stderr);
+                return (status, stderr);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running 20 s after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn configuration_errors_stop_the_service_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, value, expected) in [
+        (
+            "CALLCSV_DATABASE_URL",
+            "mysql://localhost/x",
+            "unknown scheme",
+        ),
+        ("CALLCSV_DATABASE_URL", "callcsv.db", "unknown scheme"),
+        ("CALLCSV_BIND", "everywhere", "CALLCSV_BIND"),
+        ("CALLCSV_RUNNER_INTERVAL", "-1", "CALLCSV_RUNNER_INTERVAL"),
+        ("CALLCSV_SMTP_URL", "http://mail", "CALLCSV_SMTP_URL"),
+        ("CALLCSV_FROBNICATE", "1", "unknown variable"),
+    ] {
+        let out = run(callcsv(dir.path(), &[(name, value)]).arg("serve"), "");
+        assert_eq!(out.status.code(), Some(1), "{name}={value}");
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{name}={value}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing was created by a refused start"
+    );
+}
+
+#[tokio::test]
+async fn migrate_admin_create_restart_and_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(callcsv(dir.path(), &[]).arg("migrate"), "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("applied 3 migration(s)"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // No administrator yet: the first start says how to create one.
+    let serve = Serve::start(dir.path(), &[]).await;
+    let (status, stderr) = serve.terminate();
+    assert!(status.success(), "SIGTERM is a clean exit: {status}");
+    assert!(
+        stderr.contains("callcsv admin create --username"),
+        "{stderr}"
+    );
+
+    let out = run(
+        callcsv(dir.path(), &[]).args([
+            "admin",
+            "create",
+            "--username",
+            "ops",
+            "--role",
+            "brand",
+            "--password-stdin",
+        ]),
+        "pw-long-enough\n",
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "brand administrators are created through the API"
+    );
+    let out = run(
+        callcsv(dir.path(), &[]).args([
+            "admin",
+            "create",
+            "--username",
+            "admin",
+            "--password-stdin",
+        ]),
+        "short\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let out = run(
+        callcsv(dir.path(), &[]).args([
+            "admin",
+            "create",
+            "--username",
+            "admin",
+            "--role",
+            "platform",
+            "--password-stdin",
+        ]),
+        "pw-long-enough\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    // A token survives a restart: the generated secret is kept in the data dir, private.
+    let serve = Serve::start(dir.path(), &[]).await;
+    let res = serve.login("admin", "pw-long-enough").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let token = res.json::<serde_json::Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, _) = serve.terminate();
+    assert!(status.success());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("data/jwt_secret"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let serve = Serve::start(dir.path(), &[]).await;
+    let res = reqwest::Client::new()
+        .get(format!("{}/brands", serve.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "the old token still works after a restart"
+    );
+    drop(serve);
+
+    let out = run(callcsv(dir.path(), &[]).args(["run-due", "--once"]), "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("recorded 0 occurrence(s), built 0 report(s)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(callcsv(dir.path(), &[]).arg("run-due"), "");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "run-due without --once says why"
+    );
+}
