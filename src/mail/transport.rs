@@ -82,7 +82,12 @@ impl SmtpSettings {
             }
         }
         let implicit_tls = scheme == "smtps";
+        // Without `tls=`: STARTTLS is required when credentials would cross the wire, and
+        // used when offered otherwise, so a local relay or test catcher without TLS
+        // (`smtp://127.0.0.1:1025`) works as written.
+        let has_credentials = !url.username().is_empty();
         let tls = match (implicit_tls, tls_param.as_deref()) {
+            (false, None) if !has_credentials => TlsMode::Opportunistic,
             (false, None | Some("required")) => TlsMode::Required,
             (false, Some("opportunistic")) => TlsMode::Opportunistic,
             (false, Some("none")) => TlsMode::None,
@@ -348,11 +353,14 @@ mod tests {
 
     #[test]
     fn smtp_defaults_to_starttls_on_587() {
-        let s = parsed("smtp://mail.example.com");
+        let s = parsed("smtp://user:pw@mail.example.com");
         assert_eq!(
             (s.host.as_str(), s.port, s.tls),
             ("mail.example.com", 587, TlsMode::Required)
         );
+        // Without credentials STARTTLS is used when the server offers it.
+        let s = parsed("smtp://mail.example.com");
+        assert_eq!((s.port, s.tls), (587, TlsMode::Opportunistic));
         assert_eq!(s.credentials, None);
         let s = parsed("smtp://mail.example.com:2587?tls=required");
         assert_eq!((s.port, s.tls), (2587, TlsMode::Required));
