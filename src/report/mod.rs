@@ -196,23 +196,51 @@ pub fn write_csv(
         .from_writer(tally);
     csv.write_record(format.level.columns())
         .map_err(|e| AppError::internal(e.to_string()))?;
-    let mut rows = 0i64;
-    let mut cursor = None;
-    loop {
-        let chunk = {
-            let mut conn = pool.get()?;
-            billable_calls::next_report_chunk(&mut conn, filter, cursor.as_ref(), CHUNK_ROWS)?
-        };
-        let Some(last) = chunk.last() else { break };
-        cursor = Some((last.start_time, last.callid.clone(), last.id.clone()));
-        for call in &chunk {
-            write_row(&mut csv, call, format).map_err(|e| AppError::internal(e.to_string()))?;
+    // One thread fetches the next chunk while this one writes the current, so the
+    // database and the CSV encoding work at the same time. The bounded channel keeps at
+    // most two chunks in memory; dropping the receiver stops the fetcher.
+    let rows = std::thread::scope(|scope| -> AppResult<i64> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<AppResult<Vec<ReportCall>>>(1);
+        scope.spawn(move || {
+            let mut cursor = None;
+            loop {
+                let chunk = pool.get().map_err(AppError::from).and_then(|mut conn| {
+                    billable_calls::next_report_chunk(
+                        &mut conn,
+                        filter,
+                        cursor.as_ref(),
+                        CHUNK_ROWS,
+                    )
+                });
+                let last = match &chunk {
+                    Ok(c) => c
+                        .last()
+                        .map(|l| (l.start_time, l.callid.clone(), l.id.clone())),
+                    Err(_) => None,
+                };
+                let done = last.is_none();
+                if tx.send(chunk).is_err() || done {
+                    return;
+                }
+                cursor = last;
+            }
+        });
+        let mut rows = 0i64;
+        for chunk in rx {
+            let chunk = chunk?;
+            if chunk.is_empty() {
+                break;
+            }
+            for call in &chunk {
+                write_row(&mut csv, call, format).map_err(|e| AppError::internal(e.to_string()))?;
+            }
+            rows += chunk.len() as i64;
+            if !keep_going(rows)? {
+                return Err(AppError::conflict("report build abandoned (lease lost)"));
+            }
         }
-        rows += chunk.len() as i64;
-        if !keep_going(rows)? {
-            return Err(AppError::conflict("report build abandoned (lease lost)"));
-        }
-    }
+        Ok(rows)
+    })?;
     let tally = csv
         .into_inner()
         .map_err(|e| AppError::internal(format!("writing {}: {e}", path.display())))?;
