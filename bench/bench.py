@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""HTTP driver and data generators for bench/run.sh (standard library only).
+
+Every subcommand talks to a running `callcsv serve` at --url, logs in as the bootstrap
+administrator, and prints one JSON line (or writes files) for run.sh to read.
+
+  setup      brand, client, carrier, two rating plans (cost and price) of --prefixes
+             rows, their rating profiles; writes --state (a JSON file of ids)
+  calls      writes --count outbound calls as the CSV POST /billable_calls takes, all in
+             the month before the current one (UTC), all ratable against the plans
+  ingest     POSTs a CSV file as one text/csv request; prints seconds and the summary
+  stream     GET /billable_calls with Accept: text/csv into nothing; prints seconds, bytes
+             (--before: only the calls before that time)
+  scheduler  creates a brand-level monthly scheduler due at the start of this month
+  rerun      sets a scheduler's nextExecution back to the start of this month
+  wait-report  waits until a scheduler has --count ready reports; prints the newest
+  schedulers creates --count schedulers with --threads parallel connections
+"""
+
+import argparse
+import csv
+import datetime as dt
+import http.client
+import io
+import json
+import random
+import sys
+import threading
+import time
+import urllib.parse
+
+USER = "bench"
+PASSWORD = "bench-password"
+
+
+class Api:
+    """One keep-alive HTTP/1.1 connection with the bearer token."""
+
+    def __init__(self, url, token=None):
+        parts = urllib.parse.urlsplit(url)
+        self.host, self.port = parts.hostname, parts.port
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=3600)
+        self.token = token or self.login()
+
+    def login(self):
+        status, body = self.request(
+            "POST", "/auth/login", {"username": USER, "password": PASSWORD}, auth=False
+        )
+        if status != 200:
+            sys.exit(f"login: {status} {body}")
+        return json.loads(body)["token"]
+
+    def request(self, method, path, body=None, content_type="application/json",
+                accept="application/json", auth=True):
+        headers = {"Accept": accept}
+        if auth:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if body is not None:
+            if not isinstance(body, (bytes, bytearray)):
+                body = json.dumps(body).encode()
+            headers["Content-Type"] = content_type
+        for attempt in range(3):
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                return response.status, response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                if attempt == 2:
+                    raise
+                self.conn.close()
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=3600)
+        raise AssertionError("unreachable")
+
+    def ok(self, method, path, body=None, expect=(200, 201), **kw):
+        status, data = self.request(method, path, body, **kw)
+        if status not in expect:
+            sys.exit(f"{method} {path}: {status} {data[:500]!r}")
+        return json.loads(data) if data else None
+
+
+def month_start(months_back=0):
+    """Midnight UTC at the start of this month, or of `months_back` months before it."""
+    now = dt.datetime.now(dt.timezone.utc)
+    y, m = now.year, now.month - months_back
+    while m < 1:
+        y, m = y - 1, m + 12
+    return dt.datetime(y, m, 1, tzinfo=dt.timezone.utc)
+
+
+def rfc3339(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def prefixes(count, seed):
+    """`count` distinct prefixes of 2-6 digits, some nested (as in real tables)."""
+    rnd = random.Random(seed)
+    seen = set()
+    out = []
+    while len(out) < count:
+        p = str(rnd.randint(1, 9)) + "".join(str(rnd.randint(0, 9)) for _ in range(rnd.randint(1, 5)))
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out
+
+
+def rates_csv(count, seed, scale):
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["prefix", "destinationName", "rate", "rateUnit", "rateIncrement"])
+    rnd = random.Random(seed)
+    for i, p in enumerate(prefixes(count, 1)):
+        rate = rnd.randint(1, 5000) * scale
+        w.writerow([p, f"Destination {i}", f"{rate / 10000:.4f}", 60, rnd.choice([1, 1, 1, 60])])
+    return buf.getvalue().encode()
+
+
+def cmd_setup(a):
+    api = Api(a.url)
+    name = a.name or f"bench-{random.randrange(1 << 32):08x}"
+    brand = api.ok("POST", "/brands", {"name": name, "timezone": "UTC"})["id"]
+    client = api.ok("POST", "/clients", {"brand": brand, "name": "Bench Client", "type": "vpbx"})["id"]
+    carrier = api.ok("POST", "/carriers", {"brand": brand, "name": "Bench Carrier"})["id"]
+    activation = rfc3339(month_start(24))
+    ids = {"brand": brand, "client": client, "carrier": carrier}
+    for role, owner, scale in (("cost", "carrier", 1), ("price", "client", 2)):
+        plan = api.ok("POST", "/rating_plans", {"brand": brand, "name": f"{role} plan"})["id"]
+        api.ok("POST", f"/rating_plans/{plan}/rates", rates_csv(a.prefixes, role, scale),
+               content_type="text/csv")
+        api.ok("POST", "/rating_profiles", {"brand": brand, owner: ids[owner],
+                                            "ratingPlan": plan, "activationTime": activation})
+        ids[f"{role}Plan"] = plan
+    ids["prefixes"] = a.prefixes
+    with open(a.state, "w") as f:
+        json.dump(ids, f)
+    print(json.dumps(ids))
+
+
+def cmd_calls(a):
+    ids = json.load(open(a.state))
+    plan_prefixes = prefixes(ids["prefixes"], 1)
+    start = month_start(1)
+    span = (month_start(0) - start).total_seconds()
+    rnd = random.Random(a.batch)
+    first = a.batch * a.count
+    client, carrier = ids["client"], ids["carrier"]
+    with open(a.out, "w", newline="") as f:
+        f.write("callid,startTime,duration,caller,callee,direction,client,carrier\n")
+        lines = []
+        for i in range(first, first + a.count):
+            # Distinct seconds spread over the month; batches interleave in time.
+            t = start + dt.timedelta(seconds=(i * 7919) % int(span))
+            p = rnd.choice(plan_prefixes)
+            callee = "+" + p + "".join(rnd.choices("0123456789", k=11 - len(p)))
+            caller = "+3491" + "".join(rnd.choices("0123456789", k=7))
+            duration = rnd.randint(0, 900)
+            dur = f"{duration}.{rnd.randint(0, 99):02d}" if i % 3 == 0 else str(duration)
+            lines.append(f"{i:08d}-{rnd.getrandbits(48):012x}@sbc.bench.example,{rfc3339(t)},"
+                         f"{dur},{caller},{callee},outbound,{client},{carrier}\n")
+            if len(lines) >= 10000:
+                f.writelines(lines)
+                lines.clear()
+        f.writelines(lines)
+
+
+def cmd_ingest(a):
+    api = Api(a.url)
+    ids = json.load(open(a.state))
+    body = open(a.file, "rb").read()
+    t0 = time.perf_counter()
+    summary = api.ok("POST", f"/billable_calls?brand={ids['brand']}", body, content_type="text/csv",
+                     expect=(200,))
+    seconds = time.perf_counter() - t0
+    summary["errors"] = summary.get("errors", [])[:3]
+    print(json.dumps({"seconds": round(seconds, 3), **summary}))
+    if summary["rejected"] or summary.get("unrated"):
+        sys.exit(f"ingest: rows rejected or unrated: {summary}")
+
+
+def cmd_stream(a):
+    api = Api(a.url)
+    ids = json.load(open(a.state))
+    query = f"brand={ids['brand']}"
+    if a.before:
+        query += "&startTime%5Bstrictly_before%5D=" + urllib.parse.quote(a.before)
+    t0 = time.perf_counter()
+    api.conn.request("GET", f"/billable_calls?{query}",
+                     headers={"Accept": "text/csv", "Authorization": f"Bearer {api.token}"})
+    r = api.conn.getresponse()
+    if r.status != 200:
+        sys.exit(f"stream: {r.status} {r.read()[:300]!r}")
+    size = lines = 0
+    while True:
+        chunk = r.read(1 << 20)
+        if not chunk:
+            break
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+    seconds = time.perf_counter() - t0
+    print(json.dumps({"seconds": round(seconds, 3), "bytes": size, "rows": lines - 1}))
+
+
+def scheduler_body(ids, name):
+    return {"brand": ids["brand"], "name": name, "unit": "month", "frequency": 1,
+            "callDirection": "outbound", "nextExecution": rfc3339(month_start(0))}
+
+
+def cmd_scheduler(a):
+    api = Api(a.url)
+    ids = json.load(open(a.state))
+    s = api.ok("POST", "/call_csv_schedulers", scheduler_body(ids, a.name))
+    print(json.dumps({"id": s["id"], "nextExecution": s["nextExecution"]}))
+
+
+def cmd_rerun(a):
+    api = Api(a.url)
+    s = api.ok("PATCH", f"/call_csv_schedulers/{a.id}", {"nextExecution": rfc3339(month_start(0))})
+    print(json.dumps({"id": s["id"], "nextExecution": s["nextExecution"]}))
+
+
+def cmd_wait_report(a):
+    api = Api(a.url)
+    deadline = time.time() + a.timeout
+    while time.time() < deadline:
+        rows = api.ok("GET", f"/call_csv_reports?scheduler={a.id}&itemsPerPage=100")
+        if len(rows) >= a.count:
+            rows.sort(key=lambda r: r["createdAt"])
+            print(json.dumps(rows[-1]))
+            return
+        time.sleep(0.5)
+    sys.exit(f"wait-report: fewer than {a.count} reports after {a.timeout} s")
+
+
+def cmd_schedulers(a):
+    ids = json.load(open(a.state))
+    token = Api(a.url).token
+    counter = iter(range(a.count))
+    lock = threading.Lock()
+    failures = []
+
+    def work():
+        api = Api(a.url, token)
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            status, body = api.request("POST", "/call_csv_schedulers",
+                                       scheduler_body(ids, f"due-{i:05d}"))
+            if status != 201:
+                failures.append((status, body[:200]))
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=work) for _ in range(a.threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - t0
+    if failures:
+        sys.exit(f"schedulers: {len(failures)} failed, e.g. {failures[0]}")
+    print(json.dumps({"seconds": round(seconds, 3), "created": a.count}))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    def add(name, fn, *args):
+        s = sub.add_parser(name)
+        s.add_argument("--url", default="http://127.0.0.1:8080")
+        s.add_argument("--state")
+        for arg, kw in args:
+            s.add_argument(arg, **kw)
+        s.set_defaults(fn=fn)
+
+    add("setup", cmd_setup, ("--prefixes", {"type": int, "default": 1000}), ("--name", {}))
+    add("calls", cmd_calls, ("--count", {"type": int, "required": True}),
+        ("--batch", {"type": int, "default": 0}),
+        ("--out", {"required": True}))
+    add("ingest", cmd_ingest, ("--file", {"required": True}))
+    add("stream", cmd_stream, ("--before", {"help": "only calls before this RFC 3339 time"}))
+    add("scheduler", cmd_scheduler, ("--name", {"default": "bench report"}))
+    add("rerun", cmd_rerun, ("--id", {"required": True}))
+    add("wait-report", cmd_wait_report, ("--id", {"required": True}),
+        ("--count", {"type": int, "default": 1}), ("--timeout", {"type": float, "default": 1800}))
+    add("schedulers", cmd_schedulers, ("--count", {"type": int, "required": True}),
+        ("--threads", {"type": int, "default": 8}))
+    a = p.parse_args()
+    a.fn(a)
+
+
+if __name__ == "__main__":
+    main()

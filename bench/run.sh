@@ -1,0 +1,506 @@
+#!/usr/bin/env bash
+# The benchmarks the README quotes, in one command.
+#
+#   bench/run.sh                  everything, full sizes; writes bench/results.md
+#   bench/run.sh quick            everything at 1/10 of the sizes (a smoke run)
+#   bench/run.sh ingest report    only these groups (engine ingest stream report schedulers)
+#
+# Environment: REPS (runs per measurement, default 3; the median is reported; a measurement
+# whose run takes over SLOW seconds, default 60, is run twice only), BACKENDS (default
+# "sqlite postgres"), PG (default postgres://postgres@127.0.0.1:5432), KEEP=1 (keep the work
+# directory and the databases for a look afterwards).
+# Needs: cargo, python3, curl, sqlite3, psql, and a PostgreSQL where that user may create
+# databases (each run creates bench_<random>… and drops them at the end).
+#
+# Everything goes through the release binary over HTTP (target/release/callcsv serve) and
+# the databases' own tools. Peak memory is VmHWM of the service process, read from /proc
+# at the end of each phase; the service is restarted between phases so each peak is its own.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/callcsv
+PY="python3 $ROOT/bench/bench.py"
+PG=${PG:-postgres://postgres@127.0.0.1:5432}
+REPS=${REPS:-3}
+BACKENDS=${BACKENDS:-sqlite postgres}
+
+QUICK=0
+GROUPS_WANTED=()
+for arg in "$@"; do
+    case $arg in
+        quick) QUICK=1 ;;
+        engine | ingest | stream | report | schedulers) GROUPS_WANTED+=("$arg") ;;
+        -h | --help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0 ;;
+        *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers)" >&2; exit 2 ;;
+    esac
+done
+FULL=0
+if [ ${#GROUPS_WANTED[@]} -eq 0 ]; then
+    GROUPS_WANTED=(engine ingest stream report schedulers)
+    [ $QUICK = 0 ] && FULL=1
+fi
+wanted() { [[ " ${GROUPS_WANTED[*]} " == *" $1 "* ]]; }
+
+# Sizes: one ingestion batch, batches stored for streaming and the report, schedulers.
+if [ $QUICK = 1 ]; then
+    BATCH=10000; BATCHES=10; SCHEDULERS=1000; ENGINE_CALLS=200000; SMALL_CALLS=20
+else
+    BATCH=100000; BATCHES=10; SCHEDULERS=10000; ENGINE_CALLS=2000000; SMALL_CALLS=20
+fi
+PREFIXES=1000
+TOTAL=$((BATCH * BATCHES))
+
+WORK=$(mktemp -d /tmp/callcsv-bench.XXXXXX)
+TAG=bench_$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')
+RESULTS=$WORK/results.tsv
+: >"$RESULTS"
+PIDS=()
+DATABASES=()
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+psql_admin() { psql -X -q -v ON_ERROR_STOP=1 "$PG/postgres" "$@"; }
+create_db() { psql_admin -c "CREATE DATABASE $1 ${2:+TEMPLATE $2}" >/dev/null; DATABASES+=("$1"); }
+drop_db() { PGOPTIONS='-c client_min_messages=warning' psql_admin -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >/dev/null; }
+
+cleanup() {
+    local pid db
+    for pid in "${PIDS[@]:-}"; do
+        [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+    done
+    if [ "${KEEP:-0}" = 1 ]; then
+        log "kept $WORK and the databases ${DATABASES[*]:-}"
+        return
+    fi
+    for db in "${DATABASES[@]:-}"; do [ -n "$db" ] && drop_db "$db" 2>/dev/null || true; done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.3f", b - a }'; }
+# median of the arguments (numbers)
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+        END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+max() { printf '%s\n' "$@" | sort -g | tail -1; }
+# 2026-10-01T00:00:00Z → 2026-10-01 00:00:00 (how both databases store the service's times)
+sql_time() { local t=${1%Z}; echo "${t/T/ }"; }
+# 1234567 → 1 234 567
+group() { echo "$1" | rev | sed 's/\([0-9]\{3\}\)/\1 /g; s/ $//' | rev; }
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+json() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# ---------------------------------------------------------------------------------------
+# The service
+
+SVC_PID=; SVC_URL=
+# start_service DATA_DIR DB_URL RUNNER_INTERVAL LOG_LEVEL LOG_FILE → SVC_PID, SVC_URL
+start_service() {
+    local dir=$1 db=$2 runner=$3 level=$4 logfile=$5 port
+    port=$(free_port)
+    (
+        cd "$dir"
+        for v in $(env | grep -o '^CALLCSV_[A-Z_]*' || true); do unset "$v"; done
+        export CALLCSV_DATA_DIR=$dir CALLCSV_BIND=127.0.0.1:$port CALLCSV_DATABASE_URL=$db \
+            CALLCSV_BOOTSTRAP_ADMIN=bench CALLCSV_BOOTSTRAP_PASSWORD=bench-password \
+            CALLCSV_RUNNER_INTERVAL=$runner CALLCSV_LOG=$level NO_COLOR=1
+        exec "$BIN" serve
+    ) >>"$logfile" 2>&1 &
+    SVC_PID=$!
+    PIDS+=("$SVC_PID")
+    SVC_URL=http://127.0.0.1:$port
+    local i
+    for i in $(seq 300); do
+        curl -fs "$SVC_URL/healthz" >/dev/null 2>&1 && return 0
+        kill -0 "$SVC_PID" 2>/dev/null || { tail -20 "$logfile" >&2; die "service did not start"; }
+        sleep 0.1
+    done
+    die "service not healthy after 30 s"
+}
+# peak resident memory of a running process, MB
+peak_mb() { awk '/^VmHWM:/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+stop_service() {
+    kill -TERM "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+    local keep=() p
+    for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    PIDS=("${keep[@]:-}")
+}
+
+# result GROUP BACKEND WHAT VALUE TARGET STATUS RSS DETAILS
+result() {
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"
+    log "RESULT $1 [$2] $3: $4 (target $5: $6) rss=$7 $8"
+}
+# slow SECONDS RUN: true when no more runs should follow (a run over SLOW seconds, default
+# 60: such a measurement is run twice, not REPS times, to keep the whole run reasonable)
+slow() { [ "$2" -ge 2 ] && awk -v s="$1" -v l="${SLOW:-60}" 'BEGIN { exit !(s > l) }'; }
+verdict() { awk "BEGIN { exit !($1) }" && echo pass || echo MISS; }
+
+# ---------------------------------------------------------------------------------------
+# 1. Engine
+
+bench_engine() {
+    log "engine: cargo run --release --example bench_rating $ENGINE_CALLS (×$REPS)"
+    local runs=() cpu=() out r
+    for r in $(seq "$REPS"); do
+        out=$(cargo run -q --release --example bench_rating "$ENGINE_CALLS")
+        runs+=("$(sed -n 's/.* = \([0-9]*\) calls\/s (.*/\1/p' <<<"$out")")
+        cpu+=("$(sed -n 's/^on-CPU time.* = \([0-9]*\) calls\/s/\1/p' <<<"$out")")
+        log "  run $r: ${runs[-1]} calls/s (on-CPU ${cpu[-1]:-?})"
+    done
+    local m c
+    m=$(median "${runs[@]}"); c=$(median "${cpu[@]}")
+    result engine - "calls rated per second, one core, plan of 50 000 prefixes" \
+        "$(group "${m%.*}")/s (on-CPU $(group "${c%.*}")/s)" "≥ 2 000 000/s" \
+        "$(verdict "$m >= 2000000")" "-" "runs: ${runs[*]}"
+}
+
+# ---------------------------------------------------------------------------------------
+# 2–4. Ingestion, streaming and one big report, per backend
+
+# A fresh copy of the prepared database (brand, client, carrier, plans, profiles; no calls).
+# Sets DB_URL and DB_FILE/DB_NAME for the backend.
+fresh_db() {
+    local backend=$1 dir=$2
+    if [ "$backend" = sqlite ]; then
+        rm -f "$dir/callcsv.db" "$dir/callcsv.db-wal" "$dir/callcsv.db-shm"
+        cp "$dir/template.db" "$dir/callcsv.db"
+        DB_URL=sqlite://$dir/callcsv.db
+    else
+        drop_db "${TAG}_calls"
+        create_db "${TAG}_calls" "${TAG}_tpl"
+        DB_URL=$PG/${TAG}_calls
+    fi
+}
+
+# The database's own bulk load of FILE (the stored rows, as CSV without a header) into an
+# empty billable_calls of a fresh copy of the prepared database: same columns, indexes,
+# foreign keys, and the service's own PRAGMAs on SQLite. Prints seconds.
+db_load() {
+    local backend=$1 dir=$2 file=$3 t0
+    if [ "$backend" = sqlite ]; then
+        rm -f "$dir/load.db"*
+        cp "$dir/template.db" "$dir/load.db"
+        sync
+        t0=$(now)
+        sqlite3 "$dir/load.db" "PRAGMA journal_mode=WAL;" "PRAGMA synchronous=NORMAL;" \
+            "PRAGMA foreign_keys=ON;" ".import --csv $file billable_calls" >/dev/null
+        since "$t0"
+        local n; n=$(sqlite3 "$dir/load.db" "SELECT count(*) FROM billable_calls")
+        [ "$n" = "$BATCH" ] || die "sqlite import loaded $n rows, not $BATCH"
+        rm -f "$dir/load.db"*
+    else
+        drop_db "${TAG}_load"
+        create_db "${TAG}_load" "${TAG}_tpl"
+        t0=$(now)
+        psql -X -q -v ON_ERROR_STOP=1 "$PG/${TAG}_load" -c "\\copy billable_calls FROM '$file' CSV" >/dev/null
+        since "$t0"
+        drop_db "${TAG}_load"
+    fi
+}
+
+# The database's own export of the report's rows and columns. Prints seconds.
+REPORT_QUERY="SELECT callid, start_time, billed_seconds, caller, callee, cost, price, endpoint_type,
+ endpoint_id, direction, client_id, carrier_id, ddi_provider_id, ddi_id FROM billable_calls
+ WHERE brand_id = '%s' AND start_time >= '%s' AND start_time < '%s' AND direction = 'outbound'
+ ORDER BY start_time, callid"
+db_export() {
+    local backend=$1 dir=$2 brand=$3 from=$4 to=$5 t0 q
+    # shellcheck disable=SC2059
+    q=$(printf "$REPORT_QUERY" "$brand" "$from" "$to" | tr '\n' ' ')
+    t0=$(now)
+    if [ "$backend" = sqlite ]; then
+        sqlite3 -csv -header "$dir/callcsv.db" "$q" >"$dir/export.csv"
+    else
+        psql -X -q -v ON_ERROR_STOP=1 "$DB_URL" -c "\\copy ($q) TO '$dir/export.csv' CSV HEADER" >/dev/null
+    fi
+    since "$t0"
+    local n; n=$(($(wc -l <"$dir/export.csv") - 1))
+    [ "$n" = "$TOTAL" ] || die "$backend export has $n rows, not $TOTAL"
+}
+
+bench_calls() {
+    local backend=$1 dir=$WORK/$1 svclog t0 r out
+    mkdir -p "$dir"
+    svclog=$dir/service.log
+    log "[$backend] preparing: brand, client, carrier, two plans of $PREFIXES prefixes, profiles"
+    if [ "$backend" = sqlite ]; then
+        DB_URL=sqlite://$dir/callcsv.db
+    else
+        create_db "${TAG}_tpl"
+        DB_URL=$PG/${TAG}_tpl
+    fi
+    start_service "$dir" "$DB_URL" 0 warn "$svclog"
+    $PY setup --url "$SVC_URL" --state "$dir/state.json" --prefixes "$PREFIXES" >/dev/null
+    stop_service "$SVC_PID"
+    [ "$backend" = sqlite ] && sqlite3 "$dir/callcsv.db" ".backup $dir/template.db"
+    local brand; brand=$(json "$(cat "$dir/state.json")" brand)
+
+    log "[$backend] generating $BATCHES CSV files of $BATCH calls"
+    for r in $(seq 0 $((BATCHES - 1))); do
+        $PY calls --state "$dir/state.json" --count "$BATCH" --batch "$r" --out "$dir/calls-$r.csv" &
+    done
+    wait
+
+    # -- 2. Ingestion: one request of BATCH calls into an empty table, REPS times.
+    local secs=() rss=()
+    for r in $(seq "$REPS"); do
+        fresh_db "$backend" "$dir"
+        start_service "$dir" "$DB_URL" 0 warn "$svclog"
+        out=$($PY ingest --url "$SVC_URL" --state "$dir/state.json" --file "$dir/calls-0.csv")
+        [ "$(json "$out" accepted)" = "$BATCH" ] || die "ingest: $out"
+        secs+=("$(json "$out" seconds)")
+        rss+=("$(peak_mb "$SVC_PID")")
+        stop_service "$SVC_PID"
+        log "  [$backend] ingest run $r: ${secs[-1]} s, peak ${rss[-1]} MB"
+        wanted ingest || break # otherwise only needed to store the first batch
+    done
+    if wanted ingest; then
+        # The stored rows, exported by the database itself, loaded back by the database itself.
+        if [ "$backend" = sqlite ]; then
+            sqlite3 -csv "$dir/callcsv.db" "SELECT * FROM billable_calls" >"$dir/rows.csv"
+        else
+            psql -X -q "$DB_URL" -c "\\copy billable_calls TO '$dir/rows.csv' CSV" >/dev/null
+        fi
+        local load=()
+        for r in $(seq "$REPS"); do
+            load+=("$(db_load "$backend" "$dir" "$dir/rows.csv")")
+            log "  [$backend] database bulk load run $r: ${load[-1]} s"
+        done
+        local m l ratio
+        m=$(median "${secs[@]}"); l=$(median "${load[@]}"); ratio=$(calc "$m / $l")
+        result ingest "$backend" "$BATCH calls as one text/csv POST (rated, stored)" \
+            "$m s = $(calc "$BATCH / $m" 0) calls/s; bulk load $l s; ratio ${ratio}×" "≤ 3× bulk load" \
+            "$(verdict "$ratio <= 3")" "$(max "${rss[@]}") MB" \
+            "POST runs: ${secs[*]}; $( [ $backend = sqlite ] && echo 'sqlite3 .import' || echo 'psql \copy FROM') runs: ${load[*]}"
+    fi
+    wanted stream || wanted report || return 0
+
+    # -- Store the rest: BATCHES requests of BATCH in all.
+    log "[$backend] storing $TOTAL calls (batches 2..$BATCHES)"
+    start_service "$dir" "$DB_URL" 0 warn "$svclog"
+    local more=()
+    for r in $(seq 1 $((BATCHES - 1))); do
+        out=$($PY ingest --url "$SVC_URL" --state "$dir/state.json" --file "$dir/calls-$r.csv")
+        more+=("$(json "$out" seconds)")
+    done
+    log "  [$backend] batches 2..$BATCHES: ${more[*]} s (table growing to $TOTAL)"
+    stop_service "$SVC_PID"
+    if [ "$backend" = postgres ]; then psql -X -q "$DB_URL" -c "VACUUM ANALYZE billable_calls"; fi
+
+    # -- 3. Streaming all calls as CSV. Its own process first streams about a tenth of the
+    # calls (the first 3 days of the month); a second process streams all of them, REPS times.
+    # Flat memory: the peak after one full stream is no higher than after the tenth (later
+    # requests in the same process may add some: glibc keeps freed buffers, see results.md).
+    if wanted stream; then
+        local before small small_rows first peak
+        before=$(date -u -d "$(date -u +%Y-%m-01) -1 month +3 days" +%Y-%m-%dT%H:%M:%SZ)
+        start_service "$dir" "$DB_URL" 0 warn "$svclog"
+        out=$($PY stream --url "$SVC_URL" --state "$dir/state.json" --before "$before")
+        small=$(peak_mb "$SVC_PID"); small_rows=$(json "$out" rows)
+        stop_service "$SVC_PID"
+        log "  [$backend] stream of the first 3 days: $small_rows rows in $(json "$out" seconds) s, peak $small MB"
+        start_service "$dir" "$DB_URL" 0 warn "$svclog"
+        secs=()
+        for r in $(seq "$REPS"); do
+            out=$($PY stream --url "$SVC_URL" --state "$dir/state.json")
+            [ "$(json "$out" rows)" = "$TOTAL" ] || die "stream: $out"
+            secs+=("$(json "$out" seconds)")
+            [ "$r" = 1 ] && first=$(peak_mb "$SVC_PID")
+            log "  [$backend] stream run $r: ${secs[-1]} s, $(json "$out" bytes) bytes, peak so far $(peak_mb "$SVC_PID") MB"
+            slow "${secs[-1]}" "$r" && break
+        done
+        peak=$(peak_mb "$SVC_PID")
+        stop_service "$SVC_PID"
+        local m; m=$(median "${secs[@]}")
+        result stream "$backend" "GET /billable_calls, Accept: text/csv, $TOTAL rows" \
+            "$m s = $(calc "$TOTAL / $m" 0) rows/s" "≤ 100 MB RSS, flat" \
+            "$(verdict "$peak <= 100 && $first <= $small * 1.1 + 2")" \
+            "$first MB ($small MB for $small_rows rows; $peak MB after ${#secs[@]} streams)" \
+            "runs: ${secs[*]}; peak $small MB streaming $small_rows rows, $first MB streaming $TOTAL, $peak MB after ${#secs[@]} streams of $TOTAL in one process"
+    fi
+
+    # -- 4. One report of all calls: claim → stored CSV, timed from the service's log
+    # ("recorded due occurrences", after which the same pass claims it, → "report built").
+    # Each run in its own process (runner every second): the first creates the scheduler
+    # due at the start of this month, the next ones set nextExecution back there (a rerun).
+    if wanted report; then
+        local rlog sid built=() peaks=() from to t
+        for r in $(seq "$REPS"); do
+            rlog=$dir/report-$r.log
+            start_service "$dir" "$DB_URL" 1 info "$rlog"
+            if [ "$r" = 1 ]; then
+                sid=$(json "$($PY scheduler --url "$SVC_URL" --state "$dir/state.json")" id)
+            else
+                $PY rerun --url "$SVC_URL" --id "$sid" >/dev/null
+            fi
+            out=$($PY wait-report --url "$SVC_URL" --id "$sid" --count "$r")
+            [ "$(json "$out" rowCount)" = "$TOTAL" ] || die "report: $out"
+            peaks+=("$(peak_mb "$SVC_PID")")
+            stop_service "$SVC_PID"
+            t=$(sed 's/\x1b\[[0-9;]*m//g' "$rlog" | python3 -c '
+import sys, datetime as dt
+start = None
+for line in sys.stdin:
+    t = line.split()[0]
+    t = dt.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() if t[:2] == "20" else None
+    if "recorded due occurrences" in line: start = t
+    elif "report built" in line and start is not None: print(f"{t - start:.3f}"); start = None
+')
+            [ -n "$t" ] || die "report: no claim→built pair in $rlog"
+            built+=("$t")
+            log "  [$backend] report run $r (claim → stored CSV): $t s, peak ${peaks[-1]} MB"
+            slow "$t" "$r" && break
+        done
+        from=$(json "$out" inDate); to=$(json "$out" outDate)
+        local file; file=$(ls -t "$dir"/reports/*/*.csv | head -1)
+        local exp=()
+        for r in $(seq "$REPS"); do
+            exp+=("$(db_export "$backend" "$dir" "$brand" "$(sql_time "$from")" "$(sql_time "$to")")")
+            log "  [$backend] database export run $r: ${exp[-1]} s"
+        done
+        # Same rows and columns, in the same order (quoting, line ends and header aside).
+        cmp -s <(tail -n +2 "$file" | tr -d '\r"') <(tail -n +2 "$dir/export.csv" | tr -d '"') ||
+            die "the report $file and the database export differ"
+        local m e ratio peak
+        m=$(median "${built[@]}"); e=$(median "${exp[@]}"); ratio=$(calc "$m / $e")
+        peak=$(max "${peaks[@]}")
+        result report "$backend" "one report of $TOTAL calls, claim → stored CSV" \
+            "$m s; database export $e s; ratio ${ratio}×" "≤ 1.5× export, ≤ 100 MB" \
+            "$(verdict "$ratio <= 1.5 && $peak <= 100")" "$peak MB" \
+            "report runs: ${built[*]} (peaks ${peaks[*]} MB); $( [ $backend = sqlite ] && echo 'sqlite3 -csv' || echo 'psql \copy TO') runs: ${exp[*]}"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------
+# 5. Many schedulers due at once
+
+# bench_schedulers BACKEND INSTANCES
+bench_schedulers() {
+    local backend=$1 n=$2 label dir db_url svclog r out
+    label=$backend; [ "$backend" = postgres ] && label="postgres, $n instance$([ "$n" = 1 ] || echo s)"
+    dir=$WORK/sched-$backend-$n
+    mkdir -p "$dir"
+    svclog=$dir/service.log
+    if [ "$backend" = sqlite ]; then
+        db_url=sqlite://$dir/callcsv.db
+        sql() { sqlite3 "$dir/callcsv.db" "$1"; }
+    else
+        create_db "${TAG}_sched$n"
+        db_url=$PG/${TAG}_sched$n
+        sql() { psql -X -qtA -v ON_ERROR_STOP=1 "$db_url" -c "$1"; }
+    fi
+    log "[$label] creating $SCHEDULERS schedulers due at the start of this month (runner off)"
+    start_service "$dir" "$db_url" 0 warn "$svclog"
+    $PY setup --url "$SVC_URL" --state "$dir/state.json" --prefixes 10 >/dev/null
+    $PY calls --state "$dir/state.json" --count "$SMALL_CALLS" --out "$dir/calls.csv"
+    $PY ingest --url "$SVC_URL" --state "$dir/state.json" --file "$dir/calls.csv" >/dev/null
+    out=$($PY schedulers --url "$SVC_URL" --state "$dir/state.json" --count "$SCHEDULERS" --threads 8)
+    log "  [$label] created in $(json "$out" seconds) s"
+    stop_service "$SVC_PID"
+    local due; due=$(sql "SELECT DISTINCT next_execution FROM call_csv_schedulers")
+    [ "$(wc -l <<<"$due")" = 1 ] || die "schedulers are not all due at the same instant: $due"
+    # Every run starts from a copy of this state: all schedulers due, no report yet.
+    if [ "$backend" = sqlite ]; then
+        sqlite3 "$dir/callcsv.db" ".backup $dir/template.db"
+    else
+        create_db "${TAG}_sched${n}_tpl" "${TAG}_sched$n"
+    fi
+
+    local secs=() peaks=() i pids t0 c dups rows
+    for r in $(seq "$REPS"); do
+        rm -rf "$dir/reports" "$dir/outbox"
+        if [ "$backend" = sqlite ]; then
+            rm -f "$dir/callcsv.db" "$dir/callcsv.db-wal" "$dir/callcsv.db-shm"
+            cp "$dir/template.db" "$dir/callcsv.db"
+        else
+            drop_db "${TAG}_sched$n"
+            create_db "${TAG}_sched$n" "${TAG}_sched${n}_tpl"
+        fi
+        pids=()
+        t0=$(now)
+        for i in $(seq "$n"); do
+            start_service "$dir" "$db_url" 1 warn "$svclog"
+            pids+=("$SVC_PID")
+        done
+        while :; do
+            c=$(sql "SELECT count(*) FROM call_csv_reports WHERE status = 'ready'")
+            [ "$c" -ge "$SCHEDULERS" ] && break
+            [ "$(since "$t0" | cut -d. -f1)" -lt 1800 ] || die "only $c reports after 1800 s"
+            sleep 0.2
+        done
+        secs+=("$(since "$t0")")
+        for i in "${pids[@]}"; do peaks+=("$(peak_mb "$i")"); stop_service "$i"; done
+        dups=$(sql "SELECT count(*) - count(DISTINCT scheduler_id) FROM call_csv_reports")
+        [ "$dups" = 0 ] || die "$dups duplicate reports"
+        rows=$(sql "SELECT min(row_count) || '-' || max(row_count) FROM call_csv_reports")
+        [ "$rows" = "$SMALL_CALLS-$SMALL_CALLS" ] || die "report row counts $rows, not $SMALL_CALLS each"
+        log "  [$label] run $r: $SCHEDULERS reports in ${secs[-1]} s (peaks ${peaks[*]: -$n} MB)"
+        slow "${secs[-1]}" "$r" && break
+    done
+    local m
+    m=$(median "${secs[@]}")
+    result schedulers "$label" "$SCHEDULERS schedulers due at once ($SMALL_CALLS-row reports, no email)" \
+        "$m s = $(calc "$SCHEDULERS / $m" 0) reports/s" "(reported)" "-" "$(max "${peaks[@]}") MB" \
+        "runs: ${secs[*]}; from starting the service(s) to all reports ready; no duplicates"
+}
+
+# ---------------------------------------------------------------------------------------
+
+log "building: cargo build --release (binary and examples)"
+cargo build -q --release --bins --examples
+COMMIT=$(git -C "$ROOT" describe --always --dirty --abbrev=10 2>/dev/null || echo unknown)
+log "commit $COMMIT; work dir $WORK; sizes: batch $BATCH × $BATCHES, $SCHEDULERS schedulers; $REPS runs each"
+
+wanted engine && bench_engine
+for backend in $BACKENDS; do
+    if wanted ingest || wanted stream || wanted report; then bench_calls "$backend"; fi
+done
+if wanted schedulers; then
+    for backend in $BACKENDS; do
+        if [ "$backend" = sqlite ]; then bench_schedulers sqlite 1
+        else bench_schedulers postgres 1; bench_schedulers postgres 2; fi
+    done
+fi
+
+# ---------------------------------------------------------------------------------------
+# The table
+
+table() {
+    echo "| benchmark | backend | result (median of $REPS) | peak RSS | target | |"
+    echo "|---|---|---|---|---|---|"
+    awk -F'\t' '{ printf "| %s: %s | %s | %s | %s | %s | %s |\n", $1, $3, $2, $4, $7, $5, $6 }' "$RESULTS"
+}
+{
+    echo "# callcsv benchmarks"
+    echo
+    echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "- commit: $COMMIT (release build of the working tree)"
+    echo "- machine: $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); shared with other work, so figures are noisy: each is the median of $REPS runs"
+    echo "- databases: SQLite (bundled in the binary; sqlite3 $(sqlite3 --version | cut -d' ' -f1) for the baselines), PostgreSQL $(psql -X -qtA "$PG/postgres" -c 'SHOW server_version' | cut -d' ' -f1) on 127.0.0.1"
+    echo "- sizes: ingestion $BATCH calls in one request, rated against plans of $PREFIXES prefixes; streaming and the report $TOTAL calls ($BATCHES requests of $BATCH); $SCHEDULERS schedulers"
+    echo "- command: \`bench/run.sh${*:+ $*}\`"
+    echo
+    table
+    echo
+    echo "Details (every run, in seconds):"
+    echo
+    awk -F'\t' '{ printf "- %s [%s]: %s\n", $1, $2, $8 }' "$RESULTS"
+} >"$WORK/results.md"
+
+echo
+cat "$WORK/results.md"
+if [ $FULL = 1 ]; then
+    cp "$WORK/results.md" "$ROOT/bench/results.md"
+    log "written to bench/results.md"
+else
+    cp "$WORK/results.md" "$ROOT/bench/results-partial.md"
+    log "written to bench/results-partial.md (bench/results.md is only written by a full run)"
+fi
