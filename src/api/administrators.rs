@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::{
-    check_name, created, no_content, ok, page, parse_body, parse_id, parse_ref, patched, resource,
+    check_name, created, no_content, ok, paged, parse_body, parse_id, parse_ref, patched, resource,
     ts, ListParams,
 };
 use crate::auth::{password, Caller, Role};
@@ -200,19 +200,14 @@ async fn list(
         }
         Role::Client => filter.only_id = Some(caller.id.clone()),
     }
-    let (params, (total, rows)) = db::run(&state.pool, move |conn| {
-        let result = administrators::list(conn, &filter, &params)?;
-        Ok((params, result))
-    })
-    .await?;
-    Ok(page(
+    paged(
+        &state.pool,
         &req,
-        &params,
-        total,
-        rows.into_iter()
-            .map(AdministratorView::from)
-            .collect::<Vec<_>>(),
-    ))
+        params,
+        move |conn, params| administrators::list(conn, &filter, params),
+        AdministratorView::from,
+    )
+    .await
 }
 
 async fn visible(state: &AppState, caller: &Caller, id: &str) -> AppResult<Administrator> {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::{
-    ok, page, parse_body, parse_id, parse_ref, parse_time, read_body, resource, ts, ListParams,
+    ok, paged, parse_body, parse_id, parse_ref, parse_time, read_body, resource, ts, ListParams,
 };
 use crate::auth::{Caller, Role};
 use crate::calls::{ingest, input, rerate};
@@ -273,13 +273,14 @@ async fn list(
     if wants_csv(&req) {
         return Ok(stream_csv(state.pool.clone(), filter, full));
     }
-    let (params, (total, rows)) = db::run(&state.pool, move |conn| {
-        let result = calls::list(conn, &filter, &params)?;
-        Ok((params, result))
-    })
-    .await?;
-    let views: Vec<CallView> = rows.into_iter().map(|c| CallView::new(c, full)).collect();
-    Ok(page(&req, &params, total, views))
+    paged(
+        &state.pool,
+        &req,
+        params,
+        move |conn, params| calls::list(conn, &filter, params),
+        |c| CallView::new(c, full),
+    )
+    .await
 }
 
 /// Streams every matching call as CSV: a blocking task walks the rows in keyset chunks

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::{
-    check_name, created, force_param, no_content, ok, page, parse_body, parse_id, patched,
+    check_name, created, force_param, no_content, ok, paged, parse_body, parse_id, patched,
     resource, ts, ListParams,
 };
 use crate::auth::{Caller, Role};
@@ -118,13 +118,14 @@ async fn list(
     if !caller.is_platform() && only.is_none() {
         return Err(AppError::forbidden("no brand"));
     }
-    let (params, (total, rows)) = db::run(&state.pool, move |conn| {
-        let result = brands::list(conn, only.as_deref(), &params)?;
-        Ok((params, result))
-    })
-    .await?;
-    let views: Vec<BrandView> = rows.into_iter().map(BrandView::from).collect();
-    Ok(page(&req, &params, total, views))
+    paged(
+        &state.pool,
+        &req,
+        params,
+        move |conn, params| brands::list(conn, only.as_deref(), params),
+        BrandView::from,
+    )
+    .await
 }
 
 /// Loads a brand the caller may see; anything else is a 404.

@@ -12,7 +12,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
-use crate::api::{ok, page, parse_id, resource, ts, ListParams};
+use crate::api::{ok, paged, parse_id, resource, ts, ListParams};
 use crate::auth::{Caller, Role};
 use crate::db::{self, reports, reports::Report};
 use crate::error::{AppError, AppResult};
@@ -136,13 +136,14 @@ async fn list(
     if caller.client_scope().is_some() {
         filter.level = Some("client".into());
     }
-    let (params, (total, rows)) = db::run(&state.pool, move |conn| {
-        let result = reports::list(conn, &filter, &params)?;
-        Ok((params, result))
-    })
-    .await?;
-    let views = rows.into_iter().map(ReportView::from).collect::<Vec<_>>();
-    Ok(page(&req, &params, total, views))
+    paged(
+        &state.pool,
+        &req,
+        params,
+        move |conn, params| reports::list(conn, &filter, params),
+        ReportView::from,
+    )
+    .await
 }
 
 /// Loads a built report the caller may read; anything else is a 404.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::{
-    check_name, created, no_content, ok, page, parse_body, parse_id, parse_ref, patched, resource,
+    check_name, created, no_content, ok, paged, parse_body, parse_id, parse_ref, patched, resource,
     ts, ListParams,
 };
 use crate::auth::{Caller, Role};
@@ -122,17 +122,14 @@ async fn list(
         name: params.filter("name").map(str::to_string),
         nothing,
     };
-    let (params, (total, rows)) = db::run(&state.pool, move |conn| {
-        let result = carriers::list(conn, &filter, &params)?;
-        Ok((params, result))
-    })
-    .await?;
-    Ok(page(
+    paged(
+        &state.pool,
         &req,
-        &params,
-        total,
-        rows.into_iter().map(CarrierView::from).collect::<Vec<_>>(),
-    ))
+        params,
+        move |conn, params| carriers::list(conn, &filter, params),
+        CarrierView::from,
+    )
+    .await
 }
 
 /// Loads a carrier the caller may see; anything else (including every carrier, for a

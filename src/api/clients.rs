@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::{
-    check_name, created, force_param, no_content, ok, page, parse_body, parse_id, parse_ref,
+    check_name, created, force_param, no_content, ok, paged, parse_body, parse_id, parse_ref,
     patched, resource, ts, ListParams,
 };
 use crate::auth::{Caller, Role};
@@ -142,17 +142,14 @@ async fn list(
             filter.only_id = Some(own);
         }
     }
-    let (params, (total, rows)) = db::run(&state.pool, move |conn| {
-        let result = clients::list(conn, &filter, &params)?;
-        Ok((params, result))
-    })
-    .await?;
-    Ok(page(
+    paged(
+        &state.pool,
         &req,
-        &params,
-        total,
-        rows.into_iter().map(ClientView::from).collect::<Vec<_>>(),
-    ))
+        params,
+        move |conn, params| clients::list(conn, &filter, params),
+        ClientView::from,
+    )
+    .await
 }
 
 /// Loads a client the caller may see; anything else is a 404.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::{
-    created, no_content, ok, page, parse_body, parse_id, parse_ref, patched, resource, ts,
+    created, no_content, ok, paged, parse_body, parse_id, parse_ref, patched, resource, ts,
     ListParams,
 };
 use crate::auth::{Caller, Role};
@@ -166,16 +166,14 @@ async fn list(
     // the answer is the same whether that tenant exists or not.
     let scope = caller.list_scope(filter.brand.take(), filter.client.take());
     (filter.brand, filter.client, filter.nothing) = (scope.brand, scope.client, scope.nothing);
-    let (params, (total, rows)) = db::run(&state.pool, move |conn| {
-        let result = ddis::list(conn, &filter, &params)?;
-        Ok((params, result))
-    })
-    .await?;
-    let views = rows
-        .into_iter()
-        .map(|d| DdiView::for_caller(d, &caller))
-        .collect::<Vec<_>>();
-    Ok(page(&req, &params, total, views))
+    paged(
+        &state.pool,
+        &req,
+        params,
+        move |conn, params| ddis::list(conn, &filter, params),
+        |d| DdiView::for_caller(d, &caller),
+    )
+    .await
 }
 
 /// A number from a query string. An unescaped `+` there decodes to a space, so

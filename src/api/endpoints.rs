@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::{
-    check_name, created, no_content, ok, page, parse_body, parse_id, parse_ref, patched, resource,
+    check_name, created, no_content, ok, paged, parse_body, parse_id, parse_ref, patched, resource,
     ts, ListParams,
 };
 use crate::auth::{Caller, Role};
@@ -166,17 +166,14 @@ async fn list(
         filter.nothing |= filter.client.as_ref().is_some_and(|c| *c != own);
         filter.client = Some(own);
     }
-    let (params, (total, rows)) = db::run(&state.pool, move |conn| {
-        let result = endpoints::list(conn, &filter, &params)?;
-        Ok((params, result))
-    })
-    .await?;
-    Ok(page(
+    paged(
+        &state.pool,
         &req,
-        &params,
-        total,
-        rows.into_iter().map(EndpointView::from).collect::<Vec<_>>(),
-    ))
+        params,
+        move |conn, params| endpoints::list(conn, &filter, params),
+        EndpointView::from,
+    )
+    .await
 }
 
 /// Loads an endpoint the caller may see; anything else is a 404.

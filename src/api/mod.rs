@@ -381,6 +381,34 @@ pub fn page<T: Serialize>(
     response.json(items)
 }
 
+/// A list handler's common tail: runs `query` for the page off the async threads and
+/// answers with the page of `view`s.
+pub async fn paged<R, V>(
+    pool: &crate::db::DbPool,
+    req: &HttpRequest,
+    params: ListParams,
+    query: impl FnOnce(&mut crate::db::DbConnection, &ListParams) -> AppResult<(i64, Vec<R>)>
+        + Send
+        + 'static,
+    view: impl FnMut(R) -> V,
+) -> AppResult<HttpResponse>
+where
+    R: Send + 'static,
+    V: Serialize,
+{
+    let (params, (total, rows)) = crate::db::run(pool, move |conn| {
+        let result = query(conn, &params)?;
+        Ok((params, result))
+    })
+    .await?;
+    Ok(page(
+        req,
+        &params,
+        total,
+        rows.into_iter().map(view).collect::<Vec<_>>(),
+    ))
+}
+
 // ---------------------------------------------------------------------------------------
 // Field checks shared by resources
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::{
-    created, no_content, ok, page, parse_body, parse_id, parse_ref, parse_time, patched, resource,
+    created, no_content, ok, paged, parse_body, parse_id, parse_ref, parse_time, patched, resource,
     ts, ListParams,
 };
 use crate::auth::{Caller, Role};
@@ -208,17 +208,14 @@ async fn list(
         rating_plan: params.filter_id("ratingPlan")?,
         nothing,
     };
-    let (params, (total, rows)) = db::run(&state.pool, move |conn| {
-        let result = profiles::list(conn, &filter, &params)?;
-        Ok((params, result))
-    })
-    .await?;
-    Ok(page(
+    paged(
+        &state.pool,
         &req,
-        &params,
-        total,
-        rows.into_iter().map(ProfileView::from).collect::<Vec<_>>(),
-    ))
+        params,
+        move |conn, params| profiles::list(conn, &filter, params),
+        ProfileView::from,
+    )
+    .await
 }
 
 /// Loads a profile the caller may see; anything else (including every profile, for a
