@@ -276,8 +276,8 @@ bench_calls() {
         done
         local m l ratio
         m=$(median "${secs[@]}"); l=$(median "${load[@]}"); ratio=$(calc "$m / $l")
-        result ingest "$backend" "$BATCH calls as one text/csv POST (rated, stored)" \
-            "$m s = $(calc "$BATCH / $m" 0) calls/s; bulk load $l s; ratio ${ratio}×" "≤ 3× bulk load" \
+        result ingest "$backend" "$(group $BATCH) calls as one text/csv POST (rated, stored)" \
+            "$m s = $(group "$(calc "$BATCH / $m" 0)") calls/s; bulk load $l s; ratio ${ratio}×" "≤ 3× bulk load" \
             "$(verdict "$ratio <= 3")" "$(max "${rss[@]}") MB" \
             "POST runs: ${secs[*]}; $( [ $backend = sqlite ] && echo 'sqlite3 .import' || echo 'psql \copy FROM') runs: ${load[*]}"
     fi
@@ -320,10 +320,10 @@ bench_calls() {
         peak=$(peak_mb "$SVC_PID")
         stop_service "$SVC_PID"
         local m; m=$(median "${secs[@]}")
-        result stream "$backend" "GET /billable_calls, Accept: text/csv, $TOTAL rows" \
-            "$m s = $(calc "$TOTAL / $m" 0) rows/s" "≤ 100 MB RSS, flat" \
+        result stream "$backend" "GET /billable_calls, Accept: text/csv, $(group $TOTAL) rows" \
+            "$m s = $(group "$(calc "$TOTAL / $m" 0)") rows/s" "≤ 100 MB RSS, flat" \
             "$(verdict "$peak <= 100 && $first <= $small * 1.1 + 2")" \
-            "$first MB ($small MB for $small_rows rows; $peak MB after ${#secs[@]} streams)" \
+            "$first MB ($small MB for $(group $small_rows) rows; $peak MB after ${#secs[@]} streams)" \
             "runs: ${secs[*]}; peak $small MB streaming $small_rows rows, $first MB streaming $TOTAL, $peak MB after ${#secs[@]} streams of $TOTAL in one process"
     fi
 
@@ -372,7 +372,7 @@ for line in sys.stdin:
         local m e ratio peak
         m=$(median "${built[@]}"); e=$(median "${exp[@]}"); ratio=$(calc "$m / $e")
         peak=$(max "${peaks[@]}")
-        result report "$backend" "one report of $TOTAL calls, claim → stored CSV" \
+        result report "$backend" "one report of $(group $TOTAL) calls, claim → stored CSV" \
             "$m s; database export $e s; ratio ${ratio}×" "≤ 1.5× export, ≤ 100 MB" \
             "$(verdict "$ratio <= 1.5 && $peak <= 100")" "$peak MB" \
             "report runs: ${built[*]} (peaks ${peaks[*]} MB); $( [ $backend = sqlite ] && echo 'sqlite3 -csv' || echo 'psql \copy TO') runs: ${exp[*]}"
@@ -447,7 +447,7 @@ bench_schedulers() {
     done
     local m
     m=$(median "${secs[@]}")
-    result schedulers "$label" "$SCHEDULERS schedulers due at once ($SMALL_CALLS-row reports, no email)" \
+    result schedulers "$label" "$(group $SCHEDULERS) schedulers due at once ($SMALL_CALLS-row reports, no email)" \
         "$m s = $(calc "$SCHEDULERS / $m" 0) reports/s" "(reported)" "-" "$(max "${peaks[@]}") MB" \
         "runs: ${secs[*]}; from starting the service(s) to all reports ready; no duplicates"
 }
@@ -485,7 +485,7 @@ table() {
     echo "- commit: $COMMIT (release build of the working tree)"
     echo "- machine: $(nproc) cores ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); shared with other work, so figures are noisy: each is the median of $REPS runs"
     echo "- databases: SQLite (bundled in the binary; sqlite3 $(sqlite3 --version | cut -d' ' -f1) for the baselines), PostgreSQL $(psql -X -qtA "$PG/postgres" -c 'SHOW server_version' | cut -d' ' -f1) on 127.0.0.1"
-    echo "- sizes: ingestion $BATCH calls in one request, rated against plans of $PREFIXES prefixes; streaming and the report $TOTAL calls ($BATCHES requests of $BATCH); $SCHEDULERS schedulers"
+    echo "- sizes: ingestion $(group $BATCH) calls in one request, all rated against plans of $(group $PREFIXES) prefixes; streaming and the report $(group $TOTAL) calls ($BATCHES requests of $(group $BATCH)); $(group $SCHEDULERS) schedulers"
     echo "- command: \`bench/run.sh${*:+ $*}\`"
     echo
     table
