@@ -167,7 +167,8 @@ pub fn next_chunk(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> AppResult<Vec<BillableCall>> {
-    Ok(after(filtered(f), cursor)
+    let f = narrowed(f, cursor);
+    Ok(after(filtered(&f), cursor)
         .limit(limit)
         .select(BillableCall::as_select())
         .load(conn)?)
@@ -201,10 +202,21 @@ pub fn next_report_chunk(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> AppResult<Vec<ReportCall>> {
-    Ok(after(filtered(f), cursor)
+    let f = narrowed(f, cursor);
+    Ok(after(filtered(&f), cursor)
         .limit(limit)
         .select(ReportCall::as_select())
         .load(conn)?)
+}
+
+/// The filter with its lower time bound moved up to the cursor: SQLite seeks the index with
+/// one lower bound only, and picks the period's, not the cursor's, when both are there.
+fn narrowed(f: &Filter, cursor: Option<&Cursor>) -> Filter {
+    let mut f = f.clone();
+    if let Some((t, _, _)) = cursor {
+        f.after = Some(f.after.map_or(*t, |a| a.max(*t)));
+    }
+    f
 }
 
 /// Rows strictly after `cursor` in (startTime, callid, id) order, in that order. The

@@ -172,7 +172,7 @@ impl<W: Write> Write for Tally<W> {
 }
 
 /// Rows fetched per query while writing.
-pub const CHUNK_ROWS: i64 = 50_000;
+pub const CHUNK_ROWS: i64 = 10_000;
 
 /// Writes the report of `filter`'s calls to `path` (created; fsynced), fetching rows in
 /// chunks with a pooled connection taken per chunk. `keep_going` is asked between chunks
