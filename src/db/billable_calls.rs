@@ -219,16 +219,16 @@ fn narrowed(f: &Filter, cursor: Option<&Cursor>) -> Filter {
     f
 }
 
-/// Rows strictly after `cursor` in (startTime, callid, id) order, in that order. The
-/// leading `start_time >= t` lets both databases start an index range scan at the cursor
-/// instead of re-reading every earlier row on each chunk.
+/// Rows strictly after `cursor` in (startTime, callid, id) order, in that order. Callers
+/// pass a filter [`narrowed`] to the cursor, so the index range scan starts there instead
+/// of re-reading every earlier row on each chunk.
 fn after<'a>(
     q: billable_calls::BoxedQuery<'a, MultiBackend>,
     cursor: Option<&Cursor>,
 ) -> billable_calls::BoxedQuery<'a, MultiBackend> {
     let mut q = q;
     if let Some((t, callid, id)) = cursor {
-        q = q.filter(billable_calls::start_time.ge(*t)).filter(
+        q = q.filter(
             billable_calls::start_time
                 .gt(*t)
                 .or(billable_calls::callid.gt(callid.clone()))
