@@ -168,7 +168,7 @@ pub fn next_chunk(
     limit: i64,
 ) -> AppResult<Vec<BillableCall>> {
     let f = narrowed(f, cursor);
-    Ok(after(filtered(&f), cursor)
+    Ok(after(filtered(&f), &f, cursor)
         .limit(limit)
         .select(BillableCall::as_select())
         .load(conn)?)
@@ -203,7 +203,7 @@ pub fn next_report_chunk(
     limit: i64,
 ) -> AppResult<Vec<ReportCall>> {
     let f = narrowed(f, cursor);
-    Ok(after(filtered(&f), cursor)
+    Ok(after(filtered(&f), &f, cursor)
         .limit(limit)
         .select(ReportCall::as_select())
         .load(conn)?)
@@ -222,26 +222,37 @@ fn narrowed(f: &Filter, cursor: Option<&Cursor>) -> Filter {
 /// Rows strictly after `cursor` in (startTime, callid, id) order, in that order. Callers
 /// pass a filter [`narrowed`] to the cursor, so the index range scan starts there instead
 /// of re-reading every earlier row on each chunk.
+///
+/// Within one brand a callid is unique, so (startTime, callid) already orders the rows and
+/// the brand's index delivers them in that order; `id` only breaks ties across brands
+/// (sorting on it too would make the database re-sort every group of equal times).
 fn after<'a>(
     q: billable_calls::BoxedQuery<'a, MultiBackend>,
+    f: &Filter,
     cursor: Option<&Cursor>,
 ) -> billable_calls::BoxedQuery<'a, MultiBackend> {
+    use billable_calls::{callid as call_id, id as row_id, start_time};
+    let one_brand = f.brand.is_some();
     let mut q = q;
     if let Some((t, callid, id)) = cursor {
-        q = q.filter(
-            billable_calls::start_time
-                .gt(*t)
-                .or(billable_calls::callid.gt(callid.clone()))
-                .or(billable_calls::callid
-                    .eq(callid.clone())
-                    .and(billable_calls::id.gt(id.clone()))),
-        );
+        // With the filter narrowed to start_time >= t, "start_time > t OR callid > …" reads
+        // as "after (t, callid)".
+        q = if one_brand {
+            q.filter(start_time.gt(*t).or(call_id.gt(callid.clone())))
+        } else {
+            q.filter(
+                start_time
+                    .gt(*t)
+                    .or(call_id.gt(callid.clone()))
+                    .or(call_id.eq(callid.clone()).and(row_id.gt(id.clone()))),
+            )
+        };
     }
-    q.order((
-        billable_calls::start_time.asc(),
-        billable_calls::callid.asc(),
-        billable_calls::id.asc(),
-    ))
+    if one_brand {
+        q.order((start_time.asc(), call_id.asc()))
+    } else {
+        q.order((start_time.asc(), call_id.asc(), row_id.asc()))
+    }
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<BillableCall>> {

@@ -1,7 +1,13 @@
 //! The runner's claims: short statements that give one runner a report (to build) or an
 //! email (to send) for a lease. PostgreSQL: one `UPDATE … WHERE id = (SELECT … FOR UPDATE
-//! SKIP LOCKED)`, so instances never wait on each other; SQLite: the same select and update
+//! SKIP LOCKED)`, so instances never wait on each other; SQLite: the same selects and update
 //! inside `BEGIN IMMEDIATE`, the one writer at a time.
+//!
+//! Each claim looks in two places, one after the other: first work whose holder vanished
+//! (its lease ran out), then fresh work. Each look is one index walk in claim order that
+//! stops at the first free row (indexes `call_csv_reports_work` and `_mail`), so a claim
+//! costs the same whatever the backlog; one `OR` of both cases would make the database
+//! gather and sort every waiting row on every claim.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -19,8 +25,8 @@ struct ClaimedRow {
     attempt: i32,
 }
 
-/// Claims the oldest report waiting to be built (or whose builder's lease ran out).
-/// Returns its id.
+/// Claims the oldest report whose builder's lease ran out, else the oldest waiting to be
+/// built. Returns its id.
 pub fn claim_build(
     conn: &mut DbConnection,
     owner: &str,
@@ -31,10 +37,13 @@ pub fn claim_build(
         let row: Option<ClaimedRow> = diesel::sql_query(
             "UPDATE call_csv_reports SET status = 'building', lease_owner = $1, lease_until = $2, \
                  build_attempts = build_attempts + 1, updated_at = $3 \
-             WHERE id = (SELECT id FROM call_csv_reports \
-                 WHERE (status = 'pending' AND (lease_until IS NULL OR lease_until < $3)) \
-                    OR (status = 'building' AND lease_until < $3) \
-                 ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             WHERE id = COALESCE(\
+                 (SELECT id FROM call_csv_reports \
+                  WHERE status = 'building' AND lease_until < $3 \
+                  ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED), \
+                 (SELECT id FROM call_csv_reports \
+                  WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < $3) \
+                  ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)) \
              RETURNING id, build_attempts AS attempt",
         )
         .bind::<Text, _>(owner)
@@ -45,16 +54,22 @@ pub fn claim_build(
         return Ok(row.map(|c| c.id));
     }
     db::transaction(conn, |conn| {
-        let waiting = r::status
-            .eq("pending")
-            .and(r::lease_until.is_null().or(r::lease_until.lt(now)));
-        let abandoned = r::status.eq("building").and(r::lease_until.lt(now));
-        let id: Option<String> = r::table
-            .filter(waiting.or(abandoned))
+        let abandoned: Option<String> = r::table
+            .filter(r::status.eq("building").and(r::lease_until.lt(now)))
             .order((r::due_at.asc(), r::id.asc()))
             .select(r::id)
             .first(conn)
             .optional()?;
+        let id = match abandoned {
+            Some(id) => Some(id),
+            None => r::table
+                .filter(r::status.eq("pending"))
+                .filter(r::lease_until.is_null().or(r::lease_until.lt(now)))
+                .order((r::due_at.asc(), r::id.asc()))
+                .select(r::id)
+                .first(conn)
+                .optional()?,
+        };
         let Some(id) = id else { return Ok(None) };
         diesel::update(r::table.find(&id))
             .set((
@@ -87,9 +102,10 @@ pub fn renew_build(
     Ok(n == 1)
 }
 
-/// Claims the next email due: pending with its next attempt due, or "sending" whose sender
-/// vanished (then the server may already have accepted it: the resend is flagged). The
-/// claim itself records the attempt before any byte is sent. Returns (id, attempt number).
+/// Claims the next email due, the longest-waiting first: one "sending" whose sender vanished
+/// (then the server may already have accepted it: the resend is flagged), else one pending
+/// whose next attempt is due. The claim itself records the attempt before any byte is sent.
+/// Returns (id, attempt number).
 pub fn claim_email(
     conn: &mut DbConnection,
     now: NaiveDateTime,
@@ -101,10 +117,13 @@ pub fn claim_email(
                  email_possible_duplicate = (email_possible_duplicate OR email_status = 'sending'), \
                  email_status = 'sending', email_attempts = email_attempts + 1, \
                  email_lease_until = $1, updated_at = $2 \
-             WHERE id = (SELECT id FROM call_csv_reports \
-                 WHERE (email_status = 'pending' AND email_next_attempt <= $2) \
-                    OR (email_status = 'sending' AND email_lease_until < $2) \
-                 ORDER BY due_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             WHERE id = COALESCE(\
+                 (SELECT id FROM call_csv_reports \
+                  WHERE email_status = 'sending' AND email_lease_until < $2 \
+                  ORDER BY email_next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED), \
+                 (SELECT id FROM call_csv_reports \
+                  WHERE email_status = 'pending' AND email_next_attempt <= $2 \
+                  ORDER BY email_next_attempt, id LIMIT 1 FOR UPDATE SKIP LOCKED)) \
              RETURNING id, email_attempts AS attempt",
         )
         .bind::<Timestamp, _>(until)
@@ -114,23 +133,29 @@ pub fn claim_email(
         return Ok(row.map(|c| (c.id, c.attempt)));
     }
     db::transaction(conn, |conn| {
-        let due = r::email_status
-            .eq("pending")
-            .and(r::email_next_attempt.le(now));
-        let vanished = r::email_status
-            .eq("sending")
-            .and(r::email_lease_until.lt(now));
-        let found: Option<(String, String, i32, bool)> = r::table
-            .filter(due.or(vanished))
-            .order((r::due_at.asc(), r::id.asc()))
-            .select((
-                r::id,
-                r::email_status,
-                r::email_attempts,
-                r::email_possible_duplicate,
-            ))
+        let columns = (
+            r::id,
+            r::email_status,
+            r::email_attempts,
+            r::email_possible_duplicate,
+        );
+        let vanished: Option<(String, String, i32, bool)> = r::table
+            .filter(r::email_status.eq("sending"))
+            .filter(r::email_lease_until.lt(now))
+            .order((r::email_next_attempt.asc(), r::id.asc()))
+            .select(columns)
             .first(conn)
             .optional()?;
+        let found = match vanished {
+            Some(row) => Some(row),
+            None => r::table
+                .filter(r::email_status.eq("pending"))
+                .filter(r::email_next_attempt.le(now))
+                .order((r::email_next_attempt.asc(), r::id.asc()))
+                .select(columns)
+                .first(conn)
+                .optional()?,
+        };
         let Some((id, status, attempts, flagged)) = found else {
             return Ok(None);
         };
