@@ -81,49 +81,60 @@ pub struct Filter {
     pub client_type: Option<String>,
 }
 
-fn filtered(f: &Filter) -> billable_calls::BoxedQuery<'_, MultiBackend> {
-    let mut q = billable_calls::table.into_boxed();
-    if let Some(v) = &f.brand {
-        q = q.filter(billable_calls::brand_id.eq(v));
-    }
-    if let Some(v) = &f.client {
-        q = q.filter(billable_calls::client_id.eq(v));
-    }
-    if let Some(v) = f.after {
-        q = q.filter(billable_calls::start_time.ge(v));
-    }
-    if let Some(v) = f.strictly_before {
-        q = q.filter(billable_calls::start_time.lt(v));
-    }
-    if let Some(v) = &f.direction {
-        q = q.filter(billable_calls::direction.eq(v));
-    }
-    if let Some(v) = &f.carrier {
-        q = q.filter(billable_calls::carrier_id.eq(v));
-    }
-    if let Some(v) = &f.ddi {
-        q = q.filter(billable_calls::ddi_id.eq(v));
-    }
-    if let Some(v) = &f.ddi_provider {
-        q = q.filter(billable_calls::ddi_provider_id.eq(v));
-    }
-    if let Some(v) = &f.endpoint_type {
-        q = q.filter(billable_calls::endpoint_type.eq(v));
-    }
-    if let Some(v) = &f.endpoint_id {
-        q = q.filter(billable_calls::endpoint_id.eq(v));
-    }
-    if let Some(v) = &f.callid {
-        q = q.filter(billable_calls::callid.eq(v));
-    }
-    if let Some(v) = &f.client_type {
-        use crate::db::schema::clients;
-        let of_type = clients::table
-            .filter(clients::client_type.eq(v.clone()))
-            .select(clients::id);
-        q = q.filter(billable_calls::client_id.eq_any(of_type));
-    }
-    q
+/// Narrows a boxed `billable_calls` query of either backend to a [`Filter`]. A macro, not
+/// a function, because the keyset walk below also builds these queries for PostgreSQL's own
+/// backend type (see [`keyset_chunk`]), and one generic function would need a page of trait
+/// bounds.
+macro_rules! apply_filter {
+    ($query:expr, $filter:expr) => {{
+        let f: &Filter = $filter;
+        let mut q = $query;
+        if let Some(v) = &f.brand {
+            q = q.filter(billable_calls::brand_id.eq(v.clone()));
+        }
+        if let Some(v) = &f.client {
+            q = q.filter(billable_calls::client_id.eq(v.clone()));
+        }
+        if let Some(v) = f.after {
+            q = q.filter(billable_calls::start_time.ge(v));
+        }
+        if let Some(v) = f.strictly_before {
+            q = q.filter(billable_calls::start_time.lt(v));
+        }
+        if let Some(v) = &f.direction {
+            q = q.filter(billable_calls::direction.eq(v.clone()));
+        }
+        if let Some(v) = &f.carrier {
+            q = q.filter(billable_calls::carrier_id.eq(v.clone()));
+        }
+        if let Some(v) = &f.ddi {
+            q = q.filter(billable_calls::ddi_id.eq(v.clone()));
+        }
+        if let Some(v) = &f.ddi_provider {
+            q = q.filter(billable_calls::ddi_provider_id.eq(v.clone()));
+        }
+        if let Some(v) = &f.endpoint_type {
+            q = q.filter(billable_calls::endpoint_type.eq(v.clone()));
+        }
+        if let Some(v) = &f.endpoint_id {
+            q = q.filter(billable_calls::endpoint_id.eq(v.clone()));
+        }
+        if let Some(v) = &f.callid {
+            q = q.filter(billable_calls::callid.eq(v.clone()));
+        }
+        if let Some(v) = &f.client_type {
+            use crate::db::schema::clients;
+            let of_type = clients::table
+                .filter(clients::client_type.eq(v.clone()))
+                .select(clients::id);
+            q = q.filter(billable_calls::client_id.eq_any(of_type));
+        }
+        q
+    }};
+}
+
+fn filtered(f: &Filter) -> billable_calls::BoxedQuery<'static, MultiBackend> {
+    apply_filter!(billable_calls::table.into_boxed(), f)
 }
 
 /// One page, ordered by `_order` fields then (startTime, callid).
@@ -167,11 +178,7 @@ pub fn next_chunk(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> AppResult<Vec<BillableCall>> {
-    let f = narrowed(f, cursor);
-    Ok(after(filtered(&f), &f, cursor)
-        .limit(limit)
-        .select(BillableCall::as_select())
-        .load(conn)?)
+    keyset_chunk!(conn, f, cursor, limit, BillableCall)
 }
 
 /// The columns a call CSV report needs, and nothing else (reports read millions of rows).
@@ -202,12 +209,36 @@ pub fn next_report_chunk(
     cursor: Option<&Cursor>,
     limit: i64,
 ) -> AppResult<Vec<ReportCall>> {
-    let f = narrowed(f, cursor);
-    Ok(after(filtered(&f), &f, cursor)
-        .limit(limit)
-        .select(ReportCall::as_select())
-        .load(conn)?)
+    keyset_chunk!(conn, f, cursor, limit, ReportCall)
 }
+
+/// One chunk of a keyset walk, loaded as `$row`.
+///
+/// On PostgreSQL the rows are read one by one as the server sends them
+/// (`PgRowByRowLoadingMode`), so decoding them overlaps with the server still producing the
+/// rest (loading each whole chunk before decoding it made a report of 1 000 000 calls take
+/// about 40 % longer: 3.1–3.5 s instead of 2.25 s). SQLite hands rows over one by one anyway.
+macro_rules! keyset_chunk {
+    ($conn:expr, $filter:expr, $cursor:expr, $limit:expr, $row:ty) => {{
+        let conn: &mut DbConnection = $conn;
+        let cursor: Option<&Cursor> = $cursor;
+        let f = narrowed($filter, cursor);
+        if let DbConnection::Pg(pg) = conn {
+            let query = apply_filter!(billable_calls::table.into_boxed::<diesel::pg::Pg>(), &f);
+            let rows = apply_keyset!(query, &f, cursor)
+                .limit($limit)
+                .select(<$row>::as_select())
+                .load_iter::<$row, diesel::pg::PgRowByRowLoadingMode>(pg)?
+                .collect::<QueryResult<Vec<$row>>>()?;
+            return Ok(rows);
+        }
+        Ok(apply_keyset!(filtered(&f), &f, cursor)
+            .limit($limit)
+            .select(<$row>::as_select())
+            .load(conn)?)
+    }};
+}
+use keyset_chunk;
 
 /// The filter with its lower time bound moved up to the cursor: SQLite seeks the index with
 /// one lower bound only, and picks the period's, not the cursor's, when both are there.
@@ -219,41 +250,41 @@ fn narrowed(f: &Filter, cursor: Option<&Cursor>) -> Filter {
     f
 }
 
-/// Rows strictly after `cursor` in (startTime, callid, id) order, in that order. Callers
-/// pass a filter [`narrowed`] to the cursor, so the index range scan starts there instead
-/// of re-reading every earlier row on each chunk.
+/// Keeps the rows of a boxed query strictly after `cursor` in (startTime, callid, id) order,
+/// in that order. Callers pass a filter [`narrowed`] to the cursor, so the index range scan
+/// starts there instead of re-reading every earlier row on each chunk.
 ///
 /// Within one brand a callid is unique, so (startTime, callid) already orders the rows and
 /// the brand's index delivers them in that order; `id` only breaks ties across brands
 /// (sorting on it too would make the database re-sort every group of equal times).
-fn after<'a>(
-    q: billable_calls::BoxedQuery<'a, MultiBackend>,
-    f: &Filter,
-    cursor: Option<&Cursor>,
-) -> billable_calls::BoxedQuery<'a, MultiBackend> {
-    use billable_calls::{callid as call_id, id as row_id, start_time};
-    let one_brand = f.brand.is_some();
-    let mut q = q;
-    if let Some((t, callid, id)) = cursor {
-        // With the filter narrowed to start_time >= t, "start_time > t OR callid > …" reads
-        // as "after (t, callid)".
-        q = if one_brand {
-            q.filter(start_time.gt(*t).or(call_id.gt(callid.clone())))
+macro_rules! apply_keyset {
+    ($query:expr, $filter:expr, $cursor:expr) => {{
+        use billable_calls::{callid as call_id, id as row_id, start_time};
+        let f: &Filter = $filter;
+        let one_brand = f.brand.is_some();
+        let mut q = $query;
+        if let Some((t, callid, id)) = $cursor {
+            // With the filter narrowed to start_time >= t, "start_time > t OR callid > …"
+            // reads as "after (t, callid)".
+            q = if one_brand {
+                q.filter(start_time.gt(*t).or(call_id.gt(callid.clone())))
+            } else {
+                q.filter(
+                    start_time
+                        .gt(*t)
+                        .or(call_id.gt(callid.clone()))
+                        .or(call_id.eq(callid.clone()).and(row_id.gt(id.clone()))),
+                )
+            };
+        }
+        if one_brand {
+            q.order((start_time.asc(), call_id.asc()))
         } else {
-            q.filter(
-                start_time
-                    .gt(*t)
-                    .or(call_id.gt(callid.clone()))
-                    .or(call_id.eq(callid.clone()).and(row_id.gt(id.clone()))),
-            )
-        };
-    }
-    if one_brand {
-        q.order((start_time.asc(), call_id.asc()))
-    } else {
-        q.order((start_time.asc(), call_id.asc(), row_id.asc()))
-    }
+            q.order((start_time.asc(), call_id.asc(), row_id.asc()))
+        }
+    }};
 }
+use apply_keyset;
 
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<BillableCall>> {
     Ok(billable_calls::table

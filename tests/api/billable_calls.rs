@@ -15,6 +15,7 @@ backend_tests!(
     reading_filters_and_client_view,
     rerating_after_a_plan_change,
     calls_are_tenant_isolated,
+    csv_stream_walks_ties_across_chunks,
 );
 
 /// A brand with a client, a carrier, a provider, a DDI and plans: price 0.10/min for the
@@ -539,4 +540,99 @@ async fn calls_are_tenant_isolated(app: TestApp) {
         .get(&format!("/billable_calls/{a_call}"), &app.root)
         .await;
     assert_eq!(still["price"], "0.1000");
+}
+
+/// The CSV stream reads in keyset chunks of 5 000 rows. Many calls share a start time here,
+/// so chunk boundaries fall inside runs of equal times; and brand B reuses brand A's callids
+/// at the same instants, so the platform administrator's stream (every brand) also needs
+/// the id tie-break. Every call must come out exactly once, in (startTime, callid) order.
+async fn csv_stream_walks_ties_across_chunks(app: TestApp) {
+    let t = Tenants::create(&app).await;
+    let times = ["2026-03-01T10:00:00Z", "2026-03-01T10:00:01Z"];
+    let body = |client: &str, carrier: &str, n: usize| {
+        let mut csv =
+            String::from("callid,startTime,duration,caller,callee,direction,client,carrier\n");
+        for i in 0..n {
+            csv.push_str(&format!(
+                "k{i:05},{},1,+34911000001,+34600000000,outbound,{client},{carrier}\n",
+                times[i % 2]
+            ));
+        }
+        csv
+    };
+    for (token, client, n) in [
+        (&t.operator_a, &t.client_a, 6001),
+        (&t.operator_b, &t.client_b, 20),
+    ] {
+        let carrier = id(&app
+            .create("/carriers", token, json!({"name": "Carrier"}))
+            .await);
+        let res = app
+            .http
+            .post(app.url("/billable_calls"))
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(body(client, &carrier, n))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        let summary: Value = res.json().await.unwrap();
+        assert_eq!(
+            summary["accepted"].as_u64(),
+            Some(n as u64),
+            "{}",
+            summary["errors"][0]
+        );
+    }
+
+    // (brand, startTime, callid) of every streamed row, in stream order.
+    let stream = |token: String| {
+        let app = &app;
+        async move {
+            let res = app
+                .http
+                .get(app.url("/billable_calls"))
+                .bearer_auth(token)
+                .header("accept", "text/csv")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            let text = res.text().await.unwrap();
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            let header = reader.headers().unwrap().clone();
+            let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+            let (brand, start, callid) = (at("brand"), at("startTime"), at("callid"));
+            reader
+                .records()
+                .map(|r| {
+                    let r = r.unwrap();
+                    (
+                        r[brand].to_string(),
+                        r[start].to_string(),
+                        r[callid].to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let check = |rows: &[(String, String, String)], expected: usize| {
+        assert_eq!(rows.len(), expected);
+        assert!(
+            rows.windows(2)
+                .all(|w| (&w[0].1, &w[0].2) <= (&w[1].1, &w[1].2)),
+            "ordered by (startTime, callid)"
+        );
+        let distinct: std::collections::HashSet<_> = rows.iter().collect();
+        assert_eq!(distinct.len(), expected, "no row twice");
+    };
+
+    let brand_a = stream(t.operator_a.clone()).await;
+    check(&brand_a, 6001);
+    assert!(brand_a.iter().all(|r| r.0 == t.brand_a));
+    let everything = stream(app.root.clone()).await;
+    check(&everything, 6021);
+    let of_b = everything.iter().filter(|r| r.0 == t.brand_b).count();
+    assert_eq!(of_b, 20);
 }
