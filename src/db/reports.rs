@@ -46,6 +46,9 @@ pub struct Report {
     /// Set when a send may have been accepted by the server before a crash kept us from
     /// recording it: the resend that follows may be a duplicate.
     pub email_possible_duplicate: bool,
+    /// Set when the current attempt's message was about to be given to the SMTP server
+    /// (see `runner::claims::hand_over`).
+    pub email_handed_over: bool,
     pub message_id: String,
     pub sent_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,

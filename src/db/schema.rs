@@ -159,6 +159,7 @@ diesel::table! {
         email_next_attempt -> Nullable<Timestamp>,
         email_lease_until -> Nullable<Timestamp>,
         email_possible_duplicate -> Bool,
+        email_handed_over -> Bool,
         message_id -> Text,
         sent_at -> Nullable<Timestamp>,
         created_at -> Timestamp,

@@ -103,8 +103,8 @@ pub fn renew_build(
 }
 
 /// Claims the next email due, the longest-waiting first: one "sending" whose sender vanished
-/// (then the server may already have accepted it: the resend is flagged), else one pending
-/// whose next attempt is due. The claim itself records the attempt before any byte is sent.
+/// (if it had handed the message over, the server may already have accepted it: the resend
+/// is flagged), else one pending whose next attempt is due. The claim itself records the attempt before any byte is sent.
 /// Returns (id, attempt number).
 pub fn claim_email(
     conn: &mut DbConnection,
@@ -114,8 +114,9 @@ pub fn claim_email(
     if let DbConnection::Pg(pg) = conn {
         let row: Option<ClaimedRow> = diesel::sql_query(
             "UPDATE call_csv_reports SET \
-                 email_possible_duplicate = (email_possible_duplicate OR email_status = 'sending'), \
-                 email_status = 'sending', email_attempts = email_attempts + 1, \
+                 email_possible_duplicate = (email_possible_duplicate \
+                     OR (email_status = 'sending' AND email_handed_over)), \
+                 email_handed_over = false, email_status = 'sending', email_attempts = email_attempts + 1, \
                  email_lease_until = $1, updated_at = $2 \
              WHERE id = COALESCE(\
                  (SELECT id FROM call_csv_reports \
@@ -138,8 +139,9 @@ pub fn claim_email(
             r::email_status,
             r::email_attempts,
             r::email_possible_duplicate,
+            r::email_handed_over,
         );
-        let vanished: Option<(String, String, i32, bool)> = r::table
+        let vanished: Option<(String, String, i32, bool, bool)> = r::table
             .filter(r::email_status.eq("sending"))
             .filter(r::email_lease_until.lt(now))
             .order((r::email_next_attempt.asc(), r::id.asc()))
@@ -156,12 +158,13 @@ pub fn claim_email(
                 .first(conn)
                 .optional()?,
         };
-        let Some((id, status, attempts, flagged)) = found else {
+        let Some((id, status, attempts, flagged, handed_over)) = found else {
             return Ok(None);
         };
         diesel::update(r::table.find(&id))
             .set((
-                r::email_possible_duplicate.eq(flagged || status == "sending"),
+                r::email_possible_duplicate.eq(flagged || (status == "sending" && handed_over)),
+                r::email_handed_over.eq(false),
                 r::email_status.eq("sending"),
                 r::email_attempts.eq(attempts + 1),
                 r::email_lease_until.eq(until),
@@ -170,4 +173,27 @@ pub fn claim_email(
             .execute(conn)?;
         Ok(Some((id, attempts + 1)))
     })
+}
+
+/// Records that this attempt's message is composed and about to be given to the SMTP
+/// server, and extends the lease for the conversation. False when the attempt is no longer
+/// ours (its lease ran out and another runner took it): then nothing must be sent.
+pub fn hand_over(
+    conn: &mut DbConnection,
+    id: &str,
+    attempt: i32,
+    until: NaiveDateTime,
+) -> AppResult<bool> {
+    let n = diesel::update(
+        r::table
+            .filter(r::id.eq(id))
+            .filter(r::email_attempts.eq(attempt))
+            .filter(r::email_status.eq("sending")),
+    )
+    .set((
+        r::email_handed_over.eq(true),
+        r::email_lease_until.eq(until),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
 }

@@ -250,6 +250,7 @@ impl Runner {
                 email_next_attempt: None,
                 email_lease_until: None,
                 email_possible_duplicate: false,
+                email_handed_over: false,
                 sent_at: None,
                 created_at: now,
                 updated_at: now,
@@ -447,9 +448,19 @@ impl Runner {
             return Ok(None);
         };
         fault::hit("before_smtp");
-        let outcome = self.compose(&id).map(|message| self.mailer.send(&message));
-        let result = match outcome {
-            Ok(r) => r,
+        let result = match self.compose(&id) {
+            Ok(message) => {
+                // The last record before the server may accept the message: a runner that
+                // dies after this is the one case whose resend gets flagged.
+                let mut conn = self.pool.get()?;
+                let now = db::clock(&mut conn)?;
+                if !claims::hand_over(&mut conn, &id, attempt, self.lease(now))? {
+                    tracing::warn!(report = %id, attempt, "email attempt taken over by another runner; not sent");
+                    return Ok(Some(false));
+                }
+                drop(conn);
+                self.mailer.send(&message)
+            }
             Err(e) => Err(SendError::Temporary(format!(
                 "preparing the message: {}",
                 e.message

@@ -173,6 +173,7 @@ fn store(app: &TestApp, r: Stored) -> String {
         email_next_attempt: None,
         email_lease_until: None,
         email_possible_duplicate: false,
+        email_handed_over: false,
         message_id: format!("<{id}@callcsv>"),
         sent_at: None,
         created_at: at(r.created_at),
