@@ -81,6 +81,8 @@ pub struct Config {
     pub log_filter: String,
     pub report_lease_seconds: i64,
     pub mail_backoff_seconds: i64,
+    /// `None` = `GET /metrics` is open; otherwise the bearer token it requires.
+    pub metrics_token: Option<Secret>,
 }
 
 /// Every variable the service reads, with its default, for the README table and `--help`.
@@ -161,6 +163,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "CALLCSV_REPORT_LEASE_SECONDS",
         "300",
         "how long a runner owns a claimed report or email before another instance may take it over",
+    ),
+    (
+        "CALLCSV_METRICS_TOKEN",
+        "unset = GET /metrics is open",
+        "when set, GET /metrics requires Authorization: Bearer <this token> (at least 16 characters)",
     ),
 ];
 
@@ -244,6 +251,8 @@ impl Config {
             _ => {}
         }
 
+        let metrics_token = metrics_token(vars)?;
+
         Ok(Config {
             bind,
             data_dir,
@@ -275,6 +284,7 @@ impl Config {
             log_filter: get("CALLCSV_LOG").unwrap_or_else(|| "info".into()),
             report_lease_seconds: number(&get, "CALLCSV_REPORT_LEASE_SECONDS", 300, 5, 86400)?,
             mail_backoff_seconds: number(&get, "CALLCSV_MAIL_BACKOFF_SECONDS", 30, 1, 3600)?,
+            metrics_token,
         })
     }
 
@@ -290,6 +300,29 @@ impl Config {
     pub fn reports_dir(&self) -> PathBuf {
         self.data_dir.join("reports")
     }
+}
+
+/// `CALLCSV_METRICS_TOKEN`: unset leaves `/metrics` open. Unlike other variables, set but
+/// empty is an error rather than the default, so a blank secret never opens what the
+/// operator meant to protect.
+fn metrics_token(vars: &HashMap<String, String>) -> Result<Option<Secret>, String> {
+    let Some(raw) = vars.get("CALLCSV_METRICS_TOKEN") else {
+        return Ok(None);
+    };
+    let token = raw.trim();
+    if token.is_empty() {
+        return Err(
+            "CALLCSV_METRICS_TOKEN: empty; unset it to leave /metrics open, or set a token".into(),
+        );
+    }
+    if token.chars().count() < 16 {
+        return Err("CALLCSV_METRICS_TOKEN: must be at least 16 characters".into());
+    }
+    // It travels in an Authorization header: printable ASCII, no spaces.
+    if !token.chars().all(|c| c.is_ascii_graphic()) {
+        return Err("CALLCSV_METRICS_TOKEN: only printable ASCII characters without spaces".into());
+    }
+    Ok(Some(Secret(token.to_string())))
 }
 
 /// Reads an integer variable within bounds, or its default.
@@ -416,5 +449,24 @@ mod tests {
         assert!(err.contains("unknown variable"), "{err}");
         let err = Config::from_map(&map(&[("CALLCSV_BOOTSTRAP_ADMIN", "root")])).unwrap_err();
         assert!(err.contains("BOOTSTRAP_PASSWORD"), "{err}");
+    }
+
+    #[test]
+    fn metrics_token_is_optional_long_enough_and_redacted() {
+        assert_eq!(Config::from_map(&map(&[])).unwrap().metrics_token, None);
+        for bad in [
+            "",
+            "  ",
+            "short-token",
+            "has spaces inside it",
+            "non-ascii-tökenvalue",
+        ] {
+            let err = Config::from_map(&map(&[("CALLCSV_METRICS_TOKEN", bad)])).unwrap_err();
+            assert!(err.starts_with("CALLCSV_METRICS_TOKEN:"), "{bad:?}: {err}");
+        }
+        let c =
+            Config::from_map(&map(&[("CALLCSV_METRICS_TOKEN", " scrape-0123456789 ")])).unwrap();
+        assert_eq!(c.metrics_token, Some(Secret("scrape-0123456789".into())));
+        assert!(!format!("{c:?}").contains("scrape-0123456789"));
     }
 }

@@ -14,6 +14,7 @@ pub mod ddi_providers;
 pub mod ddis;
 pub mod endpoints;
 pub mod health;
+pub mod metrics;
 pub mod notification_templates;
 pub mod rating_plans;
 pub mod rating_profiles;
@@ -36,6 +37,7 @@ pub const DEFAULT_ITEMS_PER_PAGE: i64 = 50;
 /// The route table: every path the API serves. A path answers 405 for methods it lacks.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     health::routes(cfg);
+    metrics::routes(cfg);
     auth::routes(cfg);
     administrators::routes(cfg);
     brands::routes(cfg);

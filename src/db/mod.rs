@@ -10,6 +10,7 @@ pub mod clients;
 pub mod ddi_providers;
 pub mod ddis;
 pub mod endpoints;
+pub mod metrics;
 pub mod notification_templates;
 pub mod rating_plans;
 pub mod rating_profiles;

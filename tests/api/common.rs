@@ -27,6 +27,9 @@ pub struct TestApp {
     pub root: String,
     handle: actix_web::dev::ServerHandle,
     pg: Option<(String, String)>,
+    /// The app's pool and configuration, for [`TestApp::run_runner_once`].
+    pool: callcsv::db::DbPool,
+    config: std::sync::Arc<callcsv::config::Config>,
 }
 
 /// Generates a `sqlite` and a `postgres` test for each listed `async fn name(app: TestApp)`.
@@ -142,6 +145,7 @@ impl TestApp {
             .await
             .unwrap()
             .expect("service prepares");
+        let (pool, state_config) = (state.pool.clone(), state.config.clone());
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -161,9 +165,32 @@ impl TestApp {
             root: String::new(),
             handle,
             pg,
+            pool,
+            config: state_config,
         };
         app.root = app.login(ROOT_USER, ROOT_PASSWORD).await;
         app
+    }
+
+    /// One runner pass in the test's process, as `callcsv run-due --once` does: for tests
+    /// that keep the app's own runner off (the default here) and want a pass at a known
+    /// moment.
+    pub async fn run_runner_once(&self) -> callcsv::runner::Pass {
+        let runner = callcsv::runner::Runner::new(
+            self.pool.clone(),
+            self.config.clone(),
+            Default::default(),
+        )
+        .expect("runner starts");
+        tokio::task::spawn_blocking(move || runner.run_once())
+            .await
+            .unwrap()
+            .expect("runner pass")
+    }
+
+    /// The app's database pool, for tests that set up a state the API cannot reach.
+    pub fn pool(&self) -> callcsv::db::DbPool {
+        self.pool.clone()
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -15,6 +15,7 @@ mod ddis;
 mod endpoints;
 mod faults;
 mod mail_unit;
+mod metrics;
 mod notification_templates;
 mod openapi;
 mod rating_plans;
