@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{NaiveDateTime, SubsecRound};
+use chrono::{Datelike, NaiveDateTime, SubsecRound};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
@@ -30,6 +30,8 @@ const READ_ONLY: &[&str] = &["level", "timezone", "lastExecution", "lastExecutio
 
 /// Recipients one scheduler may mail.
 const MAX_RECIPIENTS: usize = 10;
+/// The earliest year `nextExecution` may be set to.
+const MIN_NEXT_EXECUTION_YEAR: i32 = 1970;
 const MAX_NAME: usize = 40;
 const CALL_DIRECTIONS: &[&str] = &["inbound", "outbound"];
 
@@ -159,13 +161,21 @@ fn reference(v: &mut Validator, field: &str, raw: Option<&str>) -> Option<String
     parsed.flatten()
 }
 
-/// `email` as stored: the addresses trimmed, without repeats, joined by `,`; `""` = none.
+/// `email` as stored: the addresses trimmed, without repeats, joined by `,`; `""` (or only
+/// blanks) = none. An empty entry in a list (`"a@example.com,"`) is an error, not skipped:
+/// it usually means an address went missing.
 fn normalise_email(raw: &str) -> Result<String, String> {
+    if raw.trim().is_empty() {
+        return Ok(String::new());
+    }
+    if raw.split(',').any(|a| a.trim().is_empty()) {
+        return Err("an empty address between commas".into());
+    }
     let mut seen = HashSet::new();
     let addresses: Vec<&str> = raw
         .split(',')
         .map(str::trim)
-        .filter(|a| !a.is_empty() && seen.insert(a.to_ascii_lowercase()))
+        .filter(|a| seen.insert(a.to_ascii_lowercase()))
         .collect();
     // Counted first, so the message below names at most MAX_RECIPIENTS addresses.
     if addresses.len() > MAX_RECIPIENTS {
@@ -387,7 +397,15 @@ impl SchedulerInput {
                     "nextExecution",
                     "an RFC 3339 time with an offset (e.g. 2026-01-01T08:00:00+01:00)",
                 );
-                parsed
+                // Periods reach back from it (up to 366 years for a yearly scheduler), so a
+                // year like 0001 would give dates no RFC 3339 can write.
+                let sane = parsed.is_none_or(|t| t.year() >= MIN_NEXT_EXECUTION_YEAR);
+                v.check(
+                    sane,
+                    "nextExecution",
+                    format!("must be in {MIN_NEXT_EXECUTION_YEAR} or later"),
+                );
+                parsed.filter(|_| sane)
             }
         };
         v.finish()?;

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, Timelike, Utc};
+use chrono::{DateTime, LocalResult, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +44,42 @@ impl CronSpec {
             return Some(second);
         }
         self.last_fire_before(tz, second)
+    }
+
+    /// The fire time the forward walk ([`Self::next_fire_after`], what the runner follows)
+    /// reaches just before `fire`: the start of the period that ends at `fire`.
+    ///
+    /// Not simply [`Self::last_fire_before`]: when a local time repeats at fall-back, the
+    /// forward walk fires at its first copy only, while the backward walk lands on the second
+    /// copy, which never fired; a period starting there would lose the hour in between. So
+    /// this steps back to a fire whose local time is unambiguous (both walks agree on it),
+    /// then walks forward from there like the runner does.
+    pub fn previous_fire(&self, tz: Tz, fire: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        // A repeated stretch of local time lasts an hour or two; this many fires back is
+        // always enough, and bounds the work for an every-second schedule.
+        const MAX_STEPS: usize = 20_000;
+        let unambiguous = |at: DateTime<Utc>| {
+            let local = at.with_timezone(&tz).naive_local();
+            matches!(tz.from_local_datetime(&local), LocalResult::Single(_))
+        };
+        let mut start = self.last_fire_before(tz, fire)?;
+        let closest = start;
+        let mut steps = 0;
+        while !unambiguous(start) {
+            steps += 1;
+            match self.last_fire_before(tz, start) {
+                Some(earlier) if steps < MAX_STEPS => start = earlier,
+                _ => return Some(closest),
+            }
+        }
+        let mut previous = start;
+        while let Some(next) = self.next_fire_after(tz, previous) {
+            if next >= fire {
+                break;
+            }
+            previous = next;
+        }
+        Some(previous)
     }
 
     /// Latest fire time strictly before `instant`.
@@ -306,6 +342,41 @@ mod tests {
         assert_eq!(
             spec.last_fire_before(Europe::Madrid, before),
             Some(utc("2019-10-27T00:15:00Z"))
+        );
+    }
+
+    #[test]
+    fn a_period_after_the_repeated_hour_starts_where_the_runner_last_fired() {
+        // Madrid 2026-10-25: 02:30 local happens at 00:30Z and again at 01:30Z. The forward
+        // walk fires at the first copy only; the next period must start there, or calls
+        // between 00:30Z and 01:30Z would be in no report.
+        let daily = parse_cron("30 2 * * *").unwrap();
+        let tz = Europe::Madrid;
+        let fired = daily
+            .next_fire_after(tz, utc("2026-10-24T12:00:00Z"))
+            .unwrap();
+        assert_eq!(fired, utc("2026-10-25T00:30:00Z"));
+        let next = daily.next_fire_after(tz, fired).unwrap();
+        assert_eq!(next, utc("2026-10-26T01:30:00Z"));
+        assert_eq!(daily.previous_fire(tz, next), Some(fired));
+        // Every 15 minutes through the repeated hour: each period starts at the fire before
+        // it in the forward walk, whatever that walk does with the second copy.
+        let quarter = parse_cron("0 */15 * * * *").unwrap();
+        let mut fire = utc("2026-10-24T22:00:00Z");
+        for _ in 0..20 {
+            let next = quarter.next_fire_after(tz, fire).unwrap();
+            assert_eq!(
+                quarter.previous_fire(tz, next),
+                Some(fire),
+                "period ending {next}"
+            );
+            fire = next;
+        }
+        // Away from DST it is the plain previous fire.
+        let eight = parse_cron("0 8 * * *").unwrap();
+        assert_eq!(
+            eight.previous_fire(tz, utc("2024-01-16T07:00:00Z")),
+            Some(utc("2024-01-15T07:00:00Z"))
         );
     }
 

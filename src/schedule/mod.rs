@@ -158,14 +158,14 @@ pub fn next_execution(rec: &Recurrence, tz: Tz, due: DateTime<Utc>) -> Option<Da
 ///
 /// Unit/frequency: `out_date` is the local midnight starting `due`'s local day and `in_date`
 /// is the local midnight frequency × unit earlier (month-end anchoring; a midnight lost to DST
-/// becomes the first instant after the gap). Cron: from the fire time before "this" one to
-/// "this" one, where "this" is the latest fire time at or before `due` (an operator may have
+/// becomes the first instant after the gap). Cron: from the fire time before "this" one (as
+/// the runner's forward walk fired it, see `CronSpec::previous_fire`) to "this" one, where "this" is the latest fire time at or before `due` (an operator may have
 /// set `nextExecution` between fire times). `None` when a cron schedule has no such fire times.
 pub fn period_for(rec: &Recurrence, tz: Tz, due: DateTime<Utc>) -> Option<Period> {
     match rec {
         Recurrence::Cron(spec) => {
             let this_fire = spec.last_fire_at_or_before(tz, due)?;
-            let previous_fire = spec.last_fire_before(tz, this_fire)?;
+            let previous_fire = spec.previous_fire(tz, this_fire)?;
             Some(Period {
                 in_date: previous_fire,
                 out_date: this_fire,

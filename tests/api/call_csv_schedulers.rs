@@ -530,6 +530,42 @@ async fn scheduler_field_rules(app: TestApp) {
         .create(PATH, op, json!({"name": "e0", "email": ""}))
         .await;
     assert_eq!(none["email"], "");
+    let blank = app
+        .create(PATH, op, json!({"name": "e00", "email": "  "}))
+        .await;
+    assert_eq!(blank["email"], "");
+    for gap in [
+        "a@example.com,",
+        "a@example.com,,b@example.com",
+        ",a@example.com",
+    ] {
+        let message = rejected(&app, op, json!({"name": "eg", "email": gap}), "email").await;
+        assert!(message.contains("empty address"), "{gap}: {message}");
+    }
+    let repeated = app
+        .create(
+            PATH,
+            op,
+            json!({"name": "e3", "email": "a@example.com, A@example.com"}),
+        )
+        .await;
+    assert_eq!(repeated["email"], "a@example.com");
+
+    // nextExecution: an RFC 3339 time from 1970 on.
+    rejected(
+        &app,
+        op,
+        json!({"name": "n", "nextExecution": "0001-01-01T08:00:00Z"}),
+        "nextExecution",
+    )
+    .await;
+    rejected(
+        &app,
+        op,
+        json!({"name": "n", "nextExecution": "tomorrow"}),
+        "nextExecution",
+    )
+    .await;
 
     // Body shape: unknown fields and wrong types are a 422, malformed JSON a 400.
     let (status, _) = app

@@ -21,6 +21,7 @@ backend_cases!(
     client_level_report_columns_and_hidden_price,
     temporary_smtp_failure_is_retried_and_permanent_one_recorded,
     without_smtp_the_email_lands_in_the_outbox,
+    cron_periods_follow_each_other_across_the_repeated_hour,
 );
 
 /// Starts the app with a runner polling every second and mail to `smtp` (or the outbox).
@@ -445,4 +446,64 @@ async fn without_smtp_the_email_lands_in_the_outbox(backend: Backend) {
     let mail = crate::smtp::parse_mail(&raw);
     assert_eq!(mail.to, ["c@example.com"]);
     assert_eq!(mail.subject, "New call report");
+}
+
+/// A cron scheduler caught up across the autumn change in Madrid: "30 2 * * *" fires at the
+/// first 02:30 of 2026-10-25 (00:30Z; 02:30 comes again at 01:30Z). The next period must
+/// start at that fire, so the calls of the hour in between are in a report, and every
+/// period starts where the one before ended.
+async fn cron_periods_follow_each_other_across_the_repeated_hour(backend: Backend) {
+    let app = app_with_runner(backend, None).await;
+    let w: World = world(&app).await;
+    let op = &w.t.operator_a;
+    let calls = json!([
+        outbound(&w, "before", "2026-10-25T00:29:59Z", json!(5)),
+        outbound(&w, "first-copy", "2026-10-25T00:45:00Z", json!(5)),
+        outbound(&w, "between", "2026-10-25T01:00:00Z", json!(5)),
+        outbound(&w, "second-copy", "2026-10-25T01:30:00Z", json!(5)),
+    ]);
+    let (status, summary) = app.post("/billable_calls", op, calls).await;
+    assert_eq!(summary["accepted"], 4, "{status} {summary}");
+    let sid = id(&app
+        .create(
+            "/call_csv_schedulers",
+            op,
+            json!({"name": "C", "cron": "30 2 * * *", "nextExecution": "2026-10-24T00:30:00Z"}),
+        )
+        .await);
+    // Caught up oldest first: the first three are the fires of 24, 25 and 26 October.
+    let list = reports_of(&app, op, &sid, 3, &["none"]).await;
+    let period = |r: &Value| {
+        (
+            r["inDate"].as_str().unwrap().to_string(),
+            r["outDate"].as_str().unwrap().to_string(),
+            r["rowCount"].as_i64().unwrap(),
+        )
+    };
+    let periods: Vec<_> = list[..3].iter().map(period).collect();
+    assert_eq!(
+        periods,
+        [
+            (
+                "2026-10-23T00:30:00Z".into(),
+                "2026-10-24T00:30:00Z".into(),
+                0
+            ),
+            (
+                "2026-10-24T00:30:00Z".into(),
+                "2026-10-25T00:30:00Z".into(),
+                1
+            ),
+            (
+                "2026-10-25T00:30:00Z".into(),
+                "2026-10-26T01:30:00Z".into(),
+                3
+            ),
+        ]
+    );
+    let all: Vec<_> = list.iter().map(period).collect();
+    assert!(
+        all.windows(2).all(|p| p[0].1 == p[1].0),
+        "each period starts where the one before ended: {all:?}"
+    );
 }
