@@ -54,11 +54,83 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     call_csv_reports::routes(cfg);
 }
 
-/// A resource whose unlisted methods answer 405 (actix would say 404).
+/// A resource whose unlisted methods answer 405 (actix would say 404), with the `Allow`
+/// header RFC 9110 asks for.
 pub fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(|| async {
-        Err::<HttpResponse, _>(AppError::method_not_allowed())
+    web::resource(path).default_service(web::to(|req: HttpRequest| async move {
+        let mut response =
+            actix_web::ResponseError::error_response(&AppError::method_not_allowed());
+        let allow = req.match_pattern().and_then(|p| allowed_methods(&p));
+        if let Some(value) = allow.and_then(|m| header::HeaderValue::from_str(m).ok()) {
+            response.headers_mut().insert(header::ALLOW, value);
+        }
+        response
     }))
+}
+
+/// The methods a route pattern serves, as an `Allow` value (`GET, POST`), read from the
+/// OpenAPI document's `paths` (a route test keeps that document and the routes in step, so
+/// the list cannot drift from what is registered).
+fn allowed_methods(pattern: &str) -> Option<&'static str> {
+    static TABLE: std::sync::OnceLock<BTreeMap<String, String>> = std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(|| methods_by_path(health::OPENAPI_YAML))
+        .get(&path_shape(pattern))
+        .map(String::as_str)
+}
+
+/// A path with each `{parameter}` reduced to `{}`, so `/plans/{planId}` and `/plans/{id}`
+/// compare equal.
+fn path_shape(path: &str) -> String {
+    let mut shape = String::new();
+    let mut in_param = false;
+    for c in path.chars() {
+        match c {
+            '{' => {
+                in_param = true;
+                shape.push_str("{}");
+            }
+            '}' => in_param = false,
+            _ if !in_param => shape.push(c),
+            _ => {}
+        }
+    }
+    shape
+}
+
+/// Path shape → "GET, POST", from the `paths:` section of an OpenAPI YAML document written
+/// the way ours is (paths indented two spaces, their operations four).
+fn methods_by_path(yaml: &str) -> BTreeMap<String, String> {
+    const METHODS: &[&str] = &["get", "put", "post", "delete", "patch", "head", "options"];
+    let mut table: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut in_paths = false;
+    let mut current: Option<String> = None;
+    for line in yaml.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() {
+            in_paths = line.trim_end() == "paths:";
+            current = None;
+            continue;
+        }
+        if !in_paths {
+            continue;
+        }
+        if let Some(path) = line.strip_prefix("  /") {
+            let path = format!("/{}", path.trim_end().trim_end_matches(':'));
+            current = Some(path_shape(path.trim_matches(|c| c == '\'' || c == '"')));
+        } else if let (Some(path), Some(key)) = (&current, line.strip_prefix("    ")) {
+            let key = key.trim_end().trim_end_matches(':');
+            if METHODS.contains(&key) {
+                table
+                    .entry(path.clone())
+                    .or_default()
+                    .push(key.to_uppercase());
+            }
+        }
+    }
+    table
+        .into_iter()
+        .map(|(path, methods)| (path, methods.join(", ")))
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -468,6 +540,24 @@ pub fn check_name(v: &mut crate::error::Validator, field: &str, name: &str, max:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allow_lists_come_from_the_openapi_paths() {
+        let table = methods_by_path(health::OPENAPI_YAML);
+        assert_eq!(table["/carriers"], "GET, POST");
+        assert_eq!(table["/carriers/{}"], "GET, PUT, PATCH, DELETE");
+        assert_eq!(table["/call_csv_reports/{}/csv"], "GET");
+        assert_eq!(table["/auth/login"], "POST");
+        assert_eq!(
+            path_shape("/rating_plans/{planId}/rates"),
+            "/rating_plans/{}/rates"
+        );
+        assert_eq!(
+            allowed_methods("/rating_plans/{id}/rates"),
+            table.get("/rating_plans/{}/rates").map(String::as_str)
+        );
+        assert!(allowed_methods("/nowhere").is_none());
+    }
 
     #[test]
     fn merge_patch_follows_rfc7386() {

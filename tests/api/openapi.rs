@@ -621,6 +621,37 @@ async fn every_spec_operation_is_served(app: TestApp) {
         wrong.join("\n  ")
     );
 
+    // A method a path does not serve: 405 with `Allow` naming exactly the spec's methods.
+    let mut by_path: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for op in &ops {
+        by_path
+            .entry(&op.path)
+            .or_default()
+            .push(op.method.to_uppercase());
+    }
+    for (path, mut methods) in by_path {
+        let concrete = path.replace("{id}", &uuid::Uuid::new_v4().to_string());
+        let res = app
+            .http
+            .request(Method::TRACE, app.url(&concrete))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED, "TRACE {path}");
+        let allow = res
+            .headers()
+            .get("allow")
+            .map(|v| v.to_str().unwrap().to_string());
+        let mut listed: Vec<String> = allow
+            .unwrap_or_else(|| panic!("TRACE {path}: 405 without Allow"))
+            .split(", ")
+            .map(str::to_string)
+            .collect();
+        listed.sort();
+        methods.sort();
+        assert_eq!(listed, methods, "Allow of {path}");
+    }
+
     // The document served is the file, as YAML.
     let res = app.http.get(app.url("/openapi.yaml")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
