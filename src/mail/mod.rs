@@ -40,8 +40,13 @@ pub struct Outgoing {
 /// OS's/client's error, fit for `emailError` and `lastExecutionError`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendError {
-    /// Worth retrying later: 4xx replies, refused or dropped connections, timeouts, I/O.
+    /// Worth retrying later, and nothing was delivered: 4xx replies, a refused connection,
+    /// outbox I/O.
     Temporary(String),
+    /// Worth retrying later, but the server may have accepted the message already: the
+    /// connection broke or timed out without a reply after it was opened. The retry is
+    /// flagged as a possible duplicate.
+    Unknown(String),
     /// Retrying cannot help: 5xx replies, unusable addresses, a server that cannot do what
     /// the configuration demands (no STARTTLS, no matching AUTH mechanism).
     Permanent(String),
@@ -50,12 +55,17 @@ pub enum SendError {
 impl SendError {
     pub fn message(&self) -> &str {
         match self {
-            SendError::Temporary(m) | SendError::Permanent(m) => m,
+            SendError::Temporary(m) | SendError::Unknown(m) | SendError::Permanent(m) => m,
         }
     }
 
     pub fn is_permanent(&self) -> bool {
         matches!(self, SendError::Permanent(_))
+    }
+
+    /// Whether the message may have been delivered although the send failed.
+    pub fn may_have_been_delivered(&self) -> bool {
+        matches!(self, SendError::Unknown(_))
     }
 }
 

@@ -249,11 +249,16 @@ pub enum Failure {
     /// lettre refused to go on: the server lacks what the configuration requires
     /// (STARTTLS, an AUTH mechanism, 8BITMIME) or the message cannot be sent as is.
     Client(String),
-    /// Connecting, resolving, TLS, reading or writing failed, or the reply was garbled.
+    /// The server could not be reached at all (connection refused, no such address):
+    /// nothing was sent.
+    Unreached(String),
+    /// Reading or writing failed, timed out, or the reply was garbled, once connected (or
+    /// connecting timed out, which cannot be told apart): the server may have the message.
     Network(String),
 }
 
-/// 4xx and network trouble are temporary; 5xx and client refusals are permanent.
+/// 4xx and an unreachable server are temporary; network trouble is temporary with an
+/// unknown outcome; 5xx and client refusals are permanent.
 /// `server` (`host:port`) is named in errors that are not the server's own words.
 pub fn classify_failure(server: &str, failure: Failure) -> SendError {
     match failure {
@@ -270,7 +275,8 @@ pub fn classify_failure(server: &str, failure: Failure) -> SendError {
             }
         }
         Failure::Client(text) => SendError::Permanent(format!("{server}: {text}")),
-        Failure::Network(text) => SendError::Temporary(format!("{server}: {text}")),
+        Failure::Unreached(text) => SendError::Temporary(format!("{server}: {text}")),
+        Failure::Network(text) => SendError::Unknown(format!("{server}: {text}")),
     }
 }
 
@@ -292,9 +298,32 @@ fn failure_of(err: &lettre::transport::smtp::Error) -> Failure {
     }
     if err.is_client() {
         Failure::Client(err.to_string())
+    } else if never_connected(err) {
+        Failure::Unreached(err.to_string())
     } else {
         Failure::Network(err.to_string())
     }
+}
+
+/// Whether an error's causes show that no connection was ever made.
+fn never_connected(err: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind;
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::AddrNotAvailable
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+            ) {
+                return true;
+            }
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// Writes the message to `<dir>/<message id>.eml` through a temporary file and a rename,
@@ -460,8 +489,11 @@ mod tests {
 
     #[test]
     fn network_trouble_is_temporary_and_client_refusals_permanent() {
-        let e = classify_failure("h:587", Failure::Network("Connection refused".into()));
+        let e = classify_failure("h:587", Failure::Unreached("Connection refused".into()));
         assert_eq!(e, SendError::Temporary("h:587: Connection refused".into()));
+        let e = classify_failure("h:587", Failure::Network("timed out".into()));
+        assert_eq!(e, SendError::Unknown("h:587: timed out".into()));
+        assert!(e.may_have_been_delivered() && !e.is_permanent());
         let e = classify_failure(
             "h:587",
             Failure::Client("STARTTLS is not supported on this server".into()),

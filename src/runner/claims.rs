@@ -102,9 +102,10 @@ pub fn renew_build(
     Ok(n == 1)
 }
 
-/// Claims the next email due, the longest-waiting first: one "sending" whose sender vanished
-/// (if it had handed the message over, the server may already have accepted it: the resend
-/// is flagged), else one pending whose next attempt is due. The claim itself records the attempt before any byte is sent.
+/// Claims the next email due, the longest-waiting first: one "sending" whose sender vanished,
+/// else one pending whose next attempt is due. When the previous attempt had handed the
+/// message over and no answer says it was refused (its runner vanished, or the connection
+/// broke without a reply), the server may already have accepted it: the resend is flagged. The claim itself records the attempt before any byte is sent.
 /// Returns (id, attempt number).
 pub fn claim_email(
     conn: &mut DbConnection,
@@ -114,8 +115,7 @@ pub fn claim_email(
     if let DbConnection::Pg(pg) = conn {
         let row: Option<ClaimedRow> = diesel::sql_query(
             "UPDATE call_csv_reports SET \
-                 email_possible_duplicate = (email_possible_duplicate \
-                     OR (email_status = 'sending' AND email_handed_over)), \
+                 email_possible_duplicate = (email_possible_duplicate OR email_handed_over), \
                  email_handed_over = false, email_status = 'sending', email_attempts = email_attempts + 1, \
                  email_lease_until = $1, updated_at = $2 \
              WHERE id = COALESCE(\
@@ -136,12 +136,11 @@ pub fn claim_email(
     db::transaction(conn, |conn| {
         let columns = (
             r::id,
-            r::email_status,
             r::email_attempts,
             r::email_possible_duplicate,
             r::email_handed_over,
         );
-        let vanished: Option<(String, String, i32, bool, bool)> = r::table
+        let vanished: Option<(String, i32, bool, bool)> = r::table
             .filter(r::email_status.eq("sending"))
             .filter(r::email_lease_until.lt(now))
             .order((r::email_next_attempt.asc(), r::id.asc()))
@@ -158,12 +157,12 @@ pub fn claim_email(
                 .first(conn)
                 .optional()?,
         };
-        let Some((id, status, attempts, flagged, handed_over)) = found else {
+        let Some((id, attempts, flagged, handed_over)) = found else {
             return Ok(None);
         };
         diesel::update(r::table.find(&id))
             .set((
-                r::email_possible_duplicate.eq(flagged || (status == "sending" && handed_over)),
+                r::email_possible_duplicate.eq(flagged || handed_over),
                 r::email_handed_over.eq(false),
                 r::email_status.eq("sending"),
                 r::email_attempts.eq(attempts + 1),

@@ -162,7 +162,9 @@ impl Runner {
     // -------------------------------------------------------------------------------
     // (1) Recording due occurrences
 
-    fn record_due(&self) -> AppResult<usize> {
+    /// Step (1) alone: records every due occurrence as a pending report and advances the
+    /// schedulers. Returns how many were recorded.
+    pub fn record_due(&self) -> AppResult<usize> {
         let mut conn = self.pool.get()?;
         let mut recorded = 0;
         loop {
@@ -301,11 +303,17 @@ impl Runner {
         let (report, sch, owner) = {
             let mut conn = self.pool.get()?;
             let report = reports::find(&mut conn, id)?.ok_or_else(AppError::not_found)?;
-            let Some(sch) = schedulers::find(&mut conn, &report.scheduler_id)? else {
-                // The scheduler was deleted before its occurrence was built: nothing to report.
+            let sch = schedulers::find(&mut conn, &report.scheduler_id)?;
+            let Some(sch) = sch.filter(|s| s.enabled) else {
+                // The scheduler was deleted or disabled before this occurrence was built: a
+                // disabled scheduler never runs, so nothing is reported. Files an earlier,
+                // crashed attempt left behind go too.
                 diesel::update(r::table.find(id))
                     .set(r::status.eq("cancelled"))
                     .execute(&mut conn)?;
+                let dir = self.config.reports_dir().join(&report.brand_id);
+                remove_earlier_attempts(&dir, &report.id);
+                tracing::info!(report = %id, "occurrence cancelled: its scheduler was deleted or disabled");
                 return Ok(());
             };
             let owner = owner_of(&mut conn, &sch.brand_id, sch.client_id.as_deref())?;
@@ -459,7 +467,7 @@ impl Runner {
                     return Ok(Some(false));
                 }
                 drop(conn);
-                self.mailer.send(&message)
+                self.send_holding_lease(&id, attempt, &message)
             }
             Err(e) => Err(SendError::Temporary(format!(
                 "preparing the message: {}",
@@ -470,6 +478,43 @@ impl Runner {
             fault::hit("after_smtp");
         }
         self.record_send(&id, attempt, result)
+    }
+
+    /// Sends while a second thread keeps renewing the email lease (every third of it), so a
+    /// slow server never makes the attempt look abandoned to other runners.
+    fn send_holding_lease(
+        &self,
+        id: &str,
+        attempt: i32,
+        message: &mail::Outgoing,
+    ) -> Result<(), SendError> {
+        let done = AtomicBool::new(false);
+        let every =
+            std::time::Duration::from_secs((self.config.report_lease_seconds / 3).max(1) as u64);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let mut renewed = std::time::Instant::now();
+                while !done.load(Ordering::Relaxed) {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    if renewed.elapsed() < every || done.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    renewed = std::time::Instant::now();
+                    let renewal = self.pool.get().map_err(AppError::from).and_then(|mut conn| {
+                        let now = db::clock(&mut conn)?;
+                        claims::hand_over(&mut conn, id, attempt, self.lease(now))
+                    });
+                    match renewal {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(report = %id, attempt, "email lease lost during the SMTP conversation"),
+                        Err(e) => tracing::warn!(report = %id, attempt, error = %e, "could not renew the email lease"),
+                    }
+                }
+            });
+            let result = self.mailer.send(message);
+            done.store(true, Ordering::Relaxed);
+            result
+        })
     }
 
     fn compose(&self, id: &str) -> AppResult<mail::Outgoing> {
@@ -537,10 +582,10 @@ impl Runner {
             .filter(r::email_attempts.eq(attempt))
             .filter(r::email_status.eq("sending"));
         let deadline = report.created_at + Duration::seconds(self.config.mail_retry_seconds);
-        db::transaction(&mut conn, |conn| {
-            match &result {
+        let recorded = db::transaction(&mut conn, |conn| {
+            let (n, scheduler_error) = match &result {
                 Ok(()) => {
-                    diesel::update(mine)
+                    let n = diesel::update(mine)
                         .set((
                             r::email_status.eq("sent"),
                             r::sent_at.eq(now),
@@ -549,41 +594,49 @@ impl Runner {
                             r::updated_at.eq(now),
                         ))
                         .execute(conn)?;
-                    schedulers::set_error(conn, &report.scheduler_id, None)?;
+                    (n, None)
                 }
-                Err(SendError::Temporary(message)) if now < deadline => {
+                Err(e) if !e.is_permanent() && now < deadline => {
                     let wait = Duration::seconds(backoff_seconds(
                         self.config.mail_backoff_seconds,
                         attempt,
                     ));
-                    diesel::update(mine)
+                    // A send that may have been delivered keeps its hand-over mark, so the
+                    // retry is flagged as a possible duplicate when it is claimed.
+                    let n = diesel::update(mine)
                         .set((
                             r::email_status.eq("pending"),
-                            r::email_error.eq(message),
+                            r::email_error.eq(e.message()),
                             r::email_next_attempt.eq(now + wait),
                             r::email_lease_until.eq(None::<NaiveDateTime>),
+                            r::email_handed_over.eq(e.may_have_been_delivered()),
                             r::updated_at.eq(now),
                         ))
                         .execute(conn)?;
+                    return Ok(n == 1);
                 }
-                Err(SendError::Temporary(message)) | Err(SendError::Permanent(message)) => {
-                    diesel::update(mine)
+                Err(e) => {
+                    let n = diesel::update(mine)
                         .set((
                             r::email_status.eq("failed"),
-                            r::email_error.eq(message),
+                            r::email_error.eq(e.message()),
                             r::email_lease_until.eq(None::<NaiveDateTime>),
                             r::updated_at.eq(now),
                         ))
                         .execute(conn)?;
-                    schedulers::set_error(
-                        conn,
-                        &report.scheduler_id,
-                        Some(&format!("email: {message}")),
-                    )?;
+                    (n, Some(format!("email: {}", e.message())))
                 }
+            };
+            // Only the attempt's owner touches the scheduler's error.
+            if n == 1 {
+                schedulers::set_error(conn, &report.scheduler_id, scheduler_error.as_deref())?;
             }
-            Ok(())
+            Ok(n == 1)
         })?;
+        if !recorded {
+            tracing::warn!(report = %id, attempt, "email attempt was taken over by another runner; its outcome is not recorded");
+            return Ok(Some(false));
+        }
         match &result {
             Ok(()) => tracing::info!(report = %id, attempt, "report emailed"),
             Err(e) => tracing::warn!(report = %id, attempt, error = %e, "email not sent"),

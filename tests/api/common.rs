@@ -188,6 +188,11 @@ impl TestApp {
             .expect("runner pass")
     }
 
+    /// The app's configuration, for tests that drive a runner step by step.
+    pub fn config(&self) -> std::sync::Arc<callcsv::config::Config> {
+        self.config.clone()
+    }
+
     /// The app's database pool, for tests that set up a state the API cannot reach.
     pub fn pool(&self) -> callcsv::db::DbPool {
         self.pool.clone()

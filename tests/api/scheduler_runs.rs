@@ -22,6 +22,9 @@ backend_cases!(
     temporary_smtp_failure_is_retried_and_permanent_one_recorded,
     without_smtp_the_email_lands_in_the_outbox,
     cron_periods_follow_each_other_across_the_repeated_hour,
+    a_slow_smtp_server_is_not_mistaken_for_a_vanished_sender,
+    a_connection_lost_after_data_flags_the_resend,
+    a_disabled_scheduler_builds_nothing_already_recorded,
 );
 
 /// Starts the app with a runner polling every second and mail to `smtp` (or the outbox).
@@ -506,4 +509,123 @@ async fn cron_periods_follow_each_other_across_the_repeated_hour(backend: Backen
         all.windows(2).all(|p| p[0].1 == p[1].0),
         "each period starts where the one before ended: {all:?}"
     );
+}
+
+/// An SMTP server that takes longer than the lease to accept: the sender keeps renewing the
+/// email's lease while it waits, so a second runner looking for work never takes the send
+/// over. One message, not flagged.
+async fn a_slow_smtp_server_is_not_mistaken_for_a_vanished_sender(backend: Backend) {
+    let smtp = SmtpServer::start();
+    let url = smtp.url();
+    let app = TestApp::start_with(
+        backend,
+        &[
+            ("CALLCSV_RUNNER_INTERVAL", "1"),
+            ("CALLCSV_REPORT_LEASE_SECONDS", "5"),
+            ("CALLCSV_SMTP_URL", url.as_str()),
+        ],
+    )
+    .await;
+    smtp.slow_next_data(1, Duration::from_secs(8));
+    let w: World = world(&app).await;
+    let op = &w.t.operator_a;
+    let (_, _, due) = last_complete_month();
+    let sid = id(&app
+        .create(
+            "/call_csv_schedulers",
+            op,
+            json!({"name": "Slow", "email": "ops@example.com", "nextExecution": rfc(due)}),
+        )
+        .await);
+    // A second runner (this test's) keeps looking for work past the lease.
+    let until = std::time::Instant::now() + Duration::from_secs(12);
+    while std::time::Instant::now() < until {
+        app.run_runner_once().await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let list = reports_of(&app, op, &sid, 1, &["sent"]).await;
+    assert_eq!(smtp.messages().len(), 1, "sent once");
+    assert_eq!(list[0]["emailAttempts"], 1, "{}", list[0]);
+    assert_eq!(list[0]["possibleDuplicateEmail"], false, "{}", list[0]);
+}
+
+/// The server keeps the message but the connection drops before its reply: the sender
+/// cannot know, retries, and flags the retry as a possible duplicate.
+async fn a_connection_lost_after_data_flags_the_resend(backend: Backend) {
+    let smtp = SmtpServer::start();
+    smtp.hang_up_after_next_data(1);
+    let app = app_with_runner(backend, Some(&smtp)).await;
+    let w: World = world(&app).await;
+    let op = &w.t.operator_a;
+    let (_, _, due) = last_complete_month();
+    let sid = id(&app
+        .create(
+            "/call_csv_schedulers",
+            op,
+            json!({"name": "Lost", "email": "ops@example.com", "nextExecution": rfc(due)}),
+        )
+        .await);
+    let list = reports_of(&app, op, &sid, 1, &["sent"]).await;
+    let messages = smtp.messages();
+    assert_eq!(
+        messages.len(),
+        2,
+        "kept once before the hang-up, once on the retry"
+    );
+    assert_eq!(
+        messages[0].parsed().message_id,
+        messages[1].parsed().message_id
+    );
+    assert_eq!(list[0]["emailAttempts"], 2, "{}", list[0]);
+    assert_eq!(list[0]["possibleDuplicateEmail"], true, "{}", list[0]);
+}
+
+/// An occurrence recorded before its scheduler was disabled is not built: a disabled
+/// scheduler never runs. (The runner is driven by hand so the occurrence is recorded, then
+/// the scheduler disabled, before any build.)
+async fn a_disabled_scheduler_builds_nothing_already_recorded(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let w: World = world(&app).await;
+    let op = &w.t.operator_a;
+    let (_, _, due) = last_complete_month();
+    let sid = id(&app
+        .create(
+            "/call_csv_schedulers",
+            op,
+            json!({"name": "Off", "nextExecution": rfc(due)}),
+        )
+        .await);
+    // Record the occurrence without building it: the runner's first step alone.
+    let runner =
+        callcsv::runner::Runner::new(app.pool(), app.config(), Default::default()).expect("runner");
+    let recorded = tokio::task::spawn_blocking(move || runner.record_due())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(recorded, 1);
+    let (status, _) = app
+        .patch(
+            &format!("/call_csv_schedulers/{sid}"),
+            op,
+            json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.run_runner_once().await;
+    let (_, list) = app
+        .get(&format!("/call_csv_reports?scheduler={sid}"), op)
+        .await;
+    assert_eq!(list.as_array().unwrap().len(), 0, "{list}");
+    let pool = app.pool();
+    let statuses = tokio::task::spawn_blocking(move || {
+        use diesel::prelude::*;
+        let mut conn = pool.get().unwrap();
+        callcsv::db::schema::call_csv_reports::table
+            .select(callcsv::db::schema::call_csv_reports::status)
+            .load::<String>(&mut conn)
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(statuses, ["cancelled"]);
 }

@@ -27,18 +27,24 @@ impl Received {
     }
 }
 
-/// Where an injected failure answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
-    MailFrom,
-    DataEnd,
+/// What the server does differently in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Injected {
+    /// Answer MAIL FROM with this reply.
+    RefuseSender(String),
+    /// Take the whole message, then answer this reply instead of keeping it.
+    RefuseData(String),
+    /// Keep the message, wait, then accept it.
+    SlowAccept(Duration),
+    /// Keep the message, then close the connection without a reply.
+    KeepAndHangUp,
 }
 
 #[derive(Default)]
 struct Shared {
     received: Vec<Received>,
-    /// Replies for the next transactions, used up one per transaction.
-    failures: VecDeque<(Stage, String)>,
+    /// What the next transactions do, used up one per transaction.
+    failures: VecDeque<Injected>,
     /// Clones of the open connections, to close them when the server is dropped.
     open: Vec<TcpStream>,
     connections: usize,
@@ -122,23 +128,32 @@ impl SmtpServer {
     /// (`"451 4.3.0 try again later"`, `"550 5.1.1 mailbox unavailable"`); then the server
     /// accepts again.
     pub fn fail_next(&self, n: usize, reply: &str) {
-        self.push_failures(Stage::MailFrom, n, reply);
+        check_failure_reply(reply);
+        self.inject(n, Injected::RefuseSender(reply.to_string()));
     }
 
     /// Like [`SmtpServer::fail_next`], but the reply comes after the whole message was
     /// transmitted (at the end of DATA), and the message is not kept.
     pub fn fail_next_data(&self, n: usize, reply: &str) {
-        self.push_failures(Stage::DataEnd, n, reply);
+        check_failure_reply(reply);
+        self.inject(n, Injected::RefuseData(reply.to_string()));
     }
 
-    fn push_failures(&self, stage: Stage, n: usize, reply: &str) {
-        assert!(
-            reply.len() > 4 && (reply.starts_with('4') || reply.starts_with('5')),
-            "a failure reply is a 4xx or 5xx line: {reply:?}"
-        );
-        let mut s = lock(&self.shared);
-        s.failures
-            .extend(std::iter::repeat_n((stage, reply.to_string()), n));
+    /// The next `n` messages are kept, but accepted only after `delay`.
+    pub fn slow_next_data(&self, n: usize, delay: Duration) {
+        self.inject(n, Injected::SlowAccept(delay));
+    }
+
+    /// The next `n` messages are kept, then the connection closes without a reply: the
+    /// sender cannot know the message arrived.
+    pub fn hang_up_after_next_data(&self, n: usize) {
+        self.inject(n, Injected::KeepAndHangUp);
+    }
+
+    fn inject(&self, n: usize, what: Injected) {
+        lock(&self.shared)
+            .failures
+            .extend(std::iter::repeat_n(what, n));
     }
 }
 
@@ -151,6 +166,13 @@ impl Drop for SmtpServer {
             let _ = stream.shutdown(Shutdown::Both);
         }
     }
+}
+
+fn check_failure_reply(reply: &str) {
+    assert!(
+        reply.len() > 4 && (reply.starts_with('4') || reply.starts_with('5')),
+        "a failure reply is a 4xx or 5xx line: {reply:?}"
+    );
 }
 
 fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
@@ -173,8 +195,8 @@ fn session(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
     reply("220 callcsv-test ESMTP ready")?;
     let mut from: Option<String> = None;
     let mut to: Vec<String> = Vec::new();
-    // The failure this transaction answers at the end of DATA, if any.
-    let mut data_failure: Option<String> = None;
+    // What this transaction does differently at the end of DATA, if anything.
+    let mut data_failure: Option<Injected> = None;
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -199,11 +221,11 @@ fn session(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
                 to.clear();
                 data_failure = None;
                 match failure {
-                    Some((Stage::MailFrom, failure)) => reply(&failure)?,
+                    Some(Injected::RefuseSender(failure)) => reply(&failure)?,
                     other => match path_argument(text) {
                         Some(address) => {
                             from = Some(address);
-                            data_failure = other.map(|(_, failure)| failure);
+                            data_failure = other;
                             reply("250 2.1.0 sender ok")?
                         }
                         None => reply("501 5.5.4 syntax: MAIL FROM:<address>")?,
@@ -225,16 +247,24 @@ fn session(stream: TcpStream, shared: &Mutex<Shared>) -> std::io::Result<()> {
                 }
                 reply("354 end data with <CR><LF>.<CR><LF>")?;
                 let data = read_data(&mut reader)?;
-                match data_failure.take() {
-                    Some(failure) => reply(&failure)?,
-                    None => {
-                        lock(shared).received.push(Received {
-                            from: from.take().unwrap_or_default(),
-                            to: std::mem::take(&mut to),
-                            data,
-                        });
-                        reply("250 2.0.0 queued")?
+                let injected = data_failure.take();
+                if let Some(Injected::RefuseData(failure)) = &injected {
+                    reply(failure)?;
+                } else {
+                    lock(shared).received.push(Received {
+                        from: from.take().unwrap_or_default(),
+                        to: std::mem::take(&mut to),
+                        data,
+                    });
+                    match injected {
+                        Some(Injected::KeepAndHangUp) => {
+                            let _ = reader.get_ref().shutdown(Shutdown::Both);
+                            return Ok(());
+                        }
+                        Some(Injected::SlowAccept(delay)) => std::thread::sleep(delay),
+                        _ => {}
                     }
+                    reply("250 2.0.0 queued")?
                 }
                 from = None;
                 to.clear();
