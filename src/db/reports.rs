@@ -49,6 +49,9 @@ pub struct Report {
     /// Set when the current attempt's message was about to be given to the SMTP server
     /// (see `runner::claims::hand_over`).
     pub email_handed_over: bool,
+    /// The IANA timezone the period was computed in (see migration 000006); `None` on
+    /// older rows.
+    pub timezone: Option<String>,
     pub message_id: String,
     pub sent_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,

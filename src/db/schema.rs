@@ -160,6 +160,7 @@ diesel::table! {
         email_lease_until -> Nullable<Timestamp>,
         email_possible_duplicate -> Bool,
         email_handed_over -> Bool,
+        timezone -> Nullable<Text>,
         message_id -> Text,
         sent_at -> Nullable<Timestamp>,
         created_at -> Timestamp,

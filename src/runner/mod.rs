@@ -86,6 +86,18 @@ fn owner_of(conn: &mut DbConnection, brand_id: &str, client_id: Option<&str>) ->
     })
 }
 
+impl Owner {
+    /// The owner with the timezone the report's period was computed in, when the report
+    /// recorded one: a later change of the client's or brand's timezone does not shift an
+    /// occurrence already recorded.
+    fn in_timezone_of(mut self, report: &Report) -> Owner {
+        if let Some(tz) = report.timezone.as_deref().and_then(|t| t.parse().ok()) {
+            self.timezone = tz;
+        }
+        self
+    }
+}
+
 /// The recurrence of a stored scheduler.
 pub fn recurrence_of(sch: &Scheduler) -> Result<Recurrence, String> {
     let unit: Unit = sch.unit.parse()?;
@@ -253,6 +265,7 @@ impl Runner {
                 email_lease_until: None,
                 email_possible_duplicate: false,
                 email_handed_over: false,
+                timezone: Some(owner.timezone.name().to_string()),
                 sent_at: None,
                 created_at: now,
                 updated_at: now,
@@ -316,7 +329,8 @@ impl Runner {
                 tracing::info!(report = %id, "occurrence cancelled: its scheduler was deleted or disabled");
                 return Ok(());
             };
-            let owner = owner_of(&mut conn, &sch.brand_id, sch.client_id.as_deref())?;
+            let owner = owner_of(&mut conn, &sch.brand_id, sch.client_id.as_deref())?
+                .in_timezone_of(&report);
             (report, sch, owner)
         };
         let level = Level::parse(&sch.level);
@@ -520,7 +534,8 @@ impl Runner {
     fn compose(&self, id: &str) -> AppResult<mail::Outgoing> {
         let mut conn = self.pool.get()?;
         let report = reports::find(&mut conn, id)?.ok_or_else(AppError::not_found)?;
-        let owner = owner_of(&mut conn, &report.brand_id, report.client_id.as_deref())?;
+        let owner = owner_of(&mut conn, &report.brand_id, report.client_id.as_deref())?
+            .in_timezone_of(&report);
         let sch = schedulers::find(&mut conn, &report.scheduler_id)?;
         let content = match &sch {
             Some(sch) => mail::compose::choose_content(&mut conn, sch, &owner.language)?,

@@ -174,6 +174,7 @@ fn store(app: &TestApp, r: Stored) -> String {
         email_lease_until: None,
         email_possible_duplicate: false,
         email_handed_over: false,
+        timezone: None,
         message_id: format!("<{id}@callcsv>"),
         sent_at: None,
         created_at: at(r.created_at),

@@ -25,6 +25,7 @@ backend_cases!(
     a_slow_smtp_server_is_not_mistaken_for_a_vanished_sender,
     a_connection_lost_after_data_flags_the_resend,
     a_disabled_scheduler_builds_nothing_already_recorded,
+    a_recorded_occurrence_keeps_its_timezone,
 );
 
 /// Starts the app with a runner polling every second and mail to `smtp` (or the outbox).
@@ -628,4 +629,65 @@ async fn a_disabled_scheduler_builds_nothing_already_recorded(backend: Backend) 
     .await
     .unwrap();
     assert_eq!(statuses, ["cancelled"]);
+}
+
+/// The brand's timezone changes after an occurrence was recorded and before it is built: the
+/// report still uses the timezone its period was computed in (times, file name, dates).
+async fn a_recorded_occurrence_keeps_its_timezone(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let w: World = world(&app).await;
+    let op = &w.t.operator_a;
+    let (first, next_first, due) = last_complete_month();
+    let call_at = at_madrid(first, 1);
+    let (_, summary) = app
+        .post(
+            "/billable_calls",
+            op,
+            json!([outbound(&w, "one", &rfc(call_at), json!(60))]),
+        )
+        .await;
+    assert_eq!(summary["accepted"], 1, "{summary}");
+    let sid = id(&app
+        .create(
+            "/call_csv_schedulers",
+            op,
+            json!({"name": "Tz", "nextExecution": rfc(due)}),
+        )
+        .await);
+    let runner =
+        callcsv::runner::Runner::new(app.pool(), app.config(), Default::default()).expect("runner");
+    let recorded = tokio::task::spawn_blocking(move || runner.record_due())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(recorded, 1);
+    let (status, brand) = app
+        .patch(
+            &format!("/brands/{}", w.t.brand_a),
+            &app.root,
+            json!({"timezone": "Pacific/Kiritimati"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{brand}");
+    app.run_runner_once().await;
+    let list = reports_of(&app, op, &sid, 1, &["none"]).await;
+    let report = &list[0];
+    assert_eq!(report["inDate"], rfc(at_madrid(first, 0)), "{report}");
+    assert_eq!(report["outDate"], rfc(at_madrid(next_first, 0)), "{report}");
+    let last_day = next_first.pred_opt().unwrap();
+    assert_eq!(
+        report["csv"]["fileName"],
+        format!(
+            "Brand A-{}-{}.csv",
+            first.format("%Y%m%d"),
+            last_day.format("%Y%m%d")
+        ),
+        "{report}"
+    );
+    let (_, bytes) = download(&app, op, report["id"].as_str().unwrap()).await;
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(
+        text.contains(&format!(",{} 01:00:00,", first.format("%Y-%m-%d"))),
+        "times in Madrid: {text}"
+    );
 }

@@ -1,0 +1,1 @@
+ALTER TABLE call_csv_reports DROP COLUMN timezone;
