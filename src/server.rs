@@ -156,6 +156,14 @@ pub fn http_server(
         App::new()
             .app_data(state.clone())
             .configure(|cfg| configure_app(cfg, max_body))
+            .wrap_fn(|mut req, srv| {
+                // HEAD is served as GET (RFC 9110 asks every server for it); the HTTP layer
+                // still knows the request was HEAD and sends the headers without the body.
+                if req.method() == actix_web::http::Method::HEAD {
+                    req.head_mut().method = actix_web::http::Method::GET;
+                }
+                srv.call(req)
+            })
             .wrap_fn(|req, srv| {
                 // One line per request: method, path (never the query or headers, which may
                 // carry secrets), status and time.

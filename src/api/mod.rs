@@ -129,7 +129,13 @@ fn methods_by_path(yaml: &str) -> BTreeMap<String, String> {
     }
     table
         .into_iter()
-        .map(|(path, methods)| (path, methods.join(", ")))
+        .map(|(path, mut methods)| {
+            // HEAD is served wherever GET is (see `server::start`).
+            if methods.iter().any(|m| m == "GET") {
+                methods.push("HEAD".into());
+            }
+            (path, methods.join(", "))
+        })
         .collect()
 }
 
@@ -544,9 +550,9 @@ mod tests {
     #[test]
     fn allow_lists_come_from_the_openapi_paths() {
         let table = methods_by_path(health::OPENAPI_YAML);
-        assert_eq!(table["/carriers"], "GET, POST");
-        assert_eq!(table["/carriers/{}"], "GET, PUT, PATCH, DELETE");
-        assert_eq!(table["/call_csv_reports/{}/csv"], "GET");
+        assert_eq!(table["/carriers"], "GET, POST, HEAD");
+        assert_eq!(table["/carriers/{}"], "GET, PUT, PATCH, DELETE, HEAD");
+        assert_eq!(table["/call_csv_reports/{}/csv"], "GET, HEAD");
         assert_eq!(table["/auth/login"], "POST");
         assert_eq!(
             path_shape("/rating_plans/{planId}/rates"),

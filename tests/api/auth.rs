@@ -148,6 +148,23 @@ async fn health_and_readiness(app: TestApp) {
     let res = app.http.get(app.url("/openapi.yaml")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert!(res.text().await.unwrap().starts_with("openapi: 3"));
+    // HEAD is served wherever GET is: the same status and headers, no body.
+    let res = app
+        .http
+        .head(app.url("/openapi.yaml"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let length: usize = res.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(length > 1000, "{length}");
+    assert!(res.bytes().await.unwrap().is_empty());
+    let res = app.http.head(app.url("/brands")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     let (status, body) = app.call(Method::GET, "/no/such/path", None, None).await;
     assert_eq!(
         (status, body["code"].as_str()),
