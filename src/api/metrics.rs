@@ -4,7 +4,6 @@
 
 use std::fmt::Write;
 
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::api::resource;
@@ -37,16 +36,7 @@ async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<Http
 
 /// 401 unless the request carries `Authorization: Bearer <expected>`.
 fn check_bearer(req: &HttpRequest, expected: &str) -> AppResult<()> {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| AppError::unauthorized("missing Authorization: Bearer token"))?;
-    let given = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-        .ok_or_else(|| AppError::unauthorized("Authorization must be 'Bearer <token>'"))?
-        .trim();
+    let given = crate::auth::caller::bearer_token(req)?;
     if same_secret(given, expected) {
         Ok(())
     } else {

@@ -151,27 +151,31 @@ impl Caller {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header; 401 when it is missing or of
+/// another scheme.
+pub fn bearer_token(req: &HttpRequest) -> Result<&str, AppError> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| AppError::unauthorized("missing Authorization: Bearer token"))?;
+    Ok(header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .ok_or_else(|| AppError::unauthorized("Authorization must be 'Bearer <token>'"))?
+        .trim())
+}
+
 impl FromRequest for Caller {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Caller, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let header = req
-            .headers()
-            .get(actix_web::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let token = bearer_token(req).map(str::to_string);
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::internal("AppState missing"))?;
-            let header = header
-                .ok_or_else(|| AppError::unauthorized("missing Authorization: Bearer token"))?;
-            let token = header
-                .strip_prefix("Bearer ")
-                .or_else(|| header.strip_prefix("bearer "))
-                .ok_or_else(|| AppError::unauthorized("Authorization must be 'Bearer <token>'"))?
-                .trim()
-                .to_string();
+            let token = token?;
             let claims = state.jwt.verify(&token).map_err(|e| match e {
                 TokenError::Expired => AppError::new(
                     actix_web::http::StatusCode::UNAUTHORIZED,

@@ -628,6 +628,7 @@ impl Runner {
                             r::updated_at.eq(now),
                         ))
                         .execute(conn)?;
+                    // A retry to come leaves the scheduler's error as it is.
                     return Ok(n == 1);
                 }
                 Err(e) => {

@@ -176,21 +176,26 @@ impl TestApp {
     /// that keep the app's own runner off (the default here) and want a pass at a known
     /// moment.
     pub async fn run_runner_once(&self) -> callcsv::runner::Pass {
-        let runner = callcsv::runner::Runner::new(
-            self.pool.clone(),
-            self.config.clone(),
-            Default::default(),
-        )
-        .expect("runner starts");
+        let runner = self.runner();
         tokio::task::spawn_blocking(move || runner.run_once())
             .await
             .unwrap()
             .expect("runner pass")
     }
 
-    /// The app's configuration, for tests that drive a runner step by step.
-    pub fn config(&self) -> std::sync::Arc<callcsv::config::Config> {
-        self.config.clone()
+    /// Only the runner's first step: records what is due, builds nothing. Returns how many
+    /// occurrences were recorded.
+    pub async fn record_due(&self) -> usize {
+        let runner = self.runner();
+        tokio::task::spawn_blocking(move || runner.record_due())
+            .await
+            .unwrap()
+            .expect("recording due occurrences")
+    }
+
+    fn runner(&self) -> callcsv::runner::Runner {
+        callcsv::runner::Runner::new(self.pool.clone(), self.config.clone(), Default::default())
+            .expect("runner starts")
     }
 
     /// The app's database pool, for tests that set up a state the API cannot reach.

@@ -597,13 +597,7 @@ async fn a_disabled_scheduler_builds_nothing_already_recorded(backend: Backend) 
         )
         .await);
     // Record the occurrence without building it: the runner's first step alone.
-    let runner =
-        callcsv::runner::Runner::new(app.pool(), app.config(), Default::default()).expect("runner");
-    let recorded = tokio::task::spawn_blocking(move || runner.record_due())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(recorded, 1);
+    assert_eq!(app.record_due().await, 1);
     let (status, _) = app
         .patch(
             &format!("/call_csv_schedulers/{sid}"),
@@ -654,13 +648,7 @@ async fn a_recorded_occurrence_keeps_its_timezone(backend: Backend) {
             json!({"name": "Tz", "nextExecution": rfc(due)}),
         )
         .await);
-    let runner =
-        callcsv::runner::Runner::new(app.pool(), app.config(), Default::default()).expect("runner");
-    let recorded = tokio::task::spawn_blocking(move || runner.record_due())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(recorded, 1);
+    assert_eq!(app.record_due().await, 1);
     let (status, brand) = app
         .patch(
             &format!("/brands/{}", w.t.brand_a),
