@@ -83,6 +83,8 @@ pub struct Config {
     pub mail_backoff_seconds: i64,
     /// `None` = `GET /metrics` is open; otherwise the bearer token it requires.
     pub metrics_token: Option<Secret>,
+    /// Most missed occurrences a scheduler's `nextExecution` may ask to catch up at once.
+    pub max_catch_up: usize,
 }
 
 /// Every variable the service reads, with its default, for the README table and `--help`.
@@ -168,6 +170,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "CALLCSV_METRICS_TOKEN",
         "unset = GET /metrics is open",
         "when set, GET /metrics requires Authorization: Bearer <this token> (at least 16 characters)",
+    ),
+    (
+        "CALLCSV_MAX_CATCH_UP",
+        "1000",
+        "most missed runs a scheduler's nextExecution may ask to catch up (422 above)",
     ),
 ];
 
@@ -285,6 +292,7 @@ impl Config {
             report_lease_seconds: number(&get, "CALLCSV_REPORT_LEASE_SECONDS", 300, 5, 86400)?,
             mail_backoff_seconds: number(&get, "CALLCSV_MAIL_BACKOFF_SECONDS", 30, 1, 3600)?,
             metrics_token,
+            max_catch_up: number(&get, "CALLCSV_MAX_CATCH_UP", 1000, 1, 1_000_000)?,
         })
     }
 

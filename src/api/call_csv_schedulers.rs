@@ -204,6 +204,7 @@ impl SchedulerInput {
         conn: &mut DbConnection,
         owner: &Owner,
         kept: Kept,
+        max_catch_up: usize,
     ) -> AppResult<(Scheduler, String)> {
         let brand = db::brands::find(conn, &owner.brand_id)?
             .ok_or_else(|| AppError::invalid_field("brand", "not found"))?;
@@ -418,6 +419,18 @@ impl SchedulerInput {
             Some(t) => t,
             None => first_execution(conn, unit, frequency, cron.as_deref(), &timezone)?,
         };
+        // A row that already broke the bounds (made before they existed) stays editable.
+        if kept.schedule != Some((unit.as_str(), frequency, cron.clone(), next_execution)) {
+            check_bounds(
+                conn,
+                unit,
+                frequency,
+                cron.as_deref(),
+                &timezone,
+                next_execution,
+                max_catch_up,
+            )?;
+        }
         let row = Scheduler {
             id: kept.id,
             brand_id: brand.id,
@@ -453,6 +466,8 @@ struct Kept {
     created_at: NaiveDateTime,
     last_execution: Option<NaiveDateTime>,
     last_execution_error: Option<String>,
+    /// unit, frequency, cron and nextExecution as stored.
+    schedule: Option<(&'static str, i64, Option<String>, NaiveDateTime)>,
 }
 
 impl Kept {
@@ -462,6 +477,7 @@ impl Kept {
             created_at: db::now(),
             last_execution: None,
             last_execution_error: None,
+            schedule: None,
         }
     }
 
@@ -471,6 +487,12 @@ impl Kept {
             created_at: s.created_at,
             last_execution: s.last_execution,
             last_execution_error: s.last_execution_error.clone(),
+            schedule: s
+                .unit
+                .parse::<Unit>()
+                .ok()
+                .zip(s.next_execution)
+                .map(|(u, n)| (u.as_str(), i64::from(s.frequency), s.cron.clone(), n)),
         }
     }
 }
@@ -493,6 +515,30 @@ fn first_execution(
     schedule::first_execution(&recurrence, tz, now)
         .map(|t| t.naive_utc())
         .ok_or_else(|| AppError::invalid_field("cron", "the expression has no fire time after now"))
+}
+
+/// The bounds of schedule::bound_violations: a catch-up of at most `max_catch_up` runs, cron
+/// fires at least 15 minutes apart.
+fn check_bounds(
+    conn: &mut DbConnection,
+    unit: Unit,
+    frequency: i64,
+    cron: Option<&str>,
+    timezone: &str,
+    next: NaiveDateTime,
+    max_catch_up: usize,
+) -> AppResult<()> {
+    let tz: chrono_tz::Tz = timezone.parse().map_err(AppError::internal)?;
+    let frequency = u32::try_from(frequency).map_err(AppError::internal)?;
+    let recurrence = Recurrence::from_fields(unit, frequency, cron).map_err(AppError::internal)?;
+    let now = db::utc(db::clock(conn)?);
+    let mut v = Validator::new();
+    for (field, message) in
+        schedule::bound_violations(&recurrence, tz, next.and_utc(), now, max_catch_up)
+    {
+        v.error(field, message);
+    }
+    v.finish()
 }
 
 /// The scheduler's timezone: its client's when it has one, else its brand's. `cache` saves
@@ -619,8 +665,9 @@ async fn create(
             client_id: None,
         },
     };
+    let max_catch_up = state.config.max_catch_up;
     let (row, tz) = db::run(&state.pool, move |conn| {
-        let (row, tz) = input.into_row(conn, &owner, Kept::new())?;
+        let (row, tz) = input.into_row(conn, &owner, Kept::new(), max_catch_up)?;
         schedulers::insert(conn, &row)?;
         Ok((row, tz))
     })
@@ -654,8 +701,9 @@ async fn save(
             .then(|| current.client_id.clone())
             .flatten(),
     };
+    let max_catch_up = state.config.max_catch_up;
     let (row, tz) = db::run(&state.pool, move |conn| {
-        let (row, tz) = input.into_row(conn, &owner, Kept::of(&current))?;
+        let (row, tz) = input.into_row(conn, &owner, Kept::of(&current), max_catch_up)?;
         schedulers::update(conn, &row)?;
         Ok((row, tz))
     })

@@ -25,6 +25,11 @@ impl CronSpec {
         &self.text
     }
 
+    /// The parsed schedule, for checks that look at its fields.
+    pub(crate) fn schedule(&self) -> &cron::Schedule {
+        &self.schedule
+    }
+
     /// First fire time strictly after `instant`, or `None` when the schedule has no more
     /// (the `cron` crate stops at year 2100, and a year field can end it sooner).
     pub fn next_fire_after(&self, tz: Tz, instant: DateTime<Utc>) -> Option<DateTime<Utc>> {

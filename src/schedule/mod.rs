@@ -2,6 +2,7 @@
 //! next, which period each run covers, and what its report file is called. No I/O and no
 //! clock: callers pass "now" in, so every rule in schedulers.md is tested with plain vectors.
 
+mod bounds;
 mod calendar;
 mod cron_expr;
 mod file_name;
@@ -15,6 +16,7 @@ use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveDateTime, NaiveTime, Time
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
+pub use bounds::{bound_violations, catch_up_count, closest_fires, MIN_CRON_GAP};
 pub use calendar::{add_months_anchored, resolve_local};
 pub use cron_expr::{parse_cron, CronSpec};
 pub use file_name::report_file_name;

@@ -13,6 +13,7 @@ mod cli;
 mod ddi_providers;
 mod ddis;
 mod endpoints;
+mod fair_bounds;
 mod faults;
 mod mail_unit;
 mod metrics;
