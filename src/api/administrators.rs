@@ -13,6 +13,7 @@ use crate::api::{
 use crate::auth::{password, Caller, Role};
 use crate::db::{self, administrators, administrators::Administrator, DbConnection};
 use crate::error::{AppError, AppResult, Validator};
+use crate::ids::{BrandId, ClientId, Id};
 use crate::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -136,7 +137,7 @@ fn tenant_of(
             }
             let brand = caller.write_brand(brand.as_deref())?;
             let brand = parse_ref("brand", &brand)?;
-            if !db::brands::exists(conn, &brand)? {
+            if !db::brands::exists(conn, &BrandId::from_db(brand.clone()))? {
                 return Err(AppError::invalid_field("brand", "not found"));
             }
             Ok((Some(brand), None))
@@ -146,7 +147,7 @@ fn tenant_of(
                 AppError::invalid_field("client", "required for client administrators")
             })?;
             let client = parse_ref("client", &client)?;
-            let found = db::clients::find(conn, &client)?
+            let found = db::clients::find(conn, &ClientId::from_db(client.clone()))?
                 .filter(|c| caller.sees_client(&c.brand_id, &c.id));
             let found = found.ok_or_else(|| AppError::invalid_field("client", "not found"))?;
             if let Some(b) = brand {

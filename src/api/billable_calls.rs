@@ -8,13 +8,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::api::{
-    ok, paged, parse_body, parse_id, parse_ref, parse_time, read_body, resource, ts, ListParams,
+    ok, paged, parse_body, parse_ref, parse_time, read_body, resource, ts, ListParams,
 };
 use crate::auth::{Caller, Role};
 use crate::calls::{ingest, input, rerate};
 use crate::db::billable_calls::{self as calls, BillableCall, Filter};
 use crate::db::{self, DbPool};
 use crate::error::{AppError, AppResult};
+use crate::ids::{BrandId, CallId, CarrierId, ClientId, Id};
 use crate::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -192,7 +193,7 @@ async fn create(
             input::parse_json(&body)?
         };
         drop(body);
-        if !db::brands::exists(conn, &brand)? {
+        if !db::brands::exists(conn, &BrandId::from_db(brand.clone()))? {
             return Err(AppError::invalid_field("brand", "not found"));
         }
         ingest::ingest(conn, &plans, &brand, rows)
@@ -381,7 +382,7 @@ async fn get(
     caller: Caller,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = parse_id(&id)?;
+    let id = CallId::parse(&id)?;
     let call = db::run(&state.pool, move |conn| calls::find(conn, &id)).await?;
     let call = call
         .filter(|c| caller.sees_client(&c.brand_id, &c.client_id))
@@ -436,7 +437,7 @@ async fn rerate_calls(
     let plans = state.plans.clone();
     let summary = db::run(&state.pool, move |conn| {
         if let Some(c) = &client {
-            if db::clients::find(conn, c)?
+            if db::clients::find(conn, &ClientId::from_db(c.clone()))?
                 .filter(|x| x.brand_id == brand)
                 .is_none()
             {
@@ -444,7 +445,7 @@ async fn rerate_calls(
             }
         }
         if let Some(c) = &carrier {
-            if db::carriers::find(conn, c)?
+            if db::carriers::find(conn, &CarrierId::from_db(c.clone()))?
                 .filter(|x| x.brand_id == brand)
                 .is_none()
             {

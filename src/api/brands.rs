@@ -12,6 +12,7 @@ use crate::api::{
 use crate::auth::{Caller, Role};
 use crate::db::{self, brands, brands::Brand};
 use crate::error::{AppError, AppResult, Validator};
+use crate::ids::{BrandId, Id};
 use crate::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -131,7 +132,10 @@ async fn list(
 /// Loads a brand the caller may see; anything else is a 404.
 async fn visible(state: &AppState, caller: &Caller, id: &str) -> AppResult<Brand> {
     let id = parse_id(id)?;
-    let brand = db::run(&state.pool, move |conn| brands::find(conn, &id)).await?;
+    let brand = db::run(&state.pool, move |conn| {
+        brands::find(conn, &BrandId::from_db(id))
+    })
+    .await?;
     match brand {
         Some(b) if caller.sees_brand(&b.id) => Ok(b),
         _ => Err(AppError::not_found()),
@@ -209,12 +213,12 @@ async fn delete(
     let force = force_param(&req)?;
     db::run(&state.pool, move |conn| {
         db::transaction(conn, |conn| {
-            if !force && brands::has_data(conn, &current.id)? {
+            if !force && brands::has_data(conn, &BrandId::from_db(current.id.clone()))? {
                 return Err(AppError::conflict(
                     "the brand has clients, carriers, providers, templates or administrators; delete them first or use ?force=true",
                 ));
             }
-            brands::delete(conn, &current.id)
+            brands::delete(conn, &BrandId::from_db(current.id.clone()))
         })
     })
     .await?;

@@ -12,10 +12,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
-use crate::api::{ok, paged, parse_id, resource, ts, ListParams};
+use crate::api::{ok, paged, resource, ts, ListParams};
 use crate::auth::{Caller, Role};
 use crate::db::{self, reports, reports::Report};
 use crate::error::{AppError, AppResult};
+use crate::ids::{Id, ReportId};
 use crate::AppState;
 
 /// What `emailStatus` shows and filters on. The runner's transient `sending` is shown as
@@ -148,7 +149,7 @@ async fn list(
 
 /// Loads a built report the caller may read; anything else is a 404.
 async fn visible(state: &AppState, caller: &Caller, id: &str) -> AppResult<Report> {
-    let id = parse_id(id)?;
+    let id = ReportId::parse(id)?;
     let caller = caller.clone();
     let report = db::run(&state.pool, move |conn| reports::find(conn, &id)).await?;
     let readable = |r: &Report| match caller.role {

@@ -10,12 +10,13 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
 use crate::api::{
-    check_name, created, merge_patch, no_content, ok, page, parse_body, parse_id, parse_ref,
-    parse_time, resource, ts, valid_email, ListParams,
+    check_name, created, merge_patch, no_content, ok, page, parse_body, parse_ref, parse_time,
+    resource, ts, valid_email, ListParams,
 };
 use crate::auth::{Caller, Role};
 use crate::db::{self, schedulers, schedulers::Scheduler, DbConnection};
 use crate::error::{AppError, AppResult, Validator};
+use crate::ids::{BrandId, CarrierId, ClientId, Id, SchedulerId};
 use crate::schedule::{self, Recurrence, Unit, MAX_FREQUENCY};
 use crate::tenancy;
 use crate::AppState;
@@ -206,7 +207,7 @@ impl SchedulerInput {
         kept: Kept,
         max_catch_up: usize,
     ) -> AppResult<(Scheduler, String)> {
-        let brand = db::brands::find(conn, &owner.brand_id)?
+        let brand = db::brands::find(conn, &BrandId::from_db(owner.brand_id.clone()))?
             .ok_or_else(|| AppError::invalid_field("brand", "not found"))?;
         let brand_level = owner.level == BRAND_LEVEL;
         let mut v = Validator::new();
@@ -231,7 +232,8 @@ impl SchedulerInput {
             Some(id) => {
                 // The same words whether the client is missing or another brand's: never
                 // reveal another tenant's ids.
-                let found = db::clients::find(conn, id)?.filter(|c| c.brand_id == brand.id);
+                let found = db::clients::find(conn, &ClientId::from_db(id.clone()))?
+                    .filter(|c| c.brand_id == brand.id);
                 v.check(found.is_some(), "client", "not found in the brand");
                 found
             }
@@ -300,7 +302,8 @@ impl SchedulerInput {
                 "carrier",
                 "Filter by carrier is only possible for outbound calls",
             );
-            let of_brand = db::carriers::find(conn, id)?.is_some_and(|c| c.brand_id == brand.id);
+            let of_brand = db::carriers::find(conn, &CarrierId::from_db(id.clone()))?
+                .is_some_and(|c| c.brand_id == brand.id);
             v.check(of_brand, "carrier", "not found in the brand");
         }
         let ddi_provider = reference(&mut v, "ddiProvider", self.ddi_provider.as_deref());
@@ -553,8 +556,8 @@ fn timezone_of(
         return Ok(tz.clone());
     }
     let tz = match &s.client_id {
-        Some(id) => db::clients::find(conn, id)?.map(|c| c.timezone),
-        None => db::brands::find(conn, &s.brand_id)?.map(|b| b.timezone),
+        Some(id) => db::clients::find(conn, &ClientId::from_db(id.clone()))?.map(|c| c.timezone),
+        None => db::brands::find(conn, &BrandId::from_db(s.brand_id.clone()))?.map(|b| b.timezone),
     }
     .ok_or_else(|| AppError::internal(format!("scheduler {}: owner missing", s.id)))?;
     cache.insert(key, tz.clone());
@@ -617,8 +620,8 @@ async fn list(
 
 /// Loads a scheduler the caller may see; anything else is a 404.
 async fn visible(state: &AppState, caller: &Caller, id: &str) -> AppResult<Scheduler> {
-    let id = parse_id(id)?;
-    let found = db::run(&state.pool, move |conn| schedulers::find(conn, &id)).await?;
+    let id = SchedulerId::parse(id)?;
+    let found = db::run(&state.pool, move |conn| schedulers::find(conn, id.as_str())).await?;
     found
         .filter(|s| sees(caller, s))
         .ok_or_else(AppError::not_found)
@@ -763,7 +766,7 @@ async fn delete(
     let current = visible(&state, &caller, &id).await?;
     // The scheduler's reports stay (no foreign key): they are the record of what was sent.
     db::run(&state.pool, move |conn| {
-        schedulers::delete(conn, &current.id)
+        schedulers::delete(conn, &SchedulerId::from_db(current.id))
     })
     .await?;
     Ok(no_content())

@@ -12,6 +12,7 @@ use crate::api::{
 use crate::auth::{Caller, Role};
 use crate::db::{self, clients, clients::Client, DbConnection};
 use crate::error::{AppError, AppResult, Validator};
+use crate::ids::{BrandId, ClientId, Id};
 use crate::tenancy;
 use crate::AppState;
 
@@ -83,7 +84,7 @@ impl ClientInput {
         id: String,
         created_at: chrono::NaiveDateTime,
     ) -> AppResult<Client> {
-        let brand = db::brands::find(conn, brand_id)?
+        let brand = db::brands::find(conn, &BrandId::from_db(brand_id.to_string()))?
             .ok_or_else(|| AppError::invalid_field("brand", "not found"))?;
         let mut v = Validator::new();
         check_name(&mut v, "name", &self.name, 100);
@@ -155,7 +156,10 @@ async fn list(
 /// Loads a client the caller may see; anything else is a 404.
 async fn visible(state: &AppState, caller: &Caller, id: &str) -> AppResult<Client> {
     let id = parse_id(id)?;
-    let found = db::run(&state.pool, move |conn| clients::find(conn, &id)).await?;
+    let found = db::run(&state.pool, move |conn| {
+        clients::find(conn, &ClientId::from_db(id))
+    })
+    .await?;
     found
         .filter(|c| caller.sees_client(&c.brand_id, &c.id))
         .ok_or_else(AppError::not_found)
@@ -276,7 +280,7 @@ async fn delete(
                     "the client has DDIs, endpoints or administrators; delete them first (or a platform administrator uses ?force=true)",
                 ));
             }
-            clients::delete(conn, &current.id)
+            clients::delete(conn, &ClientId::from_db(current.id.clone()))
         })
     })
     .await?;

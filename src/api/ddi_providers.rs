@@ -6,7 +6,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::api::carriers::check_description;
 use crate::api::{
     check_name, created, no_content, ok, page, parse_body, parse_id, parse_ref, patched, resource,
     ts, ListParams,
@@ -15,6 +14,8 @@ use crate::auth::{Caller, Role};
 use crate::db::{self, ddi_providers, ddi_providers::DdiProvider, DbConnection};
 use crate::detection::{self, TransformationRule, MAX_PRIORITY, MAX_RULES};
 use crate::error::{AppError, AppResult, Validator};
+use crate::fields::check_description;
+use crate::ids::{BrandId, Id};
 use crate::AppState;
 
 /// A provider's address list is a handful of SBCs or a few blocks; the cap keeps a body
@@ -85,7 +86,7 @@ impl DdiProviderInput {
         id: String,
         created_at: chrono::NaiveDateTime,
     ) -> AppResult<DdiProvider> {
-        if !db::brands::exists(conn, brand_id)? {
+        if !db::brands::exists(conn, &BrandId::from_db(brand_id.to_string()))? {
             return Err(AppError::invalid_field("brand", "not found"));
         }
         let mut v = Validator::new();

@@ -13,6 +13,7 @@ use crate::api::{
 use crate::auth::{Caller, Role};
 use crate::db::{self, ddis, ddis::Ddi, DbConnection};
 use crate::error::{AppError, AppResult, Validator};
+use crate::ids::{BrandId, ClientId, Id};
 use crate::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -105,15 +106,15 @@ impl DdiInput {
         id: String,
         created_at: chrono::NaiveDateTime,
     ) -> AppResult<Ddi> {
-        if !db::brands::exists(conn, brand_id)? {
+        if !db::brands::exists(conn, &BrandId::from_db(brand_id.to_string()))? {
             return Err(AppError::invalid_field("brand", "not found"));
         }
         let mut v = Validator::new();
         v.check(self.client.is_some(), "client", "required");
         let client = reference(&mut v, "client", self.client.as_deref());
         if let Some(client_id) = &client {
-            let of_brand =
-                db::clients::find(conn, client_id)?.is_some_and(|c| c.brand_id == brand_id);
+            let of_brand = db::clients::find(conn, &ClientId::from_db(client_id.clone()))?
+                .is_some_and(|c| c.brand_id == brand_id);
             // The same words whether the client is missing or another brand's: never
             // reveal another tenant's ids.
             v.check(of_brand, "client", "not found in the brand");

@@ -13,6 +13,7 @@ use crate::api::{
 use crate::auth::{Caller, Role};
 use crate::db::{self, endpoints, endpoints::Endpoint, DbConnection};
 use crate::error::{AppError, AppResult, Validator};
+use crate::ids::{ClientId, Id};
 use crate::tenancy;
 use crate::AppState;
 
@@ -100,7 +101,7 @@ impl EndpointInput {
             None => None,
         };
         let client = match &client_id {
-            Some(id) => db::clients::find(conn, id)?
+            Some(id) => db::clients::find(conn, &ClientId::from_db(id.clone()))?
                 .filter(|c| caller.sees_client(&c.brand_id, &c.id))
                 .filter(|c| keep_brand.is_none_or(|b| b == c.brand_id)),
             None => None,

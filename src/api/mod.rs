@@ -1,6 +1,8 @@
-//! The HTTP API: the route table, and the small pieces every resource shares (list
-//! parameters and pagination, body parsing with merge-patch, ids, common field checks).
-//! Handlers stay thin: extract → authorise → query → view.
+//! The HTTP API: the route table, and the small pieces every resource shares (query
+//! strings into list parameters, pagination, body parsing with merge-patch, responses).
+//! Handlers only translate: request → one operation (inside `db::run`) → JSON view; the
+//! rules live in the domain modules (see `tenancy` for the pattern, `rest` for the
+//! handlers written once).
 
 pub mod administrators;
 pub mod auth;
@@ -18,21 +20,25 @@ pub mod metrics;
 pub mod notification_templates;
 pub mod rating_plans;
 pub mod rating_profiles;
+pub mod rest;
 
 use std::collections::BTreeMap;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDateTime, SecondsFormat};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{AppError, AppResult};
+use crate::ids::Id;
 
-pub const MAX_ITEMS_PER_PAGE: i64 = 1000;
-pub const DEFAULT_ITEMS_PER_PAGE: i64 = 50;
+// The shared parsing lives where the domain can use it; re-exported for the handlers.
+pub use crate::fields::{
+    check_name, parse_time, ts, valid_currency, valid_email, valid_language, valid_timezone,
+};
+pub use crate::listing::{Direction, ListParams, DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE};
 
 /// The route table: every path the API serves. A path answers 405 for methods it lacks.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -142,36 +148,15 @@ fn methods_by_path(yaml: &str) -> BTreeMap<String, String> {
 // ---------------------------------------------------------------------------------------
 // Ids and times
 
-/// A UUID from a path or a body, in the canonical lowercase form the database holds.
+/// A UUID from a path, in the canonical lowercase form the database holds (400 if not).
+/// (Untyped: the resources not converted to typed ids yet use it.)
 pub fn parse_id(raw: &str) -> AppResult<String> {
-    uuid::Uuid::parse_str(raw)
-        .map(|u| u.to_string())
-        .map_err(|_| {
-            AppError::new(
-                actix_web::http::StatusCode::BAD_REQUEST,
-                "invalid_id",
-                format!("{raw:?} is not a UUID"),
-            )
-        })
+    crate::ids::AnyId::parse(raw).map(String::from)
 }
 
 /// A reference field of a body (`"client": "<uuid>"`): a malformed id is a 422 on that field.
 pub fn parse_ref(field: &str, raw: &str) -> AppResult<String> {
-    uuid::Uuid::parse_str(raw)
-        .map(|u| u.to_string())
-        .map_err(|_| AppError::invalid_field(field, "not a UUID"))
-}
-
-/// Output form of a stored timestamp: RFC 3339 in UTC with `Z`.
-pub fn ts(t: NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-/// Parses an RFC 3339 time with a required offset into a stored (UTC) timestamp.
-pub fn parse_time(raw: &str) -> Option<NaiveDateTime> {
-    DateTime::parse_from_rfc3339(raw.trim())
-        .ok()
-        .map(|t| t.naive_utc())
+    crate::ids::AnyId::parse_ref(field, raw).map(String::from)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -283,34 +268,15 @@ pub fn no_content() -> HttpResponse {
 // ---------------------------------------------------------------------------------------
 // Lists
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
-    Asc,
-    Desc,
-}
-
-/// Parsed `?page=&itemsPerPage=&_order[field]=&<filters>` of a collection request.
+/// The query string of a collection request: `?page=&itemsPerPage=&_order[field]=&<filters>`.
 /// Unknown parameters are a 400, so a typo never silently returns everything.
-#[derive(Debug)]
-pub struct ListParams {
-    pub page: i64,
-    pub per_page: i64,
-    filters: BTreeMap<String, String>,
-    pub order: Vec<(String, Direction)>,
-}
-
 impl ListParams {
     pub fn parse(
         req: &HttpRequest,
         allowed_filters: &[&str],
         allowed_order: &[&str],
     ) -> AppResult<ListParams> {
-        let mut params = ListParams {
-            page: 1,
-            per_page: DEFAULT_ITEMS_PER_PAGE,
-            filters: BTreeMap::new(),
-            order: vec![],
-        };
+        let mut params = ListParams::default();
         let mut seen = std::collections::HashSet::new();
         for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
             let (key, value) = (key.into_owned(), value.into_owned());
@@ -355,59 +321,6 @@ impl ListParams {
             }
         }
         Ok(params)
-    }
-
-    pub fn offset(&self) -> i64 {
-        (self.page - 1) * self.per_page
-    }
-
-    pub fn filter(&self, name: &str) -> Option<&str> {
-        self.filters.get(name).map(String::as_str)
-    }
-
-    /// A filter holding an id; malformed → 400.
-    pub fn filter_id(&self, name: &str) -> AppResult<Option<String>> {
-        match self.filter(name) {
-            None => Ok(None),
-            Some(raw) => uuid::Uuid::parse_str(raw)
-                .map(|u| Some(u.to_string()))
-                .map_err(|_| AppError::invalid_query(format!("{name}: {raw:?} is not a UUID"))),
-        }
-    }
-
-    /// A filter holding an RFC 3339 time; malformed → 400.
-    pub fn filter_time(&self, name: &str) -> AppResult<Option<NaiveDateTime>> {
-        match self.filter(name) {
-            None => Ok(None),
-            Some(raw) => parse_time(raw).map(Some).ok_or_else(|| {
-                AppError::invalid_query(format!(
-                    "{name}: {raw:?} is not an RFC 3339 time with an offset"
-                ))
-            }),
-        }
-    }
-
-    pub fn filter_bool(&self, name: &str) -> AppResult<Option<bool>> {
-        match self.filter(name) {
-            None => Ok(None),
-            Some("true") | Some("1") => Ok(Some(true)),
-            Some("false") | Some("0") => Ok(Some(false)),
-            Some(raw) => Err(AppError::invalid_query(format!(
-                "{name}: {raw:?} is not true or false"
-            ))),
-        }
-    }
-
-    /// A filter restricted to a set of values; anything else → 400.
-    pub fn filter_choice(&self, name: &str, choices: &[&str]) -> AppResult<Option<String>> {
-        match self.filter(name) {
-            None => Ok(None),
-            Some(raw) if choices.contains(&raw) => Ok(Some(raw.to_string())),
-            Some(raw) => Err(AppError::invalid_query(format!(
-                "{name}: {raw:?} is not one of {}",
-                choices.join(", ")
-            ))),
-        }
     }
 }
 
@@ -489,60 +402,6 @@ where
     ))
 }
 
-// ---------------------------------------------------------------------------------------
-// Field checks shared by resources
-
-pub fn valid_timezone(tz: &str) -> bool {
-    tz.parse::<chrono_tz::Tz>().is_ok()
-}
-
-/// `en`, `es`, `pt-BR`: an ISO 639-1 code with an optional region.
-pub fn valid_language(lang: &str) -> bool {
-    let mut parts = lang.split('-');
-    let base = parts.next().unwrap_or("");
-    let region = parts.next();
-    parts.next().is_none()
-        && base.len() == 2
-        && base.chars().all(|c| c.is_ascii_lowercase())
-        && region.is_none_or(|r| r.len() == 2 && r.chars().all(|c| c.is_ascii_uppercase()))
-}
-
-pub fn valid_currency(code: &str) -> bool {
-    code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase())
-}
-
-/// A plain mail address (`local@domain.tld`); display names are not accepted here.
-pub fn valid_email(addr: &str) -> bool {
-    let Some((local, domain)) = addr.rsplit_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && local.len() <= 64
-        && domain.len() <= 253
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && addr.is_ascii()
-        && !addr
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"()[]\\".contains(c))
-        && domain
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
-}
-
-/// A name: 1 to `max` characters, no control characters, not only spaces.
-pub fn check_name(v: &mut crate::error::Validator, field: &str, name: &str, max: usize) {
-    let len = name.chars().count();
-    v.check(!name.trim().is_empty(), field, "must not be empty");
-    v.check(len <= max, field, format!("at most {max} characters"));
-    v.check(
-        !name.chars().any(char::is_control),
-        field,
-        "must not contain control characters",
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -573,17 +432,5 @@ mod tests {
             &serde_json::json!({"a": "z", "c": {"f": null}}),
         );
         assert_eq!(target, serde_json::json!({"a": "z", "c": {"d": "e"}}));
-    }
-
-    #[test]
-    fn field_checks() {
-        assert!(valid_timezone("Europe/Madrid") && !valid_timezone("Mars/Base"));
-        assert!(valid_language("en") && valid_language("pt-BR") && !valid_language("english"));
-        assert!(valid_currency("EUR") && !valid_currency("eur"));
-        assert!(
-            valid_email("ops@example.com")
-                && !valid_email("ops@localhost")
-                && !valid_email("a b@x.com")
-        );
     }
 }

@@ -18,6 +18,7 @@ use crate::db::notification_templates::{
 };
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult, Validator};
+use crate::ids::{BrandId, Id};
 use crate::AppState;
 
 /// Bounds that keep one template a reasonable mail (and a reasonable row).
@@ -185,7 +186,7 @@ impl TemplateInput {
         created_at: chrono::NaiveDateTime,
     ) -> AppResult<NotificationTemplate> {
         if let Some(brand) = &brand_id {
-            if !db::brands::exists(conn, brand)? {
+            if !db::brands::exists(conn, &BrandId::from_db(brand.clone()))? {
                 return Err(AppError::invalid_field("brand", "not found"));
             }
         }

@@ -20,6 +20,7 @@ use crate::auth::{Caller, Role};
 use crate::db::rating_plans::{self as plans, Rate, RatingPlan};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult, Validator};
+use crate::ids::{BrandId, Id};
 use crate::rating::{Plan, PlanError, PlanSettings, RateRow, RawRateRow, RoundingMethod};
 use crate::AppState;
 
@@ -122,7 +123,7 @@ impl PlanInput {
         id: String,
         created_at: chrono::NaiveDateTime,
     ) -> AppResult<RatingPlan> {
-        let brand = db::brands::find(conn, brand_id)?
+        let brand = db::brands::find(conn, &BrandId::from_db(brand_id.to_string()))?
             .ok_or_else(|| AppError::invalid_field("brand", "not found"))?;
         let mut v = Validator::new();
         check_name(&mut v, "name", &self.name, 100);

@@ -15,6 +15,7 @@ use crate::auth::{Caller, Role};
 use crate::db::rating_profiles::{self as profiles, RatingProfile};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult, Validator};
+use crate::ids::{BrandId, CarrierId, ClientId, Id};
 use crate::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -90,7 +91,7 @@ impl ProfileInput {
         id: String,
         created_at: chrono::NaiveDateTime,
     ) -> AppResult<RatingProfile> {
-        if !db::brands::exists(conn, brand_id)? {
+        if !db::brands::exists(conn, &BrandId::from_db(brand_id.to_string()))? {
             return Err(AppError::invalid_field("brand", "not found"));
         }
         let mut v = Validator::new();
@@ -106,14 +107,14 @@ impl ProfileInput {
         // another tenant's ids.
         let client = reference(&mut v, "client", self.client.as_deref());
         if let Some(client_id) = &client {
-            let of_brand =
-                db::clients::find(conn, client_id)?.is_some_and(|c| c.brand_id == brand_id);
+            let of_brand = db::clients::find(conn, &ClientId::from_db(client_id.clone()))?
+                .is_some_and(|c| c.brand_id == brand_id);
             v.check(of_brand, "client", "not found in the brand");
         }
         let carrier = reference(&mut v, "carrier", self.carrier.as_deref());
         if let Some(carrier_id) = &carrier {
-            let of_brand =
-                db::carriers::find(conn, carrier_id)?.is_some_and(|c| c.brand_id == brand_id);
+            let of_brand = db::carriers::find(conn, &CarrierId::from_db(carrier_id.clone()))?
+                .is_some_and(|c| c.brand_id == brand_id);
             v.check(of_brand, "carrier", "not found in the brand");
         }
         v.check(self.rating_plan.is_some(), "ratingPlan", "required");

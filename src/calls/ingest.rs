@@ -72,7 +72,7 @@ pub fn validate(raw: &RawCall, dir: &Directory, rater: &Rater) -> Result<Billabl
     if callid.len() > 255 || callid.chars().any(char::is_control) {
         return Err("callid: at most 255 characters, no control characters".into());
     }
-    let start = crate::api::parse_time(required(&raw.start_time, "startTime")?)
+    let start = crate::fields::parse_time(required(&raw.start_time, "startTime")?)
         .ok_or("startTime: not an RFC 3339 time with an offset (2026-01-31T10:00:00Z)")?;
     let duration_text = required(&raw.duration, "duration")?;
     let duration = Decimal::from_str(duration_text)

@@ -120,9 +120,9 @@ fn filtered(f: &Filter) -> administrators::BoxedQuery<'_, crate::db::MultiBacken
 pub fn list(
     conn: &mut DbConnection,
     f: &Filter,
-    params: &crate::api::ListParams,
+    params: &crate::listing::ListParams,
 ) -> AppResult<(i64, Vec<Administrator>)> {
-    use crate::api::Direction;
+    use crate::listing::Direction;
     let total = filtered(f).count().get_result(conn)?;
     let mut query = filtered(f);
     for (field, direction) in &params.order {

@@ -4,10 +4,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::api::{Direction, ListParams};
+use crate::ids::{CallId, Id};
+
 use crate::db::schema::billable_calls;
 use crate::db::{DbConnection, MultiBackend};
 use crate::error::AppResult;
+use crate::listing::{Direction, ListParams};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = billable_calls, treat_none_as_default_value = false)]
@@ -286,9 +288,9 @@ macro_rules! apply_keyset {
 }
 use apply_keyset;
 
-pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<BillableCall>> {
+pub fn find(conn: &mut DbConnection, id: &CallId) -> AppResult<Option<BillableCall>> {
     Ok(billable_calls::table
-        .find(id)
+        .find(id.as_str())
         .select(BillableCall::as_select())
         .first(conn)
         .optional()?)

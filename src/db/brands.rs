@@ -2,12 +2,14 @@
 
 use diesel::prelude::*;
 
-use crate::api::{Direction, ListParams};
+use crate::ids::{BrandId, Id};
+
 use crate::db::schema::{
     administrators, brands, carriers, clients, ddi_providers, notification_templates,
 };
 use crate::db::{DbConnection, MultiBackend};
 use crate::error::AppResult;
+use crate::listing::{Direction, ListParams};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = brands, treat_none_as_null = true)]
@@ -62,15 +64,15 @@ pub fn list(
     Ok((total, rows))
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Brand>> {
+pub fn find(conn: &mut DbConnection, id: &BrandId) -> AppResult<Option<Brand>> {
     Ok(brands::table
-        .find(id)
+        .find(id.as_str())
         .select(Brand::as_select())
         .first(conn)
         .optional()?)
 }
 
-pub fn exists(conn: &mut DbConnection, id: &str) -> AppResult<bool> {
+pub fn exists(conn: &mut DbConnection, id: &BrandId) -> AppResult<bool> {
     Ok(find(conn, id)?.is_some())
 }
 
@@ -95,26 +97,26 @@ pub fn update(conn: &mut DbConnection, brand: &Brand) -> AppResult<()> {
 }
 
 /// True when something was created under the brand (deleting it would take that along).
-pub fn has_data(conn: &mut DbConnection, id: &str) -> AppResult<bool> {
+pub fn has_data(conn: &mut DbConnection, id: &BrandId) -> AppResult<bool> {
     let counts: [i64; 5] = [
         clients::table
-            .filter(clients::brand_id.eq(id))
+            .filter(clients::brand_id.eq(id.as_str()))
             .count()
             .get_result(conn)?,
         carriers::table
-            .filter(carriers::brand_id.eq(id))
+            .filter(carriers::brand_id.eq(id.as_str()))
             .count()
             .get_result(conn)?,
         ddi_providers::table
-            .filter(ddi_providers::brand_id.eq(id))
+            .filter(ddi_providers::brand_id.eq(id.as_str()))
             .count()
             .get_result(conn)?,
         notification_templates::table
-            .filter(notification_templates::brand_id.eq(id))
+            .filter(notification_templates::brand_id.eq(id.as_str()))
             .count()
             .get_result(conn)?,
         administrators::table
-            .filter(administrators::brand_id.eq(id))
+            .filter(administrators::brand_id.eq(id.as_str()))
             .count()
             .get_result(conn)?,
     ];
@@ -122,6 +124,6 @@ pub fn has_data(conn: &mut DbConnection, id: &str) -> AppResult<bool> {
 }
 
 /// Deletes the brand; foreign keys cascade to everything under it.
-pub fn delete(conn: &mut DbConnection, id: &str) -> AppResult<usize> {
-    Ok(diesel::delete(brands::table.find(id)).execute(conn)?)
+pub fn delete(conn: &mut DbConnection, id: &BrandId) -> AppResult<usize> {
+    Ok(diesel::delete(brands::table.find(id.as_str())).execute(conn)?)
 }

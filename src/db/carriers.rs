@@ -3,10 +3,12 @@
 
 use diesel::prelude::*;
 
-use crate::api::{Direction, ListParams};
+use crate::ids::{CarrierId, Id};
+
 use crate::db::schema::carriers;
 use crate::db::{DbConnection, MultiBackend};
 use crate::error::{unique, AppError, AppResult};
+use crate::listing::{Direction, ListParams};
 
 const NAME_TAKEN: &str = "a carrier with this name already exists in the brand";
 
@@ -21,9 +23,9 @@ pub struct Carrier {
     pub updated_at: chrono::NaiveDateTime,
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Carrier>> {
+pub fn find(conn: &mut DbConnection, id: &CarrierId) -> AppResult<Option<Carrier>> {
     Ok(carriers::table
-        .find(id)
+        .find(id.as_str())
         .select(Carrier::as_select())
         .first(conn)
         .optional()?)
@@ -97,6 +99,6 @@ pub fn update(conn: &mut DbConnection, carrier: &Carrier) -> AppResult<()> {
 }
 
 /// Deletes the carrier; a table that still references it makes this a 409.
-pub fn delete(conn: &mut DbConnection, id: &str) -> AppResult<usize> {
-    Ok(diesel::delete(carriers::table.find(id)).execute(conn)?)
+pub fn delete(conn: &mut DbConnection, id: &CarrierId) -> AppResult<usize> {
+    Ok(diesel::delete(carriers::table.find(id.as_str())).execute(conn)?)
 }

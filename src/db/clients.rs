@@ -2,6 +2,8 @@
 
 use diesel::prelude::*;
 
+use crate::ids::{ClientId, Id};
+
 use crate::db::schema::clients;
 use crate::db::DbConnection;
 use crate::error::AppResult;
@@ -20,9 +22,9 @@ pub struct Client {
     pub updated_at: chrono::NaiveDateTime,
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Client>> {
+pub fn find(conn: &mut DbConnection, id: &ClientId) -> AppResult<Option<Client>> {
     Ok(clients::table
-        .find(id)
+        .find(id.as_str())
         .select(Client::as_select())
         .first(conn)
         .optional()?)
@@ -56,9 +58,9 @@ fn filtered(f: &Filter) -> clients::BoxedQuery<'_, crate::db::MultiBackend> {
 pub fn list(
     conn: &mut DbConnection,
     f: &Filter,
-    params: &crate::api::ListParams,
+    params: &crate::listing::ListParams,
 ) -> AppResult<(i64, Vec<Client>)> {
-    use crate::api::Direction;
+    use crate::listing::Direction;
     let total = filtered(f).count().get_result(conn)?;
     let mut query = filtered(f);
     for (field, direction) in &params.order {
@@ -129,6 +131,6 @@ pub fn endpoint_types(conn: &mut DbConnection, id: &str) -> AppResult<Vec<String
         .load(conn)?)
 }
 
-pub fn delete(conn: &mut DbConnection, id: &str) -> AppResult<usize> {
-    Ok(diesel::delete(clients::table.find(id)).execute(conn)?)
+pub fn delete(conn: &mut DbConnection, id: &ClientId) -> AppResult<usize> {
+    Ok(diesel::delete(clients::table.find(id.as_str())).execute(conn)?)
 }

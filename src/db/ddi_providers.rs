@@ -4,11 +4,11 @@
 
 use diesel::prelude::*;
 
-use crate::api::{Direction, ListParams};
 use crate::db::schema::ddi_providers;
 use crate::db::{DbConnection, MultiBackend};
 use crate::detection::TransformationRule;
 use crate::error::{unique, AppError, AppResult};
+use crate::listing::{Direction, ListParams};
 
 const NAME_TAKEN: &str = "a DDI provider with this name already exists in the brand";
 

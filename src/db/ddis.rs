@@ -3,10 +3,10 @@
 
 use diesel::prelude::*;
 
-use crate::api::{Direction, ListParams};
 use crate::db::schema::{ddi_providers, ddis};
 use crate::db::{DbConnection, MultiBackend};
 use crate::error::{unique, AppResult};
+use crate::listing::{Direction, ListParams};
 
 const DUPLICATE: &str = "a DDI with this number already exists in the brand";
 

@@ -3,10 +3,10 @@
 
 use diesel::prelude::*;
 
-use crate::api::{Direction, ListParams};
 use crate::db::schema::endpoints;
 use crate::db::{DbConnection, MultiBackend};
 use crate::error::{unique, AppResult};
+use crate::listing::{Direction, ListParams};
 
 const DUPLICATE: &str = "the client already has an endpoint of this type with this name";
 

@@ -5,10 +5,10 @@
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{Direction, ListParams};
 use crate::db::schema::notification_templates;
 use crate::db::{DbConnection, MultiBackend};
 use crate::error::{AppError, AppResult};
+use crate::listing::{Direction, ListParams};
 
 /// The template types there are; the runner's call CSV mails are the only one so far.
 pub const TEMPLATE_TYPES: &[&str] = &["callCsv"];

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
-use crate::api::{Direction, ListParams};
 use crate::db::schema::{rates, rating_plans, rating_profiles};
 use crate::db::{DbConnection, MultiBackend};
 use crate::error::{unique, AppError, AppResult};
+use crate::listing::{Direction, ListParams};
 
 const NAME_TAKEN: &str = "a rating plan with this name already exists in the brand";
 

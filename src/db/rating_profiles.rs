@@ -4,10 +4,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::api::{Direction, ListParams};
 use crate::db::schema::rating_profiles;
 use crate::db::{DbConnection, MultiBackend};
 use crate::error::{AppError, AppResult};
+use crate::listing::{Direction, ListParams};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = rating_profiles, treat_none_as_null = true)]

@@ -6,6 +6,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::ids::{Id, ReportId};
+
 use crate::db::schema::call_csv_reports;
 use crate::db::DbConnection;
 use crate::error::AppResult;
@@ -58,9 +60,9 @@ pub struct Report {
     pub updated_at: NaiveDateTime,
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Report>> {
+pub fn find(conn: &mut DbConnection, id: &ReportId) -> AppResult<Option<Report>> {
     Ok(call_csv_reports::table
-        .find(id)
+        .find(id.as_str())
         .select(Report::as_select())
         .first(conn)
         .optional()?)
@@ -123,9 +125,9 @@ fn filtered(f: &Filter) -> call_csv_reports::BoxedQuery<'_, crate::db::MultiBack
 pub fn list(
     conn: &mut DbConnection,
     f: &Filter,
-    params: &crate::api::ListParams,
+    params: &crate::listing::ListParams,
 ) -> AppResult<(i64, Vec<Report>)> {
-    use crate::api::Direction;
+    use crate::listing::Direction;
     let total = filtered(f).count().get_result(conn)?;
     let mut q = filtered(f);
     for (field, direction) in &params.order {

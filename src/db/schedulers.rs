@@ -5,10 +5,12 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::api::{Direction, ListParams};
+use crate::ids::{Id, SchedulerId};
+
 use crate::db::schema::call_csv_schedulers;
 use crate::db::{DbConnection, MultiBackend};
 use crate::error::AppResult;
+use crate::listing::{Direction, ListParams};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = call_csv_schedulers, treat_none_as_null = true)]
@@ -52,6 +54,7 @@ impl Scheduler {
     }
 }
 
+/// (Takes the id as text: tests and the runner hold it so.)
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Scheduler>> {
     Ok(call_csv_schedulers::table
         .find(id)
@@ -78,8 +81,8 @@ pub fn update(conn: &mut DbConnection, s: &Scheduler) -> AppResult<()> {
     Ok(())
 }
 
-pub fn delete(conn: &mut DbConnection, id: &str) -> AppResult<usize> {
-    Ok(diesel::delete(call_csv_schedulers::table.find(id)).execute(conn)?)
+pub fn delete(conn: &mut DbConnection, id: &SchedulerId) -> AppResult<usize> {
+    Ok(diesel::delete(call_csv_schedulers::table.find(id.as_str())).execute(conn)?)
 }
 
 /// Enabled schedulers due at `now`, oldest due first.

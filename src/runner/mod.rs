@@ -24,6 +24,7 @@ use crate::db::schema::call_csv_reports as r;
 use crate::db::{self, DbConnection, DbPool};
 use crate::error::{AppError, AppResult};
 use crate::fault;
+use crate::ids::{BrandId, ClientId, Id, ReportId};
 use crate::mail::{self, Mailer, SendError};
 use crate::report::{self, Level, RowFormat};
 use crate::schedule::{self, Recurrence, Unit};
@@ -60,10 +61,10 @@ struct Owner {
 }
 
 fn owner_of(conn: &mut DbConnection, brand_id: &str, client_id: Option<&str>) -> AppResult<Owner> {
-    let brand = db::brands::find(conn, brand_id)?
+    let brand = db::brands::find(conn, &BrandId::from_db(brand_id.to_string()))?
         .ok_or_else(|| AppError::internal(format!("brand {brand_id} missing")))?;
     let client = match client_id {
-        Some(id) => db::clients::find(conn, id)?,
+        Some(id) => db::clients::find(conn, &ClientId::from_db(id.to_string()))?,
         None => None,
     };
     let timezone_name = client
@@ -315,7 +316,8 @@ impl Runner {
     fn build(&self, id: &str) -> AppResult<()> {
         let (report, sch, owner) = {
             let mut conn = self.pool.get()?;
-            let report = reports::find(&mut conn, id)?.ok_or_else(AppError::not_found)?;
+            let report = reports::find(&mut conn, &ReportId::from_db(id.to_string()))?
+                .ok_or_else(AppError::not_found)?;
             let sch = schedulers::find(&mut conn, &report.scheduler_id)?;
             let Some(sch) = sch.filter(|s| s.enabled) else {
                 // The scheduler was deleted or disabled before this occurrence was built: a
@@ -434,7 +436,8 @@ impl Runner {
     fn release_after_failure(&self, id: &str, message: &str) -> AppResult<()> {
         let mut conn = self.pool.get()?;
         let now = db::clock(&mut conn)?;
-        let report = reports::find(&mut conn, id)?.ok_or_else(AppError::not_found)?;
+        let report = reports::find(&mut conn, &ReportId::from_db(id.to_string()))?
+            .ok_or_else(AppError::not_found)?;
         let pause = Duration::seconds((30 * i64::from(report.build_attempts.max(1))).min(3600));
         let released = diesel::update(
             r::table
@@ -533,7 +536,8 @@ impl Runner {
 
     fn compose(&self, id: &str) -> AppResult<mail::Outgoing> {
         let mut conn = self.pool.get()?;
-        let report = reports::find(&mut conn, id)?.ok_or_else(AppError::not_found)?;
+        let report = reports::find(&mut conn, &ReportId::from_db(id.to_string()))?
+            .ok_or_else(AppError::not_found)?;
         let owner = owner_of(&mut conn, &report.brand_id, report.client_id.as_deref())?
             .in_timezone_of(&report);
         let sch = schedulers::find(&mut conn, &report.scheduler_id)?;
@@ -591,7 +595,8 @@ impl Runner {
     ) -> AppResult<Option<bool>> {
         let mut conn = self.pool.get()?;
         let now = db::clock(&mut conn)?;
-        let report = reports::find(&mut conn, id)?.ok_or_else(AppError::not_found)?;
+        let report = reports::find(&mut conn, &ReportId::from_db(id.to_string()))?
+            .ok_or_else(AppError::not_found)?;
         let mine = r::table
             .filter(r::id.eq(id))
             .filter(r::email_attempts.eq(attempt))

@@ -1,0 +1,98 @@
+//! The CRUD handlers, written once for every resource: each parses the request, calls one
+//! operation of the resource's [`Resource`] inside `db::run`, and renders its view. A
+//! resource's module says how it appears in the API by implementing [`Rest`] and lists
+//! the handlers in its route table (`rest::list::<Carriers>`…).
+
+use actix_web::http::Method;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::api::{created, force_param, no_content, ok, paged, parse_body, patched};
+use crate::auth::Caller;
+use crate::db;
+use crate::error::AppResult;
+use crate::ids::Id;
+use crate::listing::ListParams;
+use crate::ops::Resource;
+use crate::AppState;
+
+/// How a resource appears in the JSON API.
+pub trait Rest: Resource<Input: DeserializeOwned> + 'static {
+    /// The collection's path, e.g. `/carriers`; items are at `{PATH}/{id}`.
+    const PATH: &'static str;
+    /// Body fields the server owns besides `id`, `createdAt` and `updatedAt`: accepted
+    /// back in a PUT or PATCH but ignored.
+    const READ_ONLY: &'static [&'static str] = &[];
+    /// Whether DELETE takes `?force=true` (otherwise the query is not read).
+    const DELETE_TAKES_FORCE: bool = false;
+
+    type View: Serialize + From<Self::Object>;
+}
+
+pub async fn list<R: Rest>(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    R::may_list(&caller)?;
+    let params = ListParams::parse(&req, R::FILTERS, R::ORDER)?;
+    let query = move |conn: &mut _, params: &ListParams| R::list(conn, &caller, params);
+    paged(&state.pool, &req, params, query, R::View::from).await
+}
+
+pub async fn get<R: Rest>(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let id = R::Id::parse(&id)?;
+    let object = db::run(&state.pool, move |conn| R::find(conn, &caller, &id)).await?;
+    Ok(ok(&R::View::from(object)))
+}
+
+pub async fn create<R: Rest>(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<Value>,
+) -> AppResult<HttpResponse> {
+    let read = move || parse_body(body.into_inner(), R::READ_ONLY);
+    let object = db::run(&state.pool, move |conn| R::create_from(conn, &caller, read)).await?;
+    let location = format!("{}/{}", R::PATH, R::id_of(&object));
+    Ok(created(location, &R::View::from(object)))
+}
+
+/// PUT replaces, PATCH merges (RFC 7386) into the current object's view: either way one
+/// `update`, which reads the input only once the caller may change the object.
+pub async fn update<R: Rest>(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    req: HttpRequest,
+    body: web::Json<Value>,
+) -> AppResult<HttpResponse> {
+    let id = R::Id::parse(&id)?;
+    let (merge, body) = (req.method() == Method::PATCH, body.into_inner());
+    let read = move |current: &R::Object| match merge {
+        true => patched(&R::View::from(current.clone()), body, R::READ_ONLY),
+        false => parse_body(body, R::READ_ONLY),
+    };
+    let object = db::run(&state.pool, move |conn| R::update(conn, &caller, &id, read)).await?;
+    Ok(ok(&R::View::from(object)))
+}
+
+pub async fn delete<R: Rest>(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let id = R::Id::parse(&id)?;
+    let force = R::DELETE_TAKES_FORCE && force_param(&req)?;
+    db::run(&state.pool, move |conn| {
+        R::delete(conn, &caller, &id, force)
+    })
+    .await?;
+    Ok(no_content())
+}

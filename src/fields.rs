@@ -1,0 +1,105 @@
+//! The checks and conversions of field values every domain shares (times, names, mail
+//! addresses, time zones, languages, currencies), usable by any front door and by the
+//! domain modules without reaching into the HTTP layer.
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat};
+
+use crate::error::Validator;
+
+/// Output form of a stored timestamp: RFC 3339 in UTC with `Z`.
+pub fn ts(t: NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+/// Parses an RFC 3339 time with a required offset into a stored (UTC) timestamp.
+pub fn parse_time(raw: &str) -> Option<NaiveDateTime> {
+    DateTime::parse_from_rfc3339(raw.trim())
+        .ok()
+        .map(|t| t.naive_utc())
+}
+
+pub fn valid_timezone(tz: &str) -> bool {
+    tz.parse::<chrono_tz::Tz>().is_ok()
+}
+
+/// `en`, `es`, `pt-BR`: an ISO 639-1 code with an optional region.
+pub fn valid_language(lang: &str) -> bool {
+    let mut parts = lang.split('-');
+    let base = parts.next().unwrap_or("");
+    let region = parts.next();
+    parts.next().is_none()
+        && base.len() == 2
+        && base.chars().all(|c| c.is_ascii_lowercase())
+        && region.is_none_or(|r| r.len() == 2 && r.chars().all(|c| c.is_ascii_uppercase()))
+}
+
+pub fn valid_currency(code: &str) -> bool {
+    code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase())
+}
+
+/// A plain mail address (`local@domain.tld`); display names are not accepted here.
+pub fn valid_email(addr: &str) -> bool {
+    let Some((local, domain)) = addr.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && domain.len() <= 253
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && addr.is_ascii()
+        && !addr
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"()[]\\".contains(c))
+        && domain
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+}
+
+/// A name: 1 to `max` characters, no control characters, not only spaces.
+pub fn check_name(v: &mut Validator, field: &str, name: &str, max: usize) {
+    let len = name.chars().count();
+    v.check(!name.trim().is_empty(), field, "must not be empty");
+    v.check(len <= max, field, format!("at most {max} characters"));
+    v.check(
+        !name.chars().any(char::is_control),
+        field,
+        "must not contain control characters",
+    );
+}
+
+pub const MAX_DESCRIPTION_CHARS: usize = 1000;
+
+/// A free-text description: may be empty, bounded, no control characters but newlines.
+pub fn check_description(v: &mut Validator, description: &str) {
+    v.check(
+        description.chars().count() <= MAX_DESCRIPTION_CHARS,
+        "description",
+        format!("at most {MAX_DESCRIPTION_CHARS} characters"),
+    );
+    v.check(
+        !description
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "description",
+        "must not contain control characters",
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_checks() {
+        assert!(valid_timezone("Europe/Madrid") && !valid_timezone("Mars/Base"));
+        assert!(valid_language("en") && valid_language("pt-BR") && !valid_language("english"));
+        assert!(valid_currency("EUR") && !valid_currency("eur"));
+        assert!(
+            valid_email("ops@example.com")
+                && !valid_email("ops@localhost")
+                && !valid_email("a b@x.com")
+        );
+    }
+}

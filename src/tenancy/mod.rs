@@ -1,0 +1,70 @@
+//! The tenancy: brands, their clients, carriers, DDI providers, DDIs, endpoints,
+//! notification templates and administrators. Each submodule holds one resource's
+//! operations; the pure rules (client types and the endpoint types each accepts) are below.
+//!
+//! # How an operation is written (the pattern every domain module follows)
+//!
+//! - One unit struct per resource implements [`crate::ops::Resource`]: `find` (the object
+//!   if the caller may see it, else 404), `list` (scoped to the caller's tenant), `create`,
+//!   `save` (a change to an object already found visible) and `remove`. Each takes the
+//!   [`Caller`](crate::auth::Caller) (role and tenant), typed input and a
+//!   `&mut DbConnection`, applies every validation, tenancy and visibility rule, and
+//!   returns the domain object or one `AppError`. Ids are typed (`crate::ids`); fields are
+//!   checked with `crate::fields`.
+//! - The trait's provided methods are the shape written once: `update(id, read)` finds the
+//!   visible object, runs `may_change`, builds the input from the current object with
+//!   `read` and saves; `replace(id, input)` is `update` ignoring the current object;
+//!   `delete(id, force)` is find, `may_change`, `remove`.
+//! - PATCH is `update` with a `read` that merges the patch into the current object's view
+//!   (the JSON API's RFC 7386 merge; a console form would fill its fields from the current
+//!   object the same way). Load, merge and save happen on one connection in one call.
+//! - `may_list` / `may_create` / `may_change` are the role checks that need neither input
+//!   nor database; the operations apply them themselves, and they run before the input is
+//!   read so a caller without the right hears 403 whatever it sent.
+//! - Front doors only translate: `api::rest` has the generic handlers (parse the path,
+//!   query and body, call one operation inside `db::run`, render the view); a resource's
+//!   `api` module holds its JSON view and `impl Rest`. The console and commands call the
+//!   same operations with a connection of their own.
+//! - Nothing here imports `api/`; the queries stay in `db/`.
+
+pub mod carriers;
+
+pub use carriers::Carriers;
+
+pub const CLIENT_TYPES: &[&str] = &["vpbx", "residential", "retail", "wholesale"];
+
+pub const ENDPOINT_TYPES: &[&str] = &[
+    "User",
+    "Fax",
+    "Friend",
+    "RetailAccount",
+    "ResidentialDevice",
+];
+
+/// The endpoint types a client of `client_type` may have.
+pub fn endpoint_types_for(client_type: &str) -> &'static [&'static str] {
+    match client_type {
+        "vpbx" => &["User", "Fax", "Friend"],
+        "retail" => &["RetailAccount"],
+        "residential" => &["ResidentialDevice", "Fax"],
+        _ => &[],
+    }
+}
+
+pub fn endpoint_type_fits(client_type: &str, endpoint_type: &str) -> bool {
+    endpoint_types_for(client_type).contains(&endpoint_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_types_fit_client_types() {
+        assert!(endpoint_type_fits("vpbx", "Friend"));
+        assert!(endpoint_type_fits("residential", "Fax"));
+        assert!(!endpoint_type_fits("retail", "User"));
+        assert!(!endpoint_type_fits("wholesale", "User"));
+        assert!(!endpoint_type_fits("vpbx", "user"));
+    }
+}
