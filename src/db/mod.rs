@@ -74,20 +74,35 @@ impl r2d2::ManageConnection for DbManager {
 
 /// SQLite settings that must hold on every pooled connection: several writers wait for
 /// each other instead of failing with "database is locked", and foreign keys are enforced.
+/// The journal mode is not among them: WAL is a property of the file, set once by
+/// [`prepare_sqlite_file`] before the pool opens (see there why).
 #[derive(Debug)]
 struct SqlitePragmas;
+
+const SQLITE_CONNECTION_PRAGMAS: &str =
+    "PRAGMA busy_timeout = 15000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(c) = conn {
-            c.batch_execute(
-                "PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL; \
-                 PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-            )
-            .map_err(diesel::r2d2::Error::QueryError)?;
+            c.batch_execute(SQLITE_CONNECTION_PRAGMAS)
+                .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())
     }
+}
+
+/// Switches the SQLite file to WAL on one connection, before any other opens it.
+///
+/// Switching a new file to WAL writes its header in a read-then-write transaction, and
+/// SQLite gives up on such an upgrade at once (without waiting for `busy_timeout`) when
+/// another connection holds the lock. When every pooled connection switched as it opened,
+/// the pool's first connections raced on a fresh file and one of them failed with
+/// "database is locked" (r2d2 logged it as an ERROR and retried) on about one first start
+/// in four. The mode is kept in the file, so once is enough; on a file already in WAL
+/// this only reads the header.
+fn prepare_sqlite_file(conn: &mut SqliteConnection) -> Result<(), diesel::result::Error> {
+    conn.batch_execute("PRAGMA busy_timeout = 15000; PRAGMA journal_mode = WAL;")
 }
 
 /// Opens the pool (creating the SQLite file's folder if needed) and checks one connection,
@@ -100,7 +115,12 @@ pub fn connect(url: &DatabaseUrl, size: u32) -> Result<DbPool, String> {
     }
     let manager = DbManager { url: url.clone() };
     // Check once by hand: r2d2 would otherwise retry silently for its whole timeout.
-    r2d2::ManageConnection::connect(&manager).map_err(|e| format!("database {url:?}: {e}"))?;
+    let mut first =
+        r2d2::ManageConnection::connect(&manager).map_err(|e| format!("database {url:?}: {e}"))?;
+    if let DbConnection::Sqlite(c) = &mut first {
+        prepare_sqlite_file(c).map_err(|e| format!("database {url:?}: journal mode: {e}"))?;
+    }
+    drop(first);
     Pool::builder()
         .max_size(size)
         .connection_timeout(Duration::from_secs(10))
@@ -209,4 +229,61 @@ pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
 /// A new object id: UUID v7 (time-ordered, so inserts stay index-friendly).
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pool's first connections on a fresh SQLite file all set themselves up at once
+    /// without an error. Before the WAL switch moved to [`prepare_sqlite_file`], every
+    /// connection switched as it opened, and this failed within a few attempts with
+    /// "database is locked" whatever the busy_timeout.
+    #[test]
+    fn connections_set_up_at_once_on_a_fresh_sqlite_file_do_not_fail() {
+        const CONNECTIONS: usize = 6;
+        for attempt in 0..40 {
+            let dir = tempfile::tempdir().unwrap();
+            let manager = DbManager {
+                url: DatabaseUrl::Sqlite(dir.path().join("callcsv.db")),
+            };
+            // What `connect` does before the pool opens.
+            let mut first = r2d2::ManageConnection::connect(&manager).unwrap();
+            if let DbConnection::Sqlite(c) = &mut first {
+                prepare_sqlite_file(c).unwrap();
+            }
+            drop(first);
+            let barrier = std::sync::Barrier::new(CONNECTIONS);
+            let failures: Vec<String> = std::thread::scope(|s| {
+                let threads: Vec<_> = (0..CONNECTIONS)
+                    .map(|_| {
+                        s.spawn(|| {
+                            let mut conn = r2d2::ManageConnection::connect(&manager).unwrap();
+                            barrier.wait();
+                            SqlitePragmas
+                                .on_acquire(&mut conn)
+                                .err()
+                                .map(|e| e.to_string())
+                        })
+                    })
+                    .collect();
+                threads
+                    .into_iter()
+                    .filter_map(|t| t.join().unwrap())
+                    .collect()
+            });
+            assert!(failures.is_empty(), "attempt {attempt}: {failures:?}");
+            let mut conn = r2d2::ManageConnection::connect(&manager).unwrap();
+            #[derive(diesel::QueryableByName)]
+            struct Mode {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                journal_mode: String,
+            }
+            use diesel::RunQueryDsl;
+            let mode = diesel::sql_query("PRAGMA journal_mode")
+                .get_result::<Mode>(&mut conn)
+                .unwrap();
+            assert_eq!(mode.journal_mode, "wal");
+        }
+    }
 }

@@ -48,6 +48,8 @@ fn text(bytes: &[u8]) -> String {
 struct Serve {
     child: Child,
     base: String,
+    /// Where the service's standard output (its log) goes.
+    log: std::path::PathBuf,
 }
 
 impl Serve {
@@ -63,15 +65,17 @@ impl Serve {
             ("CALLCSV_RUNNER_INTERVAL", "0"),
         ];
         all.extend_from_slice(vars);
+        let log = dir.join(format!("serve-{port}.log"));
         let child = callcsv(dir, &all)
             .arg("serve")
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let serve = Serve {
             child,
             base: format!("http://{bind}"),
+            log,
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while reqwest::get(format!("{}/readyz", serve.base))
@@ -95,7 +99,8 @@ impl Serve {
             .unwrap()
     }
 
-    /// SIGTERM, then the exit status (the service must stop by itself within 20 s).
+    /// SIGTERM, then the exit status and everything the service wrote (standard error,
+    /// then standard output); it must stop by itself within 20 s.
     fn terminate(mut self) -> (std::process::ExitStatus, String) {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill")
@@ -114,7 +119,8 @@ impl Serve {
                     .take()
                     .unwrap()
                     .read_to_string(&mut stderr);
-                return (status, stderr);
+                let stdout = std::fs::read_to_string(&self.log).unwrap();
+                return (status, stderr + &stdout);
             }
             assert!(
                 Instant::now() < deadline,
@@ -272,4 +278,71 @@ async fn migrate_admin_create_restart_and_sigterm() {
         Some(1),
         "run-due without --once says why"
     );
+}
+
+/// The lines of a service's output that a newcomer would read as trouble.
+fn errors_and_warnings(output: &str) -> Vec<&str> {
+    output
+        .lines()
+        .filter(|line| line.contains("ERROR") || line.contains("WARN"))
+        .collect()
+}
+
+/// A first start on a fresh data dir prints no error or warning. SQLite's WAL set-up
+/// used to race the pool's first connections ("ERROR database is locked" on about one
+/// start in four), so it is tried several times.
+#[tokio::test]
+async fn first_start_on_a_fresh_data_dir_is_clean_on_sqlite() {
+    for attempt in 0..6 {
+        let dir = tempfile::tempdir().unwrap();
+        let serve = Serve::start(
+            dir.path(),
+            &[("CALLCSV_LOG", "info"), ("CALLCSV_RUNNER_INTERVAL", "30")],
+        )
+        .await;
+        let (status, output) = serve.terminate();
+        assert!(status.success(), "start {attempt}: {status}\n{output}");
+        assert!(
+            output.contains("applied migrations"),
+            "start {attempt}: {output}"
+        );
+        let trouble = errors_and_warnings(&output);
+        assert!(
+            trouble.is_empty(),
+            "start {attempt}: {trouble:#?}\n{output}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn first_start_on_a_fresh_database_is_clean_on_postgres() {
+    if crate::common::pg_url().is_none() {
+        eprintln!("skipped: CALLCSV_TEST_PG_URL is not set");
+        return;
+    }
+    for attempt in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let (admin_url, name, url) = crate::common::create_pg_database();
+        let serve = Serve::start(
+            dir.path(),
+            &[
+                ("CALLCSV_LOG", "info"),
+                ("CALLCSV_RUNNER_INTERVAL", "30"),
+                ("CALLCSV_DATABASE_URL", &url),
+            ],
+        )
+        .await;
+        let (status, output) = serve.terminate();
+        crate::common::drop_pg_database(&admin_url, &name);
+        assert!(status.success(), "start {attempt}: {status}\n{output}");
+        assert!(
+            output.contains("applied migrations"),
+            "start {attempt}: {output}"
+        );
+        let trouble = errors_and_warnings(&output);
+        assert!(
+            trouble.is_empty(),
+            "start {attempt}: {trouble:#?}\n{output}"
+        );
+    }
 }

@@ -110,6 +110,15 @@ pub fn create_pg_database() -> (String, String, String) {
     (admin_url, name, url.to_string())
 }
 
+/// Drops a database made by [`create_pg_database`] (FORCE closes what is still connected).
+pub fn drop_pg_database(admin_url: &str, name: &str) {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+    if let Ok(mut conn) = PgConnection::establish(admin_url) {
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn);
+    }
+}
+
 impl TestApp {
     pub async fn start(backend: Backend) -> TestApp {
         TestApp::start_with(backend, &[]).await
@@ -339,11 +348,7 @@ impl Drop for TestApp {
         // connections).
         drop(self.handle.stop(false));
         if let Some((admin_url, name)) = self.pg.take() {
-            use diesel::{Connection, PgConnection, RunQueryDsl};
-            if let Ok(mut conn) = PgConnection::establish(&admin_url) {
-                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .execute(&mut conn);
-            }
+            drop_pg_database(&admin_url, &name);
         }
     }
 }
