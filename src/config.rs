@@ -85,6 +85,12 @@ pub struct Config {
     pub metrics_token: Option<Secret>,
     /// Most missed occurrences a scheduler's `nextExecution` may ask to catch up at once.
     pub max_catch_up: usize,
+    /// Emails sent at the same time (each its own SMTP connection), apart from building.
+    pub mail_concurrency: usize,
+    /// Seconds connecting, and then each read or write of an SMTP conversation, may take.
+    pub mail_send_timeout_seconds: u64,
+    /// Attempts with an unknown outcome after which an email is `failed` instead of resent.
+    pub mail_unknown_outcome_limit: i32,
 }
 
 /// Every variable the service reads, with its default, for the README table and `--help`.
@@ -175,6 +181,21 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "CALLCSV_MAX_CATCH_UP",
         "1000",
         "most missed runs a scheduler's nextExecution may ask to catch up (422 above)",
+    ),
+    (
+        "CALLCSV_MAIL_CONCURRENCY",
+        "4",
+        "emails sent at the same time, by delivery workers separate from report building",
+    ),
+    (
+        "CALLCSV_MAIL_SEND_TIMEOUT_SECONDS",
+        "30",
+        "how long connecting to the SMTP server, and each read or write after, may take",
+    ),
+    (
+        "CALLCSV_MAIL_UNKNOWN_OUTCOME_LIMIT",
+        "3",
+        "sends whose outcome is unknown (connection lost after the message) before an email is failed",
     ),
 ];
 
@@ -293,6 +314,21 @@ impl Config {
             mail_backoff_seconds: number(&get, "CALLCSV_MAIL_BACKOFF_SECONDS", 30, 1, 3600)?,
             metrics_token,
             max_catch_up: number(&get, "CALLCSV_MAX_CATCH_UP", 1000, 1, 1_000_000)?,
+            mail_concurrency: number(&get, "CALLCSV_MAIL_CONCURRENCY", 4, 1, 64)?,
+            mail_send_timeout_seconds: number(
+                &get,
+                "CALLCSV_MAIL_SEND_TIMEOUT_SECONDS",
+                30,
+                1,
+                3600,
+            )?,
+            mail_unknown_outcome_limit: number(
+                &get,
+                "CALLCSV_MAIL_UNKNOWN_OUTCOME_LIMIT",
+                3,
+                1,
+                100,
+            )?,
         })
     }
 

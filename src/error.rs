@@ -77,6 +77,22 @@ impl AppError {
         }
     }
 
+    /// A file operation of the runner that failed, worded for `lastExecutionError`: what was
+    /// being done, the path as the operator knows it (relative to the data dir, never the
+    /// server's own layout) and the system's reason, a full disk called by its name.
+    pub fn io(action: &str, shown: &std::path::Path, e: &std::io::Error) -> AppError {
+        let reason = match e.kind() {
+            std::io::ErrorKind::StorageFull => format!("the disk is full ({e})"),
+            std::io::ErrorKind::QuotaExceeded => format!("the disk quota is exhausted ({e})"),
+            _ => e.to_string(),
+        };
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "io_error",
+            format!("{action} {}: {reason}", shown.display()),
+        )
+    }
+
     pub fn unavailable(message: impl Into<String>) -> AppError {
         AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -208,5 +224,25 @@ impl From<r2d2::Error> for AppError {
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(e: actix_web::error::BlockingError) -> AppError {
         AppError::internal(format!("blocking task: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod io_tests {
+    use super::AppError;
+
+    #[test]
+    fn a_full_disk_is_called_by_its_name_with_the_relative_path() {
+        let e = std::io::Error::from_raw_os_error(28);
+        let shown = std::path::Path::new("reports/b1/r1-abc.csv.tmp");
+        let err = AppError::io("writing the report file", shown, &e);
+        assert_eq!(err.code, "io_error");
+        assert!(
+            err.message.starts_with(
+                "writing the report file reports/b1/r1-abc.csv.tmp: the disk is full (No space left on device"
+            ),
+            "{}",
+            err.message
+        );
     }
 }

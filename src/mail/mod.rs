@@ -107,7 +107,10 @@ impl Mailer {
                     .map_err(|e| format!("CALLCSV_SMTP_URL: {e}"))?;
                 let server = format!("{}:{}", settings.host, settings.port);
                 let transport = settings
-                    .transport()
+                    .transport(
+                        config.mail_concurrency as u32,
+                        std::time::Duration::from_secs(config.mail_send_timeout_seconds),
+                    )
                     .map_err(|e| format!("CALLCSV_SMTP_URL: {e}"))?;
                 Ok(Mailer::Smtp { transport, server })
             }

@@ -17,10 +17,6 @@ use lettre::{Message, SmtpTransport, Transport};
 
 use super::{Outgoing, SendError};
 
-/// How long connecting, and then each read or write, may take before the attempt fails
-/// (as a temporary failure).
-pub const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TlsMode {
     /// Plain text throughout (`?tls=none`): local relays only.
@@ -136,8 +132,10 @@ impl SmtpSettings {
         })
     }
 
-    /// A transport for these settings. Nothing is contacted yet.
-    pub fn transport(&self) -> Result<SmtpTransport, String> {
+    /// A transport for these settings, keeping up to `connections` connections for sends in
+    /// parallel; connecting, and then each read or write, may take `timeout` before the
+    /// attempt fails. Nothing is contacted yet.
+    pub fn transport(&self, connections: u32, timeout: Duration) -> Result<SmtpTransport, String> {
         let tls_parameters = || {
             TlsParameters::new(self.host.clone()).map_err(|e| format!("TLS for {}: {e}", self.host))
         };
@@ -147,16 +145,16 @@ impl SmtpSettings {
             TlsMode::Required => Tls::Required(tls_parameters()?),
             TlsMode::Wrapper => Tls::Wrapper(tls_parameters()?),
         };
-        // lettre always pools with its `pool` feature; one parked connection is plenty for
-        // a runner that sends a report now and then, and it is let go when idle.
+        // lettre always pools with its `pool` feature: a parked connection per delivery
+        // worker at most, let go when idle.
         let pool = PoolConfig::new()
             .min_idle(0)
-            .max_size(1)
+            .max_size(connections.max(1))
             .idle_timeout(Duration::from_secs(30));
         let mut builder = SmtpTransport::builder_dangerous(self.host.as_str())
             .port(self.port)
             .tls(tls)
-            .timeout(Some(SMTP_TIMEOUT))
+            .timeout(Some(timeout))
             .pool_config(pool);
         if let Some((user, password)) = &self.credentials {
             builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
@@ -457,7 +455,10 @@ mod tests {
             "smtp://127.0.0.1:25?tls=none",
             "smtps://mail.example.com",
         ] {
-            assert!(parsed(raw).transport().is_ok(), "{raw}");
+            assert!(
+                parsed(raw).transport(1, Duration::from_secs(30)).is_ok(),
+                "{raw}"
+            );
         }
     }
 
@@ -528,7 +529,12 @@ mod tests {
         };
         let message = build_message(&msg).unwrap();
         let server = format!("127.0.0.1:{port}");
-        let err = send_smtp(&settings.transport().unwrap(), &server, &message).unwrap_err();
+        let err = send_smtp(
+            &settings.transport(1, Duration::from_secs(30)).unwrap(),
+            &server,
+            &message,
+        )
+        .unwrap_err();
         match err {
             SendError::Temporary(text) => assert!(text.starts_with(&server), "{text}"),
             other => panic!("expected temporary, got {other:?}"),

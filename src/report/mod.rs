@@ -176,15 +176,21 @@ pub const CHUNK_ROWS: i64 = 10_000;
 
 /// Writes the report of `filter`'s calls to `path` (created; fsynced), fetching rows in
 /// chunks with a pooled connection taken per chunk. `keep_going` is asked between chunks
-/// (the runner renews its lease there); returning false aborts with an error.
+/// (the runner renews its lease there); returning false aborts with an error. File errors
+/// name the file as `shown` (relative to the data dir), with the system's reason.
 pub fn write_csv(
     pool: &DbPool,
     filter: &Filter,
     format: &RowFormat,
     path: &Path,
+    shown: &Path,
     mut keep_going: impl FnMut(i64) -> AppResult<bool>,
 ) -> AppResult<Written> {
-    let io = |e: std::io::Error| AppError::internal(format!("writing {}: {e}", path.display()));
+    let io = |e: std::io::Error| AppError::io("writing the report file", shown, &e);
+    let csv_io = |e: csv::Error| match e.into_kind() {
+        csv::ErrorKind::Io(e) => io(e),
+        other => AppError::internal(format!("{other:?}")),
+    };
     let file = File::create(path).map_err(io)?;
     let tally = Tally {
         inner: BufWriter::with_capacity(1 << 20, file),
@@ -194,8 +200,7 @@ pub fn write_csv(
     let mut csv = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(tally);
-    csv.write_record(format.level.columns())
-        .map_err(|e| AppError::internal(e.to_string()))?;
+    csv.write_record(format.level.columns()).map_err(csv_io)?;
     // One thread fetches the next chunk while this one writes the current, so the
     // database and the CSV encoding work at the same time. The bounded channel keeps at
     // most two chunks in memory; dropping the receiver stops the fetcher.
@@ -232,7 +237,7 @@ pub fn write_csv(
                 break;
             }
             for call in &chunk {
-                write_row(&mut csv, call, format).map_err(|e| AppError::internal(e.to_string()))?;
+                write_row(&mut csv, call, format).map_err(csv_io)?;
             }
             rows += chunk.len() as i64;
             if !keep_going(rows)? {
@@ -241,9 +246,7 @@ pub fn write_csv(
         }
         Ok(rows)
     })?;
-    let tally = csv
-        .into_inner()
-        .map_err(|e| AppError::internal(format!("writing {}: {e}", path.display())))?;
+    let tally = csv.into_inner().map_err(|e| io(e.into_error()))?;
     let Tally { inner, bytes, hash } = tally;
     let file = inner.into_inner().map_err(|e| io(e.into_error()))?;
     file.sync_all().map_err(io)?;

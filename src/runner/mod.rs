@@ -1,16 +1,18 @@
-//! The scheduler runner. Each pass: (1) record every due occurrence of every enabled
-//! scheduler as a `pending` report row, advancing `next_execution` with a compare-and-set
-//! in the same transaction — nothing due is ever lost or recorded twice; (2) claim pending
-//! reports one at a time with a lease, stream the period's calls into a temporary file,
-//! rename it into the report store and commit the report only if the lease is still ours;
-//! (3) claim due emails and send them, recording the attempt before and the outcome after.
+//! The scheduler runner. A building worker goes round: (1) record a bounded batch of due
+//! occurrences as `pending` report rows, advancing `next_execution` with a compare-and-set
+//! in the same transaction — nothing due is ever lost or recorded twice; (2) claim a bounded
+//! number of pending reports, one at a time with a lease and in turns between brands (see
+//! `claims`), stream each period's calls into a temporary file, rename it into the report
+//! store and commit the report only if the lease is still ours. Delivery workers, apart
+//! (3), claim due emails and send them, a bounded number at once, recording the attempt
+//! before and the outcome after: a stalled mail server holds up mail, never building.
 //! No transaction is open while a CSV is written or an SMTP server is talked to.
 
 pub mod claims;
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 
 use chrono::{Duration, NaiveDateTime};
 use chrono_tz::Tz;
@@ -29,9 +31,14 @@ use crate::mail::{self, Mailer, SendError};
 use crate::report::{self, Level, RowFormat};
 use crate::schedule::{self, Recurrence, Unit};
 
-/// Most occurrences recorded per scheduler per pass (a tiny cron step after a long
-/// downtime); the next pass continues where this one stopped.
-const MAX_OCCURRENCES_PER_PASS: usize = 1000;
+/// Most schedulers, and most occurrences of one scheduler, recorded per round of the
+/// building worker; the next round continues where this one stopped. However far behind a
+/// scheduler is (a row from before the catch-up bound), a round stays short and is followed
+/// by building.
+const SCHEDULERS_PER_ROUND: i64 = 200;
+const OCCURRENCES_PER_ROUND: usize = 100;
+/// Most reports built per round, between two batches of recording.
+const BUILDS_PER_ROUND: usize = 10;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Pass {
@@ -48,6 +55,57 @@ pub struct Runner {
     /// Identifies this runner's leases (one per process start).
     owner: String,
     stopping: Arc<AtomicBool>,
+    /// Whose turn it is to have a report built, or an email sent (see `claims`).
+    build_turns: Mutex<claims::Turns>,
+    mail_turns: Mutex<claims::Turns>,
+    /// Rung when a built report has an email to send, so delivery starts at once.
+    mail_bell: Bell,
+}
+
+/// A wake-up call between threads: `ring` wakes every `wait` that started before it.
+#[derive(Default)]
+struct Bell {
+    rings: Mutex<u64>,
+    cv: Condvar,
+}
+
+impl Bell {
+    fn rings(&self) -> u64 {
+        *self.rings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn ring(&self) {
+        *self.rings.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.cv.notify_all();
+    }
+
+    /// Waits until a ring after `seen`, at most `timeout`.
+    fn wait(&self, seen: u64, timeout: std::time::Duration) {
+        let guard = self.rings.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = self
+            .cv
+            .wait_timeout_while(guard, timeout, |rings| *rings == seen);
+    }
+}
+
+/// What the workers did, summed across threads.
+#[derive(Default)]
+struct Tally {
+    recorded: AtomicUsize,
+    built: AtomicUsize,
+    emailed: AtomicUsize,
+    email_failures: AtomicUsize,
+}
+
+impl Tally {
+    fn pass(&self) -> Pass {
+        Pass {
+            recorded: self.recorded.load(Ordering::Relaxed),
+            built: self.built.load(Ordering::Relaxed),
+            emailed: self.emailed.load(Ordering::Relaxed),
+            email_failures: self.email_failures.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// What a scheduler's reports are made for: its owner's names, timezone and language.
@@ -141,6 +199,9 @@ impl Runner {
             mailer,
             owner,
             stopping,
+            build_turns: Default::default(),
+            mail_turns: Default::default(),
+            mail_bell: Bell::default(),
         })
     }
 
@@ -152,58 +213,131 @@ impl Runner {
         now + Duration::seconds(self.config.report_lease_seconds)
     }
 
-    /// One full pass: record what is due, build every pending report, send every due email.
-    /// Blocking; stops early (between items) when the service is shutting down.
+    /// Everything due, then exit (`run-due --once`, tests): the building worker goes round
+    /// until a round finds nothing to record or build, while delivery workers send what is
+    /// due, and stop once building is over and no email is due. Blocking; stops early
+    /// (between items) when the service is shutting down.
     pub fn run_once(&self) -> AppResult<Pass> {
-        let mut pass = Pass {
-            recorded: self.record_due()?,
-            ..Default::default()
-        };
-        while !self.stopping() && self.build_next()? {
-            pass.built += 1;
+        let tally = Tally::default();
+        let building = AtomicBool::new(true);
+        std::thread::scope(|scope| {
+            let senders: Vec<_> = (0..self.config.mail_concurrency)
+                .map(|_| scope.spawn(|| self.deliver(Some(&building), &tally)))
+                .collect();
+            let built = loop {
+                if self.stopping() {
+                    break Ok(());
+                }
+                match self.build_round(&tally) {
+                    Ok(0) => break Ok(()),
+                    Ok(_) => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            building.store(false, Ordering::SeqCst);
+            self.mail_bell.ring();
+            let mut outcome = built;
+            for sender in senders {
+                let sent = sender
+                    .join()
+                    .unwrap_or_else(|_| Err(AppError::internal("a delivery worker panicked")));
+                outcome = outcome.and(sent);
+            }
+            outcome
+        })?;
+        Ok(tally.pass())
+    }
+
+    /// One round of the building worker: a bounded batch of recording, then up to
+    /// [`BUILDS_PER_ROUND`] reports. Returns how many items it did (0: nothing to do).
+    fn build_round(&self, tally: &Tally) -> AppResult<usize> {
+        let recorded = self.record_batch()?;
+        tally.recorded.fetch_add(recorded, Ordering::Relaxed);
+        let mut built = 0;
+        while built < BUILDS_PER_ROUND && !self.stopping() && self.build_next()? {
+            built += 1;
         }
+        tally.built.fetch_add(built, Ordering::Relaxed);
+        Ok(recorded + built)
+    }
+
+    /// A delivery worker: claims and sends due emails one after the other; when none is due
+    /// it waits for a built report's bell or the runner interval. With `building` (a single
+    /// pass) it returns once building is over and no email is due.
+    fn deliver(&self, building: Option<&AtomicBool>, tally: &Tally) -> AppResult<()> {
+        let idle = match building {
+            Some(_) => std::time::Duration::from_millis(200),
+            None => std::time::Duration::from_secs(self.config.runner_interval_seconds.max(1)),
+        };
         while !self.stopping() {
-            match self.send_next()? {
-                None => break,
-                Some(true) => pass.emailed += 1,
-                Some(false) => pass.email_failures += 1,
+            let over = building.is_some_and(|b| !b.load(Ordering::SeqCst));
+            let rings = self.mail_bell.rings();
+            match self.send_next() {
+                Ok(Some(true)) => {
+                    tally.emailed.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(Some(false)) => {
+                    tally.email_failures.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(None) if over => return Ok(()),
+                Ok(None) => self.pause(rings, idle),
+                Err(e) if building.is_some() => return Err(e),
+                Err(e) => {
+                    tracing::error!(error = %e, "email delivery failed");
+                    self.pause(rings, idle);
+                }
             }
         }
-        Ok(pass)
+        Ok(())
+    }
+
+    /// Waits for the mail bell (a ring after `rings`) or `idle`, noticing shutdown promptly.
+    fn pause(&self, rings: u64, idle: std::time::Duration) {
+        let started = std::time::Instant::now();
+        while !self.stopping() && self.mail_bell.rings() == rings && started.elapsed() < idle {
+            let step = std::time::Duration::from_millis(200).min(idle - started.elapsed());
+            self.mail_bell.wait(rings, step);
+        }
     }
 
     // -------------------------------------------------------------------------------
     // (1) Recording due occurrences
 
-    /// Step (1) alone: records every due occurrence as a pending report and advances the
-    /// schedulers. Returns how many were recorded.
+    /// Records every due occurrence as a pending report and advances the schedulers, batch
+    /// after batch until nothing is due. Returns how many were recorded. For tests and
+    /// tools: the workers record one bounded batch per round.
     pub fn record_due(&self) -> AppResult<usize> {
-        let mut conn = self.pool.get()?;
         let mut recorded = 0;
         loop {
-            let now = db::clock(&mut conn)?;
-            let due = schedulers::due(&mut conn, now, 200)?;
-            if due.is_empty() {
-                return Ok(recorded);
-            }
-            let mut progressed = false;
-            for sch in due {
-                match self.record_scheduler(&mut conn, &sch, now) {
-                    Ok(Some(n)) => {
-                        recorded += n;
-                        progressed = true;
-                    }
-                    Ok(None) => {} // someone else (or an edit) moved it first
-                    Err(e) => {
-                        tracing::error!(scheduler = %sch.id, error = %e, "could not record due occurrences");
-                        let _ = schedulers::set_error(&mut conn, &sch.id, Some(&e.message));
-                    }
-                }
-            }
-            if !progressed {
-                return Ok(recorded);
+            match self.record_batch()? {
+                0 => return Ok(recorded),
+                n => recorded += n,
             }
         }
+    }
+
+    /// One bounded batch: up to [`SCHEDULERS_PER_ROUND`] due schedulers, the longest
+    /// waiting first, each with up to [`OCCURRENCES_PER_ROUND`] occurrences. Returns how
+    /// many were recorded.
+    fn record_batch(&self) -> AppResult<usize> {
+        let mut conn = self.pool.get()?;
+        let now = db::clock(&mut conn)?;
+        let due = schedulers::due(&mut conn, now, SCHEDULERS_PER_ROUND)?;
+        let mut recorded = 0;
+        for sch in due {
+            if self.stopping() {
+                break;
+            }
+            match self.record_scheduler(&mut conn, &sch, now) {
+                Ok(Some(n)) => recorded += n,
+                Ok(None) => {} // someone else (or an edit) moved it first
+                Err(e) => {
+                    tracing::error!(scheduler = %sch.id, error = %e, "could not record due occurrences");
+                    let _ = schedulers::set_error(&mut conn, &sch.id, Some(&e.message));
+                }
+            }
+        }
+        Ok(recorded)
     }
 
     /// Records the scheduler's due occurrences and advances it; `None` when its
@@ -224,7 +358,7 @@ impl Runner {
             owner.timezone,
             seen.and_utc(),
             now.and_utc(),
-            MAX_OCCURRENCES_PER_PASS,
+            OCCURRENCES_PER_ROUND,
         );
         let last = dues.last().copied().unwrap_or(seen.and_utc());
         let next = schedule::next_execution(&rec, owner.timezone, last).map(|t| t.naive_utc());
@@ -299,7 +433,8 @@ impl Runner {
         let id = {
             let mut conn = self.pool.get()?;
             let now = db::clock(&mut conn)?;
-            claims::claim_build(&mut conn, &self.owner, now, self.lease(now))?
+            let mut turns = self.build_turns.lock().unwrap_or_else(|e| e.into_inner());
+            claims::claim_build(&mut conn, &self.owner, now, self.lease(now), &mut turns)?
         };
         let Some(id) = id else { return Ok(false) };
         fault::hit("after_claim");
@@ -358,8 +493,15 @@ impl Runner {
         let relative = PathBuf::from(&report.brand_id).join(format!("{}-{token}.csv", report.id));
         let final_path = self.config.reports_dir().join(&relative);
         let dir = final_path.parent().unwrap_or(&final_path).to_path_buf();
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| AppError::internal(format!("{}: {e}", dir.display())))?;
+        // Errors name files as the operator knows them: under the data dir.
+        let shown = |p: &Path| Path::new("reports").join(p);
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            AppError::io(
+                "creating the report folder",
+                &shown(Path::new(&report.brand_id)),
+                &e,
+            )
+        })?;
         let temp_path = final_path.with_extension("csv.tmp");
         if report.build_attempts > 1 {
             remove_earlier_attempts(&dir, &report.id);
@@ -367,16 +509,24 @@ impl Runner {
 
         let filter = filter_for(&sch, &report);
         let mut crashed_mid = false;
-        let written = report::write_csv(&self.pool, &filter, &format, &temp_path, |rows| {
-            if !crashed_mid && rows > 0 {
-                crashed_mid = true;
-                fault::hit("mid_csv");
-            }
-            // Renew the lease between chunks; a lost lease stops the build.
-            let mut conn = self.pool.get()?;
-            let now = db::clock(&mut conn)?;
-            claims::renew_build(&mut conn, id, &self.owner, self.lease(now))
-        });
+        let shown_temp = shown(&relative.with_extension("csv.tmp"));
+        let written = report::write_csv(
+            &self.pool,
+            &filter,
+            &format,
+            &temp_path,
+            &shown_temp,
+            |rows| {
+                if !crashed_mid && rows > 0 {
+                    crashed_mid = true;
+                    fault::hit("mid_csv");
+                }
+                // Renew the lease between chunks; a lost lease stops the build.
+                let mut conn = self.pool.get()?;
+                let now = db::clock(&mut conn)?;
+                claims::renew_build(&mut conn, id, &self.owner, self.lease(now))
+            },
+        );
         let written = match written {
             Ok(w) => w,
             Err(e) => {
@@ -384,8 +534,10 @@ impl Runner {
                 return Err(e);
             }
         };
-        std::fs::rename(&temp_path, &final_path)
-            .map_err(|e| AppError::internal(format!("{}: {e}", final_path.display())))?;
+        std::fs::rename(&temp_path, &final_path).map_err(|e| {
+            let _ = std::fs::remove_file(&temp_path);
+            AppError::io("storing the report file", &shown(&relative), &e)
+        })?;
         sync_dir(&dir);
 
         let mut conn = self.pool.get()?;
@@ -427,6 +579,9 @@ impl Runner {
             return Err(AppError::conflict("lease lost before commit"));
         }
         tracing::info!(report = %id, rows = written.rows, bytes = written.bytes, "report built");
+        if has_email {
+            self.mail_bell.ring();
+        }
         fault::hit("after_report_commit");
         Ok(())
     }
@@ -467,7 +622,8 @@ impl Runner {
         let claimed = {
             let mut conn = self.pool.get()?;
             let now = db::clock(&mut conn)?;
-            claims::claim_email(&mut conn, now, self.lease(now))?
+            let mut turns = self.mail_turns.lock().unwrap_or_else(|e| e.into_inner());
+            claims::claim_email(&mut conn, now, self.lease(now), &mut turns)?
         };
         let Some((id, attempt)) = claimed else {
             return Ok(None);
@@ -602,7 +758,17 @@ impl Runner {
             .filter(r::email_attempts.eq(attempt))
             .filter(r::email_status.eq("sending"));
         let deadline = report.created_at + Duration::seconds(self.config.mail_retry_seconds);
+        let unknown_limit = self.config.mail_unknown_outcome_limit;
         let recorded = db::transaction(&mut conn, |conn| {
+            let unknown = match &result {
+                Err(e) if e.may_have_been_delivered() => {
+                    match claims::count_unknown_outcome(conn, id, attempt)? {
+                        Some(n) => n,
+                        None => return Ok(false), // not our attempt any more
+                    }
+                }
+                _ => 0,
+            };
             let (n, scheduler_error) = match &result {
                 Ok(()) => {
                     let n = diesel::update(mine)
@@ -615,6 +781,23 @@ impl Runner {
                         ))
                         .execute(conn)?;
                     (n, None)
+                }
+                Err(e) if e.may_have_been_delivered() && unknown >= unknown_limit => {
+                    // Each resend after an unknown outcome may be one more copy in the
+                    // recipient's mailbox: after a few, stop and say so.
+                    let message = format!(
+                        "outcome unknown: the connection was lost after the message was handed                          to the server, {unknown} times; not resent again, as each resend may                          deliver another copy (last: {})",
+                        e.message()
+                    );
+                    let n = diesel::update(mine)
+                        .set((
+                            r::email_status.eq("failed"),
+                            r::email_error.eq(&message),
+                            r::email_lease_until.eq(None::<NaiveDateTime>),
+                            r::updated_at.eq(now),
+                        ))
+                        .execute(conn)?;
+                    (n, Some(format!("email: {message}")))
                 }
                 Err(e) if !e.is_permanent() && now < deadline => {
                     let wait = Duration::seconds(backoff_seconds(
@@ -633,8 +816,15 @@ impl Runner {
                             r::updated_at.eq(now),
                         ))
                         .execute(conn)?;
-                    // A retry to come leaves the scheduler's error as it is.
-                    return Ok(n == 1);
+                    // The scheduler says delivery is failing until it succeeds or gives up.
+                    let retry_at = (now + wait).and_utc().format("%Y-%m-%dT%H:%M:%SZ");
+                    (
+                        n,
+                        Some(format!(
+                            "email not delivered yet (attempt {attempt}; retrying at {retry_at}): {}",
+                            e.message()
+                        )),
+                    )
                 }
                 Err(e) => {
                     let n = diesel::update(mine)
@@ -701,9 +891,10 @@ fn sync_dir(dir: &std::path::Path) {
     }
 }
 
-/// Starts the runner loop on the current actix/tokio runtime when enabled
-/// (`CALLCSV_RUNNER_INTERVAL` > 0). It runs a pass, sleeps the interval, and again, until
-/// `stopping` is set; passes run on a blocking thread.
+/// Starts the runner on the current actix/tokio runtime when enabled
+/// (`CALLCSV_RUNNER_INTERVAL` > 0): a building worker that goes round while there is work
+/// and sleeps the interval when a round found none, and `CALLCSV_MAIL_CONCURRENCY` delivery
+/// workers, each on a blocking thread, until `stopping` is set.
 pub fn spawn(
     pool: DbPool,
     config: Arc<Config>,
@@ -713,25 +904,47 @@ pub fn spawn(
         return Ok(None);
     }
     let interval = std::time::Duration::from_secs(config.runner_interval_seconds);
-    let runner = Arc::new(Runner::new(pool, config, stopping.clone())?);
+    let runner = Arc::new(Runner::new(pool, config.clone(), stopping.clone())?);
+    let mut workers = vec![];
+    let r = runner.clone();
+    workers.push(tokio::task::spawn_blocking(move || {
+        r.keep_building(interval)
+    }));
+    for _ in 0..config.mail_concurrency {
+        let r = runner.clone();
+        workers.push(tokio::task::spawn_blocking(move || {
+            let _ = r.deliver(None, &Tally::default());
+        }));
+    }
     Ok(Some(tokio::spawn(async move {
-        while !stopping.load(Ordering::Relaxed) {
-            let r = runner.clone();
-            match tokio::task::spawn_blocking(move || r.run_once()).await {
-                Ok(Ok(pass)) if pass != Pass::default() => tracing::info!(?pass, "runner pass"),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "runner pass failed"),
-                Err(e) => tracing::error!(error = %e, "runner pass panicked"),
-            }
-            // Sleep in short steps so shutdown is noticed promptly.
-            let mut slept = std::time::Duration::ZERO;
-            while slept < interval && !stopping.load(Ordering::Relaxed) {
-                let step = std::time::Duration::from_millis(200).min(interval - slept);
-                tokio::time::sleep(step).await;
-                slept += step;
+        for worker in workers {
+            if let Err(e) = worker.await {
+                tracing::error!(error = %e, "runner worker panicked");
             }
         }
     })))
+}
+
+impl Runner {
+    /// The building worker of `serve`: rounds back to back while they find work, the
+    /// interval's sleep after one that found none (or failed).
+    fn keep_building(&self, interval: std::time::Duration) {
+        while !self.stopping() {
+            let tally = Tally::default();
+            match self.build_round(&tally) {
+                Ok(0) => {}
+                Ok(_) => {
+                    tracing::debug!(pass = ?tally.pass(), "runner round");
+                    continue;
+                }
+                Err(e) => tracing::error!(error = %e, "runner round failed"),
+            }
+            let started = std::time::Instant::now();
+            while started.elapsed() < interval && !self.stopping() {
+                std::thread::sleep(std::time::Duration::from_millis(200).min(interval));
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -148,6 +148,10 @@ impl Service {
         vars.insert("CALLCSV_SMTP_URL", smtp_url.into());
         vars.insert("CALLCSV_LOG", "warn".into());
         vars.insert("CALLCSV_DB_POOL_SIZE", "4".into());
+        // One send at a time, so "the message accepted just before the crash" is one
+        // message: with several in flight, each one handed over when the process died is
+        // (rightly) flagged too.
+        vars.insert("CALLCSV_MAIL_CONCURRENCY", "1".into());
         if let Some(url) = &db.url {
             vars.insert("CALLCSV_DATABASE_URL", url.clone());
         }
