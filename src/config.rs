@@ -91,6 +91,9 @@ pub struct Config {
     pub mail_send_timeout_seconds: u64,
     /// Attempts with an unknown outcome after which an email is `failed` instead of resent.
     pub mail_unknown_outcome_limit: i32,
+    /// Failed logins a minute per user name, and per client address, before 429.
+    pub login_failures_per_user: u32,
+    pub login_failures_per_address: u32,
 }
 
 /// Every variable the service reads, with its default, for the README table and `--help`.
@@ -196,6 +199,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "CALLCSV_MAIL_UNKNOWN_OUTCOME_LIMIT",
         "3",
         "sends whose outcome is unknown (connection lost after the message) before an email is failed",
+    ),
+    (
+        "CALLCSV_LOGIN_FAILURES_PER_USER",
+        "10",
+        "failed logins a minute per user name before 429 (counted per instance)",
+    ),
+    (
+        "CALLCSV_LOGIN_FAILURES_PER_ADDRESS",
+        "10",
+        "failed logins a minute per client address before 429 (counted per instance)",
     ),
 ];
 
@@ -328,6 +341,20 @@ impl Config {
                 3,
                 1,
                 100,
+            )?,
+            login_failures_per_user: number(
+                &get,
+                "CALLCSV_LOGIN_FAILURES_PER_USER",
+                10,
+                1,
+                10_000,
+            )?,
+            login_failures_per_address: number(
+                &get,
+                "CALLCSV_LOGIN_FAILURES_PER_ADDRESS",
+                10,
+                1,
+                10_000,
             )?,
         })
     }

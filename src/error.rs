@@ -93,6 +93,21 @@ impl AppError {
         )
     }
 
+    /// A limit was reached; answer with [`AppError::response_retry_after`].
+    pub fn too_many_requests(message: impl Into<String>) -> AppError {
+        AppError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
+    }
+
+    /// The error's usual response plus `Retry-After: seconds` (RFC 9110), for 429 answers.
+    pub fn response_retry_after(&self, seconds: u64) -> HttpResponse {
+        let mut response = self.error_response();
+        response.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(seconds.max(1)),
+        );
+        response
+    }
+
     pub fn unavailable(message: impl Into<String>) -> AppError {
         AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,

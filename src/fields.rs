@@ -11,11 +11,16 @@ pub fn ts(t: NaiveDateTime) -> String {
     t.and_utc().to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
-/// Parses an RFC 3339 time with a required offset into a stored (UTC) timestamp.
+/// Parses an RFC 3339 time with a required offset into a stored (UTC) timestamp. Every
+/// time the service accepts (call times, filters, `nextExecution`, activation times) comes
+/// through here, so the same rules hold everywhere: no leap second (`23:59:60`, which the
+/// database and the rating arithmetic cannot hold), and an instant from 1970 to 9999 in UTC
+/// (year 0000 and earlier give dates no RFC 3339 writer can print back).
 pub fn parse_time(raw: &str) -> Option<NaiveDateTime> {
-    DateTime::parse_from_rfc3339(raw.trim())
-        .ok()
-        .map(|t| t.naive_utc())
+    use chrono::{Datelike, Timelike};
+    let t = DateTime::parse_from_rfc3339(raw.trim()).ok()?.naive_utc();
+    let leap_second = t.nanosecond() >= 1_000_000_000;
+    (!leap_second && (1970..=9999).contains(&t.year())).then_some(t)
 }
 
 pub fn valid_timezone(tz: &str) -> bool {

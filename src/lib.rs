@@ -31,4 +31,6 @@ pub struct AppState {
     pub jwt: Arc<auth::jwt::JwtKeys>,
     /// Built rating plan indexes, shared by ingestion and rerating.
     pub plans: Arc<calls::rater::PlanCache>,
+    /// Failed-login counts of this instance.
+    pub login_throttle: Arc<auth::throttle::LoginThrottle>,
 }

@@ -11,6 +11,8 @@ use crate::ids::Id;
 
 pub const MAX_ITEMS_PER_PAGE: i64 = 1000;
 pub const DEFAULT_ITEMS_PER_PAGE: i64 = 50;
+/// The largest `page` (openapi.yaml's `Page` maximum): the offset must fit an i64.
+pub const MAX_PAGE: i64 = i64::MAX / MAX_ITEMS_PER_PAGE;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -68,7 +70,8 @@ impl ListParams {
             None => Ok(None),
             Some(raw) => crate::fields::parse_time(raw).map(Some).ok_or_else(|| {
                 AppError::invalid_query(format!(
-                    "{name}: {raw:?} is not an RFC 3339 time with an offset"
+                    "{name}: {raw:?} is not an RFC 3339 time with an offset \
+                     (years 1970 to 9999, no leap second)"
                 ))
             }),
         }

@@ -32,7 +32,12 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
     drop(conn);
     let secret = load_or_create_jwt_secret(&config)?;
     let jwt = JwtKeys::new(&secret.0, config.jwt_ttl_seconds);
+    let login_throttle = crate::auth::throttle::LoginThrottle::new(
+        config.login_failures_per_user,
+        config.login_failures_per_address,
+    );
     Ok(AppState {
+        login_throttle: Arc::new(login_throttle),
         pool,
         config: Arc::new(config),
         jwt: Arc::new(jwt),
@@ -106,6 +111,29 @@ fn json_error(err: JsonPayloadError) -> AppError {
     }
 }
 
+/// Longest request target (path and query) the service reads: 414 above it. Everything the
+/// API takes fits in a few hundred bytes; 8 KiB is what common proxies allow.
+pub const MAX_URL_BYTES: usize = 8192;
+
+/// 414 with the error shape for a URL longer than [`MAX_URL_BYTES`]. (Beyond 64 KiB the
+/// HTTP parser itself refuses the request before any application code: see `crate::conn`.)
+async fn reject_long_urls(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let length = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if length > MAX_URL_BYTES {
+        let error = AppError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!("the URL has {length} bytes; at most {MAX_URL_BYTES}"),
+        );
+        let response = actix_web::ResponseError::error_response(&error);
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req).await.map(|res| res.map_into_left_body())
+}
+
 /// The running service: the HTTP server and, when enabled, the scheduler runner.
 pub struct Running {
     server: Server,
@@ -164,6 +192,7 @@ pub fn http_server(
                 }
                 srv.call(req)
             })
+            .wrap(actix_web::middleware::from_fn(reject_long_urls))
             .wrap_fn(|req, srv| {
                 // One line per request: method, path (never the query or headers, which may
                 // carry secrets), status and time.

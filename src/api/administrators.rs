@@ -255,6 +255,7 @@ async fn create(
             timezone: input.timezone,
             created_at: now,
             updated_at: now,
+            token_version: 0,
         };
         administrators::insert(conn, &row)?;
         Ok(row)
@@ -305,6 +306,7 @@ async fn save(
             "you cannot change your own role",
         ));
     }
+    let password_changed = input.password.is_some();
     let hash = match input.password.clone() {
         Some(plain) => web::block(move || password::hash(&plain))
             .await?
@@ -328,7 +330,14 @@ async fn save(
             updated_at: db::now(),
             ..current
         };
-        administrators::update(conn, &row)?;
+        diesel::Connection::transaction(conn, |conn| {
+            administrators::update(conn, &row)?;
+            if password_changed {
+                // Tokens issued before the change stop working (see `auth::caller`).
+                administrators::revoke_tokens(conn, &row.id)?;
+            }
+            Ok::<_, AppError>(())
+        })?;
         Ok(row)
     })
     .await?;

@@ -54,7 +54,9 @@ const COLUMNS: &[&str] = &[
     "createdAt",
     "updatedAt",
 ];
-const HIDDEN_FROM_CLIENTS: &[&str] = &["cost", "carrier", "ddiProvider", "sourceIp"];
+/// What client administrators may not see: the operator's costs and suppliers, and the
+/// rating plan (rating plans are closed to them).
+const HIDDEN_FROM_CLIENTS: &[&str] = &["cost", "carrier", "ddiProvider", "sourceIp", "ratingPlan"];
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -83,7 +85,8 @@ pub struct CallView {
     pub price: Option<String>,
     pub rating_error: Option<String>,
     pub destination_name: Option<String>,
-    pub rating_plan: Option<String>,
+    #[serde(skip_serializing_if = "Hidden::is_hidden")]
+    pub rating_plan: Hidden<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -140,7 +143,7 @@ impl CallView {
             price: c.price,
             rating_error: c.rating_error,
             destination_name: c.destination_name,
-            rating_plan: c.rating_plan_id,
+            rating_plan: Hidden::of(c.rating_plan_id, full),
             created_at: ts(c.created_at),
             updated_at: ts(c.updated_at),
         }

@@ -754,7 +754,7 @@ async fn patch(
             }
         }
     }
-    let input = parse_body(merged, READ_ONLY)?;
+    let input = crate::api::parse_merged(merged, READ_ONLY)?;
     save(&state, current, input).await
 }
 

@@ -38,7 +38,9 @@ use crate::ids::Id;
 pub use crate::fields::{
     check_name, parse_time, ts, valid_currency, valid_email, valid_language, valid_timezone,
 };
-pub use crate::listing::{Direction, ListParams, DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE};
+pub use crate::listing::{
+    Direction, ListParams, DEFAULT_ITEMS_PER_PAGE, MAX_ITEMS_PER_PAGE, MAX_PAGE,
+};
 
 /// The route table: every path the API serves. A path answers 405 for methods it lacks.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -166,10 +168,31 @@ pub fn parse_ref(field: &str, raw: &str) -> AppResult<String> {
 /// but ignored.
 const SERVER_FIELDS: &[&str] = &["id", "createdAt", "updatedAt"];
 
-/// Turns a JSON body into a typed input: server-owned fields (`id`, `createdAt`,
-/// `updatedAt` and `extra_read_only`) are dropped; wrong types and unknown fields are a 422
-/// naming the problem.
-pub fn parse_body<T: DeserializeOwned>(mut body: Value, extra_read_only: &[&str]) -> AppResult<T> {
+/// Turns a create or replace body (POST, PUT) into a typed input: server-owned fields (`id`,
+/// `createdAt`, `updatedAt` and `extra_read_only`) are dropped; wrong types, unknown fields
+/// and `null` on a field openapi.yaml's input schema does not mark `nullable` are a 422
+/// naming the problem (serde alone reads `null` as "absent" for every optional field).
+pub fn parse_body<T: DeserializeOwned>(body: Value, extra_read_only: &[&str]) -> AppResult<T> {
+    if let (Value::Object(map), Some(nullable)) = (&body, nullable_fields(schema_name::<T>())) {
+        let mut v = crate::error::Validator::new();
+        for (field, value) in map {
+            let ignored = SERVER_FIELDS.contains(&field.as_str())
+                || extra_read_only.contains(&field.as_str());
+            if value.is_null() && !ignored && nullable.get(field) == Some(&false) {
+                v.error(field, "must not be null (leave it out to get the default)");
+            }
+        }
+        v.finish()?;
+    }
+    parse_merged(body, extra_read_only)
+}
+
+/// Like [`parse_body`] without the `null` check, for a merged PATCH document, where a
+/// `null` left in place has the meaning the resource documents.
+pub fn parse_merged<T: DeserializeOwned>(
+    mut body: Value,
+    extra_read_only: &[&str],
+) -> AppResult<T> {
     let Value::Object(map) = &mut body else {
         return Err(AppError::new(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -189,6 +212,76 @@ pub fn parse_body<T: DeserializeOwned>(mut body: Value, extra_read_only: &[&str]
             message,
         )
     })
+}
+
+/// Input types whose openapi.yaml schema has another name than the type.
+const SCHEMA_OF_TYPE: &[(&str, &str)] = &[
+    ("TemplateInput", "NotificationTemplateInput"),
+    ("PlanInput", "RatingPlanInput"),
+    ("ProfileInput", "RatingProfileInput"),
+    ("SchedulerInput", "CallCsvSchedulerInput"),
+];
+
+/// The openapi.yaml schema describing the input type `T` (by its name; a unit test checks
+/// every input type resolves).
+fn schema_name<T>() -> &'static str {
+    let full = std::any::type_name::<T>();
+    let short = full.rsplit("::").next().unwrap_or(full);
+    SCHEMA_OF_TYPE
+        .iter()
+        .find(|(rust, _)| *rust == short)
+        .map_or(short, |(_, schema)| schema)
+}
+
+/// Property → nullable? of a schema in openapi.yaml's `components.schemas`.
+fn nullable_fields(schema: &str) -> Option<&'static BTreeMap<String, bool>> {
+    static TABLE: std::sync::OnceLock<BTreeMap<String, BTreeMap<String, bool>>> =
+        std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(|| nullable_by_schema(health::OPENAPI_YAML))
+        .get(schema)
+}
+
+/// Reads `components.schemas` of an OpenAPI YAML document written the way ours is (schemas
+/// indented four spaces, their properties eight, a property's keys ten).
+fn nullable_by_schema(yaml: &str) -> BTreeMap<String, BTreeMap<String, bool>> {
+    let mut table: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
+    let (mut in_components, mut in_schemas, mut in_properties) = (false, false, false);
+    let mut schema: Option<String> = None;
+    let mut property: Option<String> = None;
+    for line in yaml.lines() {
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let key = line.trim().trim_end_matches(':');
+        match indent {
+            0 => in_components = key == "components",
+            2 => in_schemas = in_components && key == "schemas",
+            4 if in_schemas && line.trim_end().ends_with(':') => {
+                schema = Some(key.to_string());
+                table.entry(key.to_string()).or_default();
+                (in_properties, property) = (false, None);
+            }
+            6 => (in_properties, property) = (key == "properties", None),
+            8 if in_properties && line.trim_end().ends_with(':') => {
+                if let Some(s) = &schema {
+                    table
+                        .entry(s.clone())
+                        .or_default()
+                        .insert(key.to_string(), false);
+                }
+                property = Some(key.to_string());
+            }
+            10 if in_properties && key == "nullable: true" => {
+                if let (Some(s), Some(p)) = (&schema, &property) {
+                    table.entry(s.clone()).or_default().insert(p.clone(), true);
+                }
+            }
+            _ => {}
+        }
+    }
+    table
 }
 
 /// RFC 7386 JSON merge patch: `null` removes, objects merge, everything else replaces.
@@ -228,7 +321,7 @@ pub fn patched<V: Serialize, T: DeserializeOwned>(
     }
     let mut value = serde_json::to_value(current).map_err(AppError::internal)?;
     merge_patch(&mut value, &patch);
-    parse_body(value, extra_read_only)
+    parse_merged(value, extra_read_only)
 }
 
 /// Reads a raw body (CSV or JSON handled by the caller) up to `limit` bytes (413 above it).
@@ -286,7 +379,7 @@ impl ListParams {
                 )));
             }
             match key.as_str() {
-                "page" => params.page = positive(&key, &value, i64::MAX / MAX_ITEMS_PER_PAGE)?,
+                "page" => params.page = positive(&key, &value, MAX_PAGE)?,
                 "itemsPerPage" => params.per_page = positive(&key, &value, MAX_ITEMS_PER_PAGE)?,
                 _ if key.starts_with("_order[") && key.ends_with(']') => {
                     let field = &key["_order[".len()..key.len() - 1];
@@ -334,8 +427,10 @@ pub fn force_param(req: &HttpRequest) -> AppResult<bool> {
 }
 
 fn positive(key: &str, value: &str, max: i64) -> AppResult<i64> {
+    // Plain digits only: `parse` alone would also take a leading `+`.
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
     match value.parse::<i64>() {
-        Ok(n) if n >= 1 && n <= max => Ok(n),
+        Ok(n) if digits && n >= 1 && n <= max => Ok(n),
         _ => Err(AppError::invalid_query(format!(
             "{key}: {value:?} must be a whole number from 1 to {max}"
         ))),
@@ -422,6 +517,45 @@ mod tests {
             table.get("/rating_plans/{}/rates").map(String::as_str)
         );
         assert!(allowed_methods("/nowhere").is_none());
+    }
+
+    #[test]
+    fn every_input_type_has_its_schema_in_openapi() {
+        fn check<T>(expect_non_nullable: &str) {
+            let schema = schema_name::<T>();
+            let fields = nullable_fields(schema).unwrap_or_else(|| panic!("no schema {schema}"));
+            assert!(!fields.is_empty(), "{schema} has no properties");
+            assert_eq!(fields.get(expect_non_nullable), Some(&false), "{schema}");
+        }
+        check::<administrators::AdministratorInput>("active");
+        check::<brands::BrandInput>("timezone");
+        check::<clients::ClientInput>("name");
+        check::<crate::tenancy::carriers::CarrierInput>("name");
+        check::<ddi_providers::DdiProviderInput>("name");
+        check::<ddis::DdiInput>("ddiE164");
+        check::<endpoints::EndpointInput>("name");
+        check::<notification_templates::TemplateInput>("name");
+        check::<rating_plans::PlanInput>("name");
+        check::<rating_profiles::ProfileInput>("ratingPlan");
+        check::<call_csv_schedulers::SchedulerInput>("unit");
+        let brand = nullable_fields("BrandInput").unwrap();
+        assert_eq!(brand.get("email"), Some(&true));
+    }
+
+    #[test]
+    fn times_are_rfc3339_from_1970_to_9999_without_leap_seconds() {
+        assert!(parse_time("2026-01-31T10:00:00Z").is_some());
+        assert!(parse_time("1970-01-01T00:00:00Z").is_some());
+        assert!(parse_time("9999-12-31T23:59:59.999Z").is_some());
+        for bad in [
+            "2016-12-31T23:59:60Z",
+            "0000-01-01T00:00:00Z",
+            "1969-12-31T23:59:59Z",
+            "1970-01-01T00:30:00+01:00",
+            "2026-01-31T10:00:00",
+        ] {
+            assert!(parse_time(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

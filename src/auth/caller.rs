@@ -191,6 +191,13 @@ impl FromRequest for Caller {
             .await?;
             let admin =
                 admin.ok_or_else(|| AppError::unauthorized("administrator disabled or deleted"))?;
+            if claims.ver != admin.token_version {
+                return Err(AppError::new(
+                    actix_web::http::StatusCode::UNAUTHORIZED,
+                    "token_revoked",
+                    "the password changed since this token was issued; log in again",
+                ));
+            }
             let role = Role::parse(&admin.role)
                 .ok_or_else(|| AppError::internal("stored role is invalid"))?;
             Ok(Caller {

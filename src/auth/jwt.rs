@@ -10,6 +10,10 @@ pub struct Claims {
     pub sub: String,
     pub iat: i64,
     pub exp: i64,
+    /// The administrator's token version when issued (absent in tokens from before
+    /// versions existed: 0, the column's default).
+    #[serde(default)]
+    pub ver: i64,
 }
 
 pub struct JwtKeys {
@@ -32,14 +36,15 @@ impl JwtKeys {
         }
     }
 
-    /// A token for `admin_id` and the instant it expires.
-    pub fn issue(&self, admin_id: &str) -> Result<(String, DateTime<Utc>), String> {
+    /// A token for `admin_id` under its current token `version`, and the instant it expires.
+    pub fn issue(&self, admin_id: &str, version: i64) -> Result<(String, DateTime<Utc>), String> {
         let now = Utc::now().timestamp();
         let exp = now + self.ttl_seconds;
         let claims = Claims {
             sub: admin_id.to_string(),
             iat: now,
             exp,
+            ver: version,
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| format!("jwt: {e}"))?;

@@ -4,5 +4,6 @@
 pub mod caller;
 pub mod jwt;
 pub mod password;
+pub mod throttle;
 
 pub use caller::{Caller, Role};

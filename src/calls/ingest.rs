@@ -73,8 +73,17 @@ pub fn validate(raw: &RawCall, dir: &Directory, rater: &Rater) -> Result<Billabl
         return Err("callid: at most 255 characters, no control characters".into());
     }
     let start = crate::fields::parse_time(required(&raw.start_time, "startTime")?)
-        .ok_or("startTime: not an RFC 3339 time with an offset (2026-01-31T10:00:00Z)")?;
+        .ok_or("startTime: not an RFC 3339 time with an offset (2026-01-31T10:00:00Z), years 1970 to 9999, no leap second")?;
     let duration_text = required(&raw.duration, "duration")?;
+    // Plain digits with an optional fraction: `Decimal::from_str` alone also takes `1_000`,
+    // `+5` and `1e3`, which no switch writes and which hide typos.
+    let plain = duration_text
+        .split_once('.')
+        .map_or((duration_text, None), |(i, f)| (i, Some(f)));
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(plain.0) || !plain.1.is_none_or(all_digits) {
+        return Err("duration: not a non-negative decimal number of seconds (digits, optionally a point and more digits)".into());
+    }
     let duration = Decimal::from_str(duration_text)
         .ok()
         .filter(|d| !d.is_sign_negative() || d.is_zero())

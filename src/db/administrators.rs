@@ -19,6 +19,10 @@ pub struct Administrator {
     pub timezone: Option<String>,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
+    /// The version tokens must carry; changed only by [`revoke_tokens`], never written
+    /// back from a (possibly stale) row.
+    #[diesel(skip_update)]
+    pub token_version: i64,
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Administrator>> {
@@ -78,6 +82,7 @@ pub fn create_platform(
         timezone: None,
         created_at: now,
         updated_at: now,
+        token_version: 0,
     };
     insert(conn, &admin)?;
     Ok(admin)
@@ -152,6 +157,14 @@ pub fn update(conn: &mut DbConnection, admin: &Administrator) -> AppResult<()> {
         .map_err(crate::error::unique(
             "an administrator with this username already exists",
         ))?;
+    Ok(())
+}
+
+/// Invalidates every token issued to the administrator so far (after a password change).
+pub fn revoke_tokens(conn: &mut DbConnection, id: &str) -> AppResult<()> {
+    diesel::update(administrators::table.find(id))
+        .set(administrators::token_version.eq(administrators::token_version + 1))
+        .execute(conn)?;
     Ok(())
 }
 

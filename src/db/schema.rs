@@ -100,6 +100,7 @@ diesel::table! {
         timezone -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        token_version -> BigInt,
     }
 }
 

@@ -112,11 +112,12 @@ async fn administrator_roles_and_scoping(app: TestApp) {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    app.login("ca-a", "new-password").await;
+    // The password change revoked the old token (issue 13): log in again.
+    let client_admin_a = app.login("ca-a", "new-password").await;
     let (status, _) = app
         .patch(
             &format!("/administrators/{me}"),
-            &t.client_admin_a,
+            &client_admin_a,
             json!({"role": "brand"}),
         )
         .await;

@@ -1,0 +1,1 @@
+ALTER TABLE administrators DROP COLUMN token_version;
