@@ -58,6 +58,13 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// How log lines are written: text for people, JSON for log pipelines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub bind: SocketAddr,
@@ -79,6 +86,7 @@ pub struct Config {
     /// How long temporary SMTP failures are retried before a report is marked failed.
     pub mail_retry_seconds: i64,
     pub log_filter: String,
+    pub log_format: LogFormat,
     pub report_lease_seconds: i64,
     pub mail_backoff_seconds: i64,
     /// `None` = `GET /metrics` is open; otherwise the bearer token it requires.
@@ -164,6 +172,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "CALLCSV_LOG",
         "info",
         "log filter (tracing EnvFilter syntax, e.g. callcsv=debug)",
+    ),
+    (
+        "CALLCSV_LOG_FORMAT",
+        "text",
+        "text (colours only on a terminal) or json (one JSON object per line, for log pipelines)",
     ),
     (
         "CALLCSV_MAIL_BACKOFF_SECONDS",
@@ -323,6 +336,13 @@ impl Config {
             )?,
             mail_retry_seconds: number(&get, "CALLCSV_MAIL_RETRY_SECONDS", 86400, 0, 365 * 86400)?,
             log_filter: get("CALLCSV_LOG").unwrap_or_else(|| "info".into()),
+            log_format: match get("CALLCSV_LOG_FORMAT").as_deref() {
+                None | Some("text") => LogFormat::Text,
+                Some("json") => LogFormat::Json,
+                Some(other) => {
+                    return Err(format!("CALLCSV_LOG_FORMAT: {other:?} is not text or json"))
+                }
+            },
             report_lease_seconds: number(&get, "CALLCSV_REPORT_LEASE_SECONDS", 300, 5, 86400)?,
             mail_backoff_seconds: number(&get, "CALLCSV_MAIL_BACKOFF_SECONDS", 30, 1, 3600)?,
             metrics_token,

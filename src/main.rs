@@ -1,19 +1,22 @@
 //! The `callcsv` command: `serve` (the default) runs the API; `migrate` applies database
-//! migrations; `admin create` makes a platform administrator.
+//! migrations; `admin create` makes a platform administrator; `run-due --once` is one
+//! runner pass. Every command reads its configuration from `CALLCSV_*` variables, listed
+//! in `--help` from the one table in `config.rs`.
 
 use std::io::BufRead;
 use std::net::TcpListener;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use callcsv::config::Config;
+use callcsv::config::{Config, LogFormat};
 use callcsv::{db, server};
 
 #[derive(Parser)]
 #[command(
     name = "callcsv",
     version,
-    about = "Rated call CSV reports for VoIP operators"
+    about = "Rated call CSV reports for VoIP operators: a REST API, a call rater and a \
+             scheduler of call CSV reports, in one binary (`callcsv` alone runs `serve`)"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -22,18 +25,31 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the API (and the scheduler runner) until SIGTERM/Ctrl-C.
+    /// Run the API and the scheduler runner until SIGTERM/Ctrl-C (applies migrations first)
+    #[command(after_help = "Reads every CALLCSV_* variable (see `callcsv --help`).")]
     Serve,
-    /// Apply pending database migrations and exit.
+    /// Apply pending database migrations and exit
+    #[command(
+        after_help = "Reads CALLCSV_DATA_DIR, CALLCSV_DATABASE_URL, CALLCSV_LOG, CALLCSV_LOG_FORMAT (see `callcsv --help`)."
+    )]
     Migrate,
-    /// Record due scheduler runs, build their reports and send their emails, then exit
-    /// (for running from cron instead of the built-in runner).
+    /// One runner pass: record due scheduler runs, build their reports, send their emails,
+    /// then exit
+    ///
+    /// For running from cron with CALLCSV_RUNNER_INTERVAL=0 instead of the runner built
+    /// into `serve`.
+    #[command(
+        after_help = "Reads CALLCSV_DATA_DIR, CALLCSV_DATABASE_URL, CALLCSV_SMTP_URL, \
+        CALLCSV_MAIL_FROM, CALLCSV_MAIL_GZIP_ABOVE, CALLCSV_MAIL_RETRY_SECONDS, \
+        CALLCSV_MAIL_BACKOFF_SECONDS, CALLCSV_REPORT_LEASE_SECONDS, CALLCSV_MAX_CATCH_UP, \
+        CALLCSV_BOOTSTRAP_ADMIN, CALLCSV_BOOTSTRAP_PASSWORD, CALLCSV_LOG, CALLCSV_LOG_FORMAT (see `callcsv --help`)."
+    )]
     RunDue {
         /// Required: one pass, then exit.
         #[arg(long)]
         once: bool,
     },
-    /// Manage administrators from the command line.
+    /// Manage administrators from the command line
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
@@ -42,10 +58,15 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Create a platform administrator (brand and client ones are created through the API).
+    /// Create a platform administrator (brand and client ones are created through the API)
+    #[command(
+        after_help = "Reads CALLCSV_DATA_DIR, CALLCSV_DATABASE_URL, CALLCSV_LOG, CALLCSV_LOG_FORMAT (see `callcsv --help`)."
+    )]
     Create {
+        /// The name to log in with.
         #[arg(long)]
         username: String,
+        /// Only `platform` here.
         #[arg(long, default_value = "platform")]
         role: String,
         /// Read the password from the first line of standard input instead of prompting.
@@ -54,13 +75,26 @@ enum AdminCommand {
     },
 }
 
+/// The top-level help's list of variables, from the one table in `config.rs`.
+fn environment_help() -> String {
+    let mut text = String::from(
+        "Configuration: environment variables (a .env file in the working directory may set \
+         them too); an unknown CALLCSV_* variable stops every command.\n",
+    );
+    for (name, default, meaning) in callcsv::config::VARIABLES {
+        text.push_str(&format!("  {name}\n      {meaning} [default: {default}]\n"));
+    }
+    text
+}
+
 fn main() {
-    let cli = Cli::parse();
+    let matches = Cli::command().after_help(environment_help()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => fail(&format!("configuration: {e}")),
     };
-    init_logging(&config.log_filter);
+    init_logging(&config.log_filter, config.log_format);
     let outcome = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
         Command::Migrate => migrate(config),
@@ -84,13 +118,24 @@ fn fail(message: &str) -> ! {
     std::process::exit(1);
 }
 
-fn init_logging(filter: &str) {
+/// Log lines go to standard output: as text, coloured only when that is a terminal (a file
+/// or a pipe gets no escape codes), or as one JSON object per line with the same fields.
+fn init_logging(filter: &str, format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stdout().is_terminal()).init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init(),
+    }
 }
 
 fn serve(config: Config) -> Result<(), String> {

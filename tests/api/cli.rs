@@ -99,9 +99,9 @@ impl Serve {
             .unwrap()
     }
 
-    /// SIGTERM, then the exit status and everything the service wrote (standard error,
-    /// then standard output); it must stop by itself within 20 s.
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+    /// SIGTERM, then the exit status, its standard error and its standard output (the log);
+    /// it must stop by itself within 20 s.
+    fn terminate(mut self) -> (std::process::ExitStatus, String, String) {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill")
             .args(["-TERM", &pid])
@@ -120,7 +120,7 @@ impl Serve {
                     .unwrap()
                     .read_to_string(&mut stderr);
                 let stdout = std::fs::read_to_string(&self.log).unwrap();
-                return (status, stderr + &stdout);
+                return (status, stderr, stdout);
             }
             assert!(
                 Instant::now() < deadline,
@@ -183,7 +183,7 @@ async fn migrate_admin_create_restart_and_sigterm() {
 
     // No administrator yet: the first start says how to create one.
     let serve = Serve::start(dir.path(), &[]).await;
-    let (status, stderr) = serve.terminate();
+    let (status, stderr, _) = serve.terminate();
     assert!(status.success(), "SIGTERM is a clean exit: {status}");
     assert!(
         stderr.contains("callcsv admin create --username"),
@@ -240,7 +240,7 @@ async fn migrate_admin_create_restart_and_sigterm() {
         .as_str()
         .unwrap()
         .to_string();
-    let (status, _) = serve.terminate();
+    let (status, _, _) = serve.terminate();
     assert!(status.success());
     #[cfg(unix)]
     {
@@ -300,7 +300,8 @@ async fn first_start_on_a_fresh_data_dir_is_clean_on_sqlite() {
             &[("CALLCSV_LOG", "info"), ("CALLCSV_RUNNER_INTERVAL", "30")],
         )
         .await;
-        let (status, output) = serve.terminate();
+        let (status, stderr, stdout) = serve.terminate();
+        let output = stderr + &stdout;
         assert!(status.success(), "start {attempt}: {status}\n{output}");
         assert!(
             output.contains("applied migrations"),
@@ -332,7 +333,8 @@ async fn first_start_on_a_fresh_database_is_clean_on_postgres() {
             ],
         )
         .await;
-        let (status, output) = serve.terminate();
+        let (status, stderr, stdout) = serve.terminate();
+        let output = stderr + &stdout;
         crate::common::drop_pg_database(&admin_url, &name);
         assert!(status.success(), "start {attempt}: {status}\n{output}");
         assert!(
@@ -345,4 +347,124 @@ async fn first_start_on_a_fresh_database_is_clean_on_postgres() {
             "start {attempt}: {trouble:#?}\n{output}"
         );
     }
+}
+
+/// Logs in with a wrong password and asks for a path with a query string, so the log has
+/// request lines; returns what must never show in it.
+async fn log_some_requests(serve: &Serve) -> Vec<&'static str> {
+    let res = serve.login("nobody", "not-the-password-123").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = reqwest::get(format!("{}/brands?secret-query=q-123", serve.base))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    vec!["not-the-password-123", "q-123"]
+}
+
+/// Written to a file or a pipe, the text log has no terminal colour codes.
+#[tokio::test]
+async fn text_log_in_a_pipe_has_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(dir.path(), &[("CALLCSV_LOG", "info")]).await;
+    let secrets = log_some_requests(&serve).await;
+    let (status, _, log) = serve.terminate();
+    assert!(status.success());
+    assert!(log.contains("applied migrations"), "{log}");
+    assert!(
+        log.contains("/auth/login") && log.contains("status=401"),
+        "{log}"
+    );
+    assert!(!log.contains('\x1b'), "escape codes in a pipe: {log:?}");
+    for secret in secrets {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
+}
+
+/// `CALLCSV_LOG_FORMAT=json`: every line of the log is one JSON object with the event's
+/// level, message and fields; nothing secret in it either.
+#[tokio::test]
+async fn json_log_is_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = Serve::start(
+        dir.path(),
+        &[("CALLCSV_LOG", "info"), ("CALLCSV_LOG_FORMAT", "json")],
+    )
+    .await;
+    let secrets = log_some_requests(&serve).await;
+    let (status, _, log) = serve.terminate();
+    assert!(status.success());
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
+        .collect();
+    assert!(
+        lines.iter().all(|l| l["level"].is_string()
+            && l["timestamp"].is_string()
+            && l["message"].is_string()),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["message"] == "applied migrations" && l["count"].is_number()),
+        "{log}"
+    );
+    assert!(
+        lines.iter().any(|l| l["message"] == "request"
+            && l["path"] == "/auth/login"
+            && l["status"] == 401
+            && l["method"] == "POST"),
+        "{log}"
+    );
+    for secret in secrets {
+        assert!(!log.contains(secret), "{secret} in the log: {log}");
+    }
+
+    let out = run(
+        callcsv(dir.path(), &[("CALLCSV_LOG_FORMAT", "xml")]).arg("migrate"),
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("CALLCSV_LOG_FORMAT"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// `--help` says what each command does and which variables it reads.
+#[test]
+fn help_names_each_command_and_the_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(callcsv(dir.path(), &[]).arg("--help"), "");
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for (name, _, _) in callcsv::config::VARIABLES {
+        assert!(help.contains(name), "{name} missing from --help:\n{help}");
+    }
+    for command in ["serve", "migrate", "run-due", "admin"] {
+        assert!(
+            help.contains(&format!("  {command} ")),
+            "{command}:\n{help}"
+        );
+    }
+    for command in [
+        &["serve"][..],
+        &["migrate"],
+        &["run-due"],
+        &["admin", "create"],
+    ] {
+        let out = run(callcsv(dir.path(), &[]).args(command).arg("--help"), "");
+        assert!(out.status.success(), "{command:?}");
+        let help = text(&out.stdout);
+        assert!(
+            help.lines().next().is_some_and(|l| l.len() > 20),
+            "{command:?}: {help}"
+        );
+        assert!(
+            help.contains("Reads ") && help.contains("CALLCSV_"),
+            "{command:?}: {help}"
+        );
+    }
+    assert!(!dir.path().join("data").exists(), "--help touches nothing");
 }
