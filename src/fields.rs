@@ -74,6 +74,14 @@ pub fn check_name(v: &mut Validator, field: &str, name: &str, max: usize) {
     );
 }
 
+/// The id in a reference field (`"client": "<uuid>"`), canonical; `None` when absent, or
+/// after recording on `v` that it is not a UUID.
+pub fn reference(v: &mut Validator, field: &str, raw: Option<&str>) -> Option<String> {
+    let parsed = crate::ids::canonical(raw?);
+    v.check(parsed.is_some(), field, "not a UUID");
+    parsed
+}
+
 pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 
 /// A free-text description: may be empty, bounded, no control characters but newlines.

@@ -23,6 +23,11 @@ pub trait Resource {
     const FILTERS: &'static [&'static str];
     const ORDER: &'static [&'static str];
 
+    /// The filters this caller may use (some are the brand's business only).
+    fn filters(_caller: &Caller) -> &'static [&'static str] {
+        Self::FILTERS
+    }
+
     fn id_of(object: &Self::Object) -> &str;
 
     /// The object, if the caller may see it; a 404 otherwise (also for other tenants', so

@@ -5,7 +5,9 @@ use serde::Serialize;
 
 use crate::api::rest::{self, Rest};
 use crate::api::{resource, ts};
+use crate::auth::Caller;
 use crate::db::carriers::Carrier;
+use crate::error::AppResult;
 use crate::tenancy::Carriers;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -26,6 +28,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 impl Rest for Carriers {
     const PATH: &'static str = "/carriers";
     type View = CarrierView;
+
+    fn view(c: Carrier, _caller: &Caller) -> AppResult<CarrierView> {
+        Ok(CarrierView {
+            id: c.id,
+            brand: c.brand_id,
+            name: c.name,
+            description: c.description,
+            created_at: ts(c.created_at),
+            updated_at: ts(c.updated_at),
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -37,17 +50,4 @@ pub struct CarrierView {
     pub description: String,
     pub created_at: String,
     pub updated_at: String,
-}
-
-impl From<Carrier> for CarrierView {
-    fn from(c: Carrier) -> CarrierView {
-        CarrierView {
-            id: c.id,
-            brand: c.brand_id,
-            name: c.name,
-            description: c.description,
-            created_at: ts(c.created_at),
-            updated_at: ts(c.updated_at),
-        }
-    }
 }

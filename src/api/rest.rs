@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::api::{created, force_param, no_content, ok, paged, parse_body, patched};
+use crate::api::{created, force_param, no_content, ok, page, parse_body, patched};
 use crate::auth::Caller;
 use crate::db;
 use crate::error::AppResult;
@@ -28,7 +28,11 @@ pub trait Rest: Resource<Input: DeserializeOwned> + 'static {
     /// Whether DELETE takes `?force=true` (otherwise the query is not read).
     const DELETE_TAKES_FORCE: bool = false;
 
-    type View: Serialize + From<Self::Object>;
+    type View: Serialize;
+
+    /// The JSON view of an object as `caller` may see it (fails only on a stored value
+    /// that no longer parses).
+    fn view(object: Self::Object, caller: &Caller) -> AppResult<Self::View>;
 }
 
 pub async fn list<R: Rest>(
@@ -37,9 +41,20 @@ pub async fn list<R: Rest>(
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
     R::may_list(&caller)?;
-    let params = ListParams::parse(&req, R::FILTERS, R::ORDER)?;
-    let query = move |conn: &mut _, params: &ListParams| R::list(conn, &caller, params);
-    paged(&state.pool, &req, params, query, R::View::from).await
+    let params = ListParams::parse(&req, R::filters(&caller), R::ORDER)?;
+    let asking = caller.clone();
+    let (params, (total, objects)) = db::run(&state.pool, move |conn| {
+        let found = R::list(conn, &asking, &params)?;
+        Ok((params, found))
+    })
+    .await?;
+    let views = objects.into_iter().map(|object| R::view(object, &caller));
+    Ok(page(
+        &req,
+        &params,
+        total,
+        views.collect::<AppResult<Vec<_>>>()?,
+    ))
 }
 
 pub async fn get<R: Rest>(
@@ -47,9 +62,9 @@ pub async fn get<R: Rest>(
     caller: Caller,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let id = R::Id::parse(&id)?;
-    let object = db::run(&state.pool, move |conn| R::find(conn, &caller, &id)).await?;
-    Ok(ok(&R::View::from(object)))
+    let (id, asking) = (R::Id::parse(&id)?, caller.clone());
+    let object = db::run(&state.pool, move |conn| R::find(conn, &asking, &id)).await?;
+    Ok(ok(&R::view(object, &caller)?))
 }
 
 pub async fn create<R: Rest>(
@@ -57,10 +72,13 @@ pub async fn create<R: Rest>(
     caller: Caller,
     body: web::Json<Value>,
 ) -> AppResult<HttpResponse> {
-    let read = move || parse_body(body.into_inner(), R::READ_ONLY);
-    let object = db::run(&state.pool, move |conn| R::create_from(conn, &caller, read)).await?;
+    let (read, asking) = (
+        move || parse_body(body.into_inner(), R::READ_ONLY),
+        caller.clone(),
+    );
+    let object = db::run(&state.pool, move |conn| R::create_from(conn, &asking, read)).await?;
     let location = format!("{}/{}", R::PATH, R::id_of(&object));
-    Ok(created(location, &R::View::from(object)))
+    Ok(created(location, &R::view(object, &caller)?))
 }
 
 /// PUT replaces, PATCH merges (RFC 7386) into the current object's view: either way one
@@ -72,14 +90,14 @@ pub async fn update<R: Rest>(
     req: HttpRequest,
     body: web::Json<Value>,
 ) -> AppResult<HttpResponse> {
-    let id = R::Id::parse(&id)?;
+    let (id, asking, merging) = (R::Id::parse(&id)?, caller.clone(), caller.clone());
     let (merge, body) = (req.method() == Method::PATCH, body.into_inner());
     let read = move |current: &R::Object| match merge {
-        true => patched(&R::View::from(current.clone()), body, R::READ_ONLY),
+        true => patched(&R::view(current.clone(), &merging)?, body, R::READ_ONLY),
         false => parse_body(body, R::READ_ONLY),
     };
-    let object = db::run(&state.pool, move |conn| R::update(conn, &caller, &id, read)).await?;
-    Ok(ok(&R::View::from(object)))
+    let object = db::run(&state.pool, move |conn| R::update(conn, &asking, &id, read)).await?;
+    Ok(ok(&R::view(object, &caller)?))
 }
 
 pub async fn delete<R: Rest>(

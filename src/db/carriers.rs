@@ -31,14 +31,7 @@ pub fn find(conn: &mut DbConnection, id: &CarrierId) -> AppResult<Option<Carrier
         .optional()?)
 }
 
-/// What a list may be narrowed to: the caller's brand and the query's filters.
-#[derive(Default)]
-pub struct Filter {
-    pub brand: Option<String>,
-    pub name: Option<String>,
-    /// Set when the query can match nothing (another tenant's brand was asked for).
-    pub nothing: bool,
-}
+pub use crate::db::BrandFilter as Filter;
 
 fn filtered(f: &Filter) -> carriers::BoxedQuery<'_, MultiBackend> {
     let mut query = carriers::table.into_boxed();

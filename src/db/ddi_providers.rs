@@ -65,14 +65,7 @@ pub fn of_brand(conn: &mut DbConnection, brand_id: &str) -> AppResult<Vec<DdiPro
         .load(conn)?)
 }
 
-/// What a list may be narrowed to: the caller's brand and the query's filters.
-#[derive(Default)]
-pub struct Filter {
-    pub brand: Option<String>,
-    pub name: Option<String>,
-    /// Set when the query can match nothing (another tenant's brand was asked for).
-    pub nothing: bool,
-}
+pub use crate::db::BrandFilter as Filter;
 
 fn filtered(f: &Filter) -> ddi_providers::BoxedQuery<'_, MultiBackend> {
     let mut query = ddi_providers::table.into_boxed();

@@ -35,6 +35,15 @@ pub enum DbConnection {
     Pg(PgConnection),
 }
 
+/// A list of a brand's own objects (carriers, DDI providers), narrowed by name.
+#[derive(Debug, Default)]
+pub struct BrandFilter {
+    pub brand: Option<String>,
+    pub name: Option<String>,
+    /// Set when the query can match nothing (another tenant's brand was asked for).
+    pub nothing: bool,
+}
+
 pub type DbPool = Pool<DbManager>;
 pub type DbConn = PooledConnection<DbManager>;
 

@@ -4,13 +4,14 @@
 
 use serde::Deserialize;
 
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::db::{self, carriers, carriers::Carrier, DbConnection};
 use crate::error::{AppError, AppResult, Validator};
 use crate::fields::{check_description, check_name};
 use crate::ids::{BrandId, CarrierId, Id};
 use crate::listing::ListParams;
 use crate::ops::Resource;
+use crate::tenancy::{brand_business, brand_kept, brand_to_write};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -22,17 +23,13 @@ pub struct CarrierInput {
 }
 
 impl CarrierInput {
-    /// Validates and builds the row for `brand` (which must exist).
+    /// Validates and builds the row of a carrier of `brand`.
     fn into_row(
         self,
-        conn: &mut DbConnection,
-        brand: &BrandId,
+        brand: BrandId,
         id: String,
         created_at: chrono::NaiveDateTime,
     ) -> AppResult<Carrier> {
-        if !db::brands::exists(conn, brand)? {
-            return Err(AppError::invalid_field("brand", "not found"));
-        }
         let mut v = Validator::new();
         check_name(&mut v, "name", &self.name, 100);
         let description = self.description.unwrap_or_default();
@@ -40,7 +37,7 @@ impl CarrierInput {
         v.finish()?;
         Ok(Carrier {
             id,
-            brand_id: brand.to_string(),
+            brand_id: brand.into(),
             name: self.name.trim().to_string(),
             description,
             created_at,
@@ -64,16 +61,12 @@ impl Resource for Carriers {
     }
 
     fn find(conn: &mut DbConnection, caller: &Caller, id: &CarrierId) -> AppResult<Carrier> {
-        if caller.role == Role::Client {
-            return Err(AppError::not_found());
-        }
-        carriers::find(conn, id)?
-            .filter(|c| caller.sees_brand(&c.brand_id))
-            .ok_or_else(AppError::not_found)
+        let found = carriers::find(conn, id)?;
+        brand_business::visible(caller, found, |o| &o.brand_id)
     }
 
     fn may_list(caller: &Caller) -> AppResult<()> {
-        caller.require(&[Role::Platform, Role::Brand])
+        brand_business::may_manage(caller)
     }
 
     fn list(
@@ -81,25 +74,18 @@ impl Resource for Carriers {
         caller: &Caller,
         params: &ListParams,
     ) -> AppResult<(i64, Vec<Carrier>)> {
-        Self::may_list(caller)?;
-        let scope = caller.list_scope(params.filter_id("brand")?, None);
-        let filter = carriers::Filter {
-            brand: scope.brand,
-            name: params.filter("name").map(str::to_string),
-            nothing: scope.nothing,
-        };
+        let filter = brand_business::filter(caller, params)?;
         carriers::list(conn, &filter, params)
     }
 
     fn may_create(caller: &Caller) -> AppResult<()> {
-        caller.require(&[Role::Platform, Role::Brand])
+        brand_business::may_manage(caller)
     }
 
     fn create(conn: &mut DbConnection, caller: &Caller, input: CarrierInput) -> AppResult<Carrier> {
         Self::may_create(caller)?;
-        let brand = caller.write_brand(input.brand.as_deref())?;
-        let brand = BrandId::parse_ref("brand", &brand)?;
-        let row = input.into_row(conn, &brand, db::new_id(), db::now())?;
+        let brand = brand_to_write(conn, caller, input.brand.as_deref())?;
+        let row = input.into_row(brand, db::new_id(), db::now())?;
         carriers::insert(conn, &row)?;
         Ok(row)
     }
@@ -110,14 +96,8 @@ impl Resource for Carriers {
         current: Carrier,
         input: CarrierInput,
     ) -> AppResult<Carrier> {
-        if input.brand.as_ref().is_some_and(|b| *b != current.brand_id) {
-            return Err(AppError::invalid_field(
-                "brand",
-                "a carrier cannot move to another brand",
-            ));
-        }
-        let brand = BrandId::from_db(current.brand_id);
-        let row = input.into_row(conn, &brand, current.id, current.created_at)?;
+        let brand = brand_kept(input.brand.as_deref(), &current.brand_id, "a carrier")?;
+        let row = input.into_row(brand, current.id, current.created_at)?;
         carriers::update(conn, &row)?;
         Ok(row)
     }

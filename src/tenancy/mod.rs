@@ -27,9 +27,87 @@
 //!   same operations with a connection of their own.
 //! - Nothing here imports `api/`; the queries stay in `db/`.
 
+pub mod brands;
 pub mod carriers;
+pub mod clients;
+pub mod ddi_providers;
+pub mod ddis;
+pub mod endpoints;
 
+pub use brands::Brands;
 pub use carriers::Carriers;
+pub use clients::Clients;
+pub use ddi_providers::DdiProviders;
+pub use ddis::Ddis;
+pub use endpoints::Endpoints;
+
+use crate::auth::Caller;
+use crate::db::{self, DbConnection};
+use crate::error::{AppError, AppResult};
+use crate::ids::{BrandId, Id};
+
+/// The brand a new object goes to: the caller's own, or the one a platform administrator
+/// names (see `Caller::write_brand`); it must exist (a 422 on `brand` otherwise).
+pub fn brand_to_write(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    requested: Option<&str>,
+) -> AppResult<BrandId> {
+    let brand = BrandId::parse_ref("brand", &caller.write_brand(requested)?)?;
+    existing_brand(conn, brand)
+}
+
+/// The brand a changed object stays in: a body may restate it but not name another
+/// (`what` names the object in the message).
+pub fn brand_kept(requested: Option<&str>, current: &str, what: &str) -> AppResult<BrandId> {
+    match requested {
+        Some(b) if b != current => Err(AppError::invalid_field(
+            "brand",
+            format!("{what} cannot move to another brand"),
+        )),
+        _ => Ok(BrandId::from_db(current.to_string())),
+    }
+}
+
+/// Objects that are the brand's business, not its clients' (carriers, DDI providers):
+/// managed by platform administrators and the brand's operators, invisible to client
+/// administrators (403 on the list, 404 on each).
+pub mod brand_business {
+    use crate::auth::{Caller, Role};
+    use crate::db::BrandFilter;
+    use crate::error::{AppError, AppResult};
+    use crate::listing::ListParams;
+
+    pub fn may_manage(caller: &Caller) -> AppResult<()> {
+        caller.require(&[Role::Platform, Role::Brand])
+    }
+
+    /// `found`, if the caller may see it; a 404 otherwise.
+    pub fn visible<T>(caller: &Caller, found: Option<T>, brand: fn(&T) -> &str) -> AppResult<T> {
+        found
+            .filter(|o| caller.role != Role::Client && caller.sees_brand(brand(o)))
+            .ok_or_else(AppError::not_found)
+    }
+
+    /// The list's `?brand=&name=` held to the caller's brand.
+    pub fn filter(caller: &Caller, params: &ListParams) -> AppResult<BrandFilter> {
+        may_manage(caller)?;
+        let scope = caller.list_scope(params.filter_id("brand")?, None);
+        Ok(BrandFilter {
+            brand: scope.brand,
+            name: params.filter("name").map(str::to_string),
+            nothing: scope.nothing,
+        })
+    }
+}
+
+/// `brand`, if it exists; a 422 on `brand` otherwise.
+pub fn existing_brand(conn: &mut DbConnection, brand: BrandId) -> AppResult<BrandId> {
+    match db::brands::exists(conn, &brand)? {
+        true => Ok(brand),
+        false => Err(AppError::invalid_field("brand", "not found")),
+    }
+}
 
 pub const CLIENT_TYPES: &[&str] = &["vpbx", "residential", "retail", "wholesale"];
 
