@@ -528,12 +528,12 @@ mod tests {
             assert_eq!(fields.get(expect_non_nullable), Some(&false), "{schema}");
         }
         check::<administrators::AdministratorInput>("active");
-        check::<brands::BrandInput>("timezone");
-        check::<clients::ClientInput>("name");
+        check::<crate::tenancy::brands::BrandInput>("timezone");
+        check::<crate::tenancy::clients::ClientInput>("name");
         check::<crate::tenancy::carriers::CarrierInput>("name");
-        check::<ddi_providers::DdiProviderInput>("name");
-        check::<ddis::DdiInput>("ddiE164");
-        check::<endpoints::EndpointInput>("name");
+        check::<crate::tenancy::ddi_providers::DdiProviderInput>("name");
+        check::<crate::tenancy::ddis::DdiInput>("ddiE164");
+        check::<crate::tenancy::endpoints::EndpointInput>("name");
         check::<notification_templates::TemplateInput>("name");
         check::<rating_plans::PlanInput>("name");
         check::<rating_profiles::ProfileInput>("ratingPlan");
