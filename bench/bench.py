@@ -14,7 +14,12 @@ administrator, and prints one JSON line (or writes files) for run.sh to read.
   scheduler  creates a brand-level monthly scheduler due at the start of this month
   rerun      sets a scheduler's nextExecution back to the start of this month
   wait-report  waits until a scheduler has --count ready reports; prints the newest
-  schedulers creates --count schedulers with --threads parallel connections
+  schedulers creates --count schedulers with --threads parallel connections (--email: each
+             mails its report there)
+  backlog    creates --count cron schedulers firing every 15 minutes, each with a catch-up of
+             --occurrences runs (at most CALLCSV_MAX_CATCH_UP): a queue of count × occurrences
+  relay      an SMTP relay on --port for the stall benchmark: --mode ok answers 250 to each
+             message; --mode stall takes the message and never answers (until killed)
 """
 
 import argparse
@@ -200,9 +205,72 @@ def cmd_stream(a):
     print(json.dumps({"seconds": round(seconds, 3), "bytes": size, "rows": lines - 1}))
 
 
-def scheduler_body(ids, name):
-    return {"brand": ids["brand"], "name": name, "unit": "month", "frequency": 1,
+def scheduler_body(ids, name, email=None):
+    body = {"brand": ids["brand"], "name": name, "unit": "month", "frequency": 1,
             "callDirection": "outbound", "nextExecution": rfc3339(month_start(0))}
+    if email:
+        body["email"] = email
+    return body
+
+
+def cmd_backlog(a):
+    api = Api(a.url)
+    ids = json.load(open(a.state))
+    now = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
+    quarter = now - dt.timedelta(minutes=now.minute % 15)
+    # Fires at quarter, quarter - 15 min, …: `occurrences` of them from this start to now.
+    start = quarter - dt.timedelta(minutes=15 * (a.occurrences - 1))
+    t0 = time.perf_counter()
+    made = []
+    for i in range(a.count):
+        s = api.ok("POST", "/call_csv_schedulers",
+                   {"brand": ids["brand"], "name": f"backlog-{i:03d}", "cron": "*/15 * * * *",
+                    "nextExecution": rfc3339(start)})
+        made.append(s["id"])
+    print(json.dumps({"seconds": round(time.perf_counter() - t0, 3), "ids": made,
+                      "expected": a.count * a.occurrences}))
+
+
+def cmd_relay(a):
+    """A minimal SMTP server: one thread per connection."""
+    import socket
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", a.port))
+    srv.listen(64)
+
+    def serve(conn):
+        f = conn.makefile("rb")
+        say = lambda line: conn.sendall(line.encode() + b"\r\n")
+        say("220 bench relay")
+        try:
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                cmd = line.strip().upper()
+                if cmd.startswith(b"EHLO") or cmd.startswith(b"HELO"):
+                    say("250 bench")
+                elif cmd == b"DATA":
+                    say("354 go ahead")
+                    while f.readline() not in (b".\r\n", b".\n", b""):
+                        pass
+                    if a.mode == "stall":
+                        threading.Event().wait()  # never answers
+                    say("250 2.0.0 kept")
+                elif cmd == b"QUIT":
+                    say("221 bye")
+                    return
+                else:
+                    say("250 ok")
+        except OSError:
+            return
+        finally:
+            conn.close()
+
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=serve, args=(conn,), daemon=True).start()
 
 
 def cmd_scheduler(a):
@@ -246,7 +314,7 @@ def cmd_schedulers(a):
             if i is None:
                 return
             status, body = api.request("POST", "/call_csv_schedulers",
-                                       scheduler_body(ids, f"due-{i:05d}"))
+                                       scheduler_body(ids, f"due-{i:05d}", a.email))
             if status != 201:
                 failures.append((status, body[:200]))
 
@@ -285,7 +353,11 @@ def main():
     add("wait-report", cmd_wait_report, ("--id", {"required": True}),
         ("--count", {"type": int, "default": 1}), ("--timeout", {"type": float, "default": 1800}))
     add("schedulers", cmd_schedulers, ("--count", {"type": int, "required": True}),
-        ("--threads", {"type": int, "default": 8}))
+        ("--threads", {"type": int, "default": 8}), ("--email", {}))
+    add("backlog", cmd_backlog, ("--count", {"type": int, "default": 10}),
+        ("--occurrences", {"type": int, "default": 1000}))
+    add("relay", cmd_relay, ("--port", {"type": int, "required": True}),
+        ("--mode", {"choices": ["ok", "stall"], "default": "ok"}))
     a = p.parse_args()
     a.fn(a)
 

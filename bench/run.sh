@@ -3,12 +3,14 @@
 #
 #   bench/run.sh                  everything, full sizes; writes bench/results.md
 #   bench/run.sh quick            everything at 1/10 of the sizes (a smoke run)
-#   bench/run.sh ingest report    only these groups (engine ingest stream report schedulers)
+#   bench/run.sh ingest report    only these groups (engine ingest stream report schedulers
+#                                 fairness stall)
 #
 # Environment: REPS (runs per measurement, default 3; the median is reported; a measurement
 # whose run takes over SLOW seconds, default 60, is run twice only), BACKENDS (default
 # "sqlite postgres"), PG (default postgres://postgres@127.0.0.1:5432), KEEP=1 (keep the work
-# directory and the databases for a look afterwards).
+# directory and the databases for a look afterwards), MAILED_OVERRIDE (reports in the stall
+# scenario, default 2000; 200 with quick).
 # Needs: cargo, python3, curl, sqlite3, psql, and a PostgreSQL where that user may create
 # databases (each run creates bench_<random>… and drops them at the end).
 #
@@ -30,14 +32,14 @@ GROUPS_WANTED=()
 for arg in "$@"; do
     case $arg in
         quick) QUICK=1 ;;
-        engine | ingest | stream | report | schedulers) GROUPS_WANTED+=("$arg") ;;
+        engine | ingest | stream | report | schedulers | fairness | stall) GROUPS_WANTED+=("$arg") ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0 ;;
-        *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers)" >&2; exit 2 ;;
+        *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers, fairness, stall)" >&2; exit 2 ;;
     esac
 done
 FULL=0
 if [ ${#GROUPS_WANTED[@]} -eq 0 ]; then
-    GROUPS_WANTED=(engine ingest stream report schedulers)
+    GROUPS_WANTED=(engine ingest stream report schedulers fairness stall)
     [ $QUICK = 0 ] && FULL=1
 fi
 wanted() { [[ " ${GROUPS_WANTED[*]} " == *" $1 "* ]]; }
@@ -45,9 +47,16 @@ wanted() { [[ " ${GROUPS_WANTED[*]} " == *" $1 "* ]]; }
 # Sizes: one ingestion batch, batches stored for streaming and the report, schedulers.
 if [ $QUICK = 1 ]; then
     BATCH=10000; BATCHES=10; SCHEDULERS=1000; ENGINE_CALLS=200000; SMALL_CALLS=20
+    BACKLOG_SCHEDULERS=1; MAILED=200
 else
     BATCH=100000; BATCHES=10; SCHEDULERS=10000; ENGINE_CALLS=2000000; SMALL_CALLS=20
+    BACKLOG_SCHEDULERS=10; MAILED=2000
 fi
+# MAILED=… overrides the size of the stall scenario (reports due at once).
+MAILED=${MAILED_OVERRIDE:-$MAILED}
+# Each backlog scheduler catches up this many 15-minute runs (the default CALLCSV_MAX_CATCH_UP).
+BACKLOG_EACH=1000
+BACKLOG=$((BACKLOG_SCHEDULERS * BACKLOG_EACH))
 PREFIXES=1000
 TOTAL=$((BATCH * BATCHES))
 
@@ -110,7 +119,9 @@ start_service() {
         export CALLCSV_DATA_DIR=$dir CALLCSV_BIND=127.0.0.1:$port CALLCSV_DATABASE_URL=$db \
             CALLCSV_BOOTSTRAP_ADMIN=bench CALLCSV_BOOTSTRAP_PASSWORD=bench-password \
             CALLCSV_RUNNER_INTERVAL=$runner CALLCSV_LOG=$level NO_COLOR=1
-        exec "$BIN" serve
+        # SVC_EXTRA: more CALLCSV_* settings for this start (word-split on purpose)
+        # shellcheck disable=SC2086
+        exec env ${SVC_EXTRA:-} "$BIN" serve
     ) >>"$logfile" 2>&1 &
     SVC_PID=$!
     PIDS+=("$SVC_PID")
@@ -453,6 +464,161 @@ bench_schedulers() {
 }
 
 # ---------------------------------------------------------------------------------------
+# 6. Fairness: brand B's report falling due behind brand A's queue
+
+# bench_fairness BACKEND INSTANCES
+bench_fairness() {
+    local backend=$1 n=$2 label dir db_url svclog r out
+    label=$backend; [ "$backend" = postgres ] && label="postgres, $n instance$([ "$n" = 1 ] || echo s)"
+    dir=$WORK/fair-$backend-$n
+    mkdir -p "$dir"
+    svclog=$dir/service.log
+    if [ "$backend" = sqlite ]; then
+        db_url=sqlite://$dir/callcsv.db
+        sql() { sqlite3 "$dir/callcsv.db" "$1"; }
+    else
+        create_db "${TAG}_fair$n"
+        db_url=$PG/${TAG}_fair$n
+        sql() { psql -X -qtA -v ON_ERROR_STOP=1 "$db_url" -c "$1"; }
+    fi
+    log "[$label] fairness: brands A (with $SMALL_CALLS calls) and B (runner off)"
+    start_service "$dir" "$db_url" 0 warn "$svclog"
+    $PY setup --url "$SVC_URL" --state "$dir/a.json" --prefixes 10 --name "Brand A" >/dev/null
+    $PY setup --url "$SVC_URL" --state "$dir/b.json" --prefixes 10 --name "Brand B" >/dev/null
+    $PY calls --state "$dir/a.json" --count "$SMALL_CALLS" --out "$dir/calls.csv"
+    $PY ingest --url "$SVC_URL" --state "$dir/a.json" --file "$dir/calls.csv" >/dev/null
+    stop_service "$SVC_PID"
+    if [ "$backend" = sqlite ]; then
+        sqlite3 "$dir/callcsv.db" ".backup $dir/template.db"
+    else
+        create_db "${TAG}_fair${n}_tpl" "${TAG}_fair$n"
+    fi
+    local brand_a brand_b
+    brand_a=$(json "$(cat "$dir/a.json")" brand)
+    brand_b=$(json "$(cat "$dir/b.json")" brand)
+
+    local secs=() queued=() left=() i pids t0 c sid urls
+    for r in $(seq "$REPS"); do
+        rm -rf "$dir/reports" "$dir/outbox"
+        if [ "$backend" = sqlite ]; then
+            rm -f "$dir/callcsv.db" "$dir/callcsv.db-wal" "$dir/callcsv.db-shm"
+            cp "$dir/template.db" "$dir/callcsv.db"
+        else
+            drop_db "${TAG}_fair$n"
+            create_db "${TAG}_fair$n" "${TAG}_fair${n}_tpl"
+        fi
+        pids=(); urls=()
+        for i in $(seq "$n"); do
+            start_service "$dir" "$db_url" 1 warn "$svclog"
+            pids+=("$SVC_PID"); urls+=("$SVC_URL")
+        done
+        # A's queue: the runners record it (a bounded batch per round) and start on it.
+        $PY backlog --url "${urls[0]}" --state "$dir/a.json" --count "$BACKLOG_SCHEDULERS" \
+            --occurrences "$BACKLOG_EACH" >/dev/null
+        t0=$(now)
+        while :; do
+            c=$(sql "SELECT count(*) FROM call_csv_reports WHERE brand_id = '$brand_a'")
+            [ "$c" -ge "$BACKLOG" ] && break
+            [ "$(since "$t0" | cut -d. -f1)" -lt 600 ] || die "only $c of A's occurrences recorded after 600 s"
+            sleep 0.2
+        done
+        queued+=("$(sql "SELECT count(*) FROM call_csv_reports WHERE brand_id = '$brand_a' AND status IN ('pending', 'building')")")
+        # B's monthly report falls due now (its nextExecution is the start of this month).
+        t0=$(now)
+        sid=$(json "$($PY scheduler --url "${urls[0]}" --state "$dir/b.json" --name "B report")" id)
+        while :; do
+            c=$(sql "SELECT count(*) FROM call_csv_reports WHERE scheduler_id = '$sid' AND status = 'ready'")
+            [ "$c" -ge 1 ] && break
+            [ "$(since "$t0" | cut -d. -f1)" -lt 1800 ] || die "B's report not ready after 1800 s"
+            sleep 0.1
+        done
+        secs+=("$(since "$t0")")
+        left+=("$(sql "SELECT count(*) FROM call_csv_reports WHERE brand_id = '$brand_a' AND status IN ('pending', 'building')")")
+        for i in "${pids[@]}"; do stop_service "$i"; done
+        log "  [$label] run $r: B's report ready ${secs[-1]} s after falling due; A had ${queued[-1]} queued then, ${left[-1]} after"
+    done
+    local m
+    m=$(median "${secs[@]}")
+    result fairness "$label" "brand B's report falling due behind brand A's $(group $BACKLOG) queued occurrences: until ready" \
+        "$m s" "≤ 10 s" "$(verdict "$m <= 10")" "-" \
+        "runs: ${secs[*]}; A's queue when B fell due: ${queued[*]}; A's queue when B's report was ready: ${left[*]}"
+}
+
+# ---------------------------------------------------------------------------------------
+# 7. A relay that stalls after DATA: building goes on
+
+# bench_stall BACKEND
+bench_stall() {
+    local backend=$1 dir db_url svclog mode out
+    dir=$WORK/stall-$backend
+    mkdir -p "$dir"
+    svclog=$dir/service.log
+    if [ "$backend" = sqlite ]; then
+        db_url=sqlite://$dir/callcsv.db
+        sql() { sqlite3 "$dir/callcsv.db" "$1"; }
+    else
+        create_db "${TAG}_stall"
+        db_url=$PG/${TAG}_stall
+        sql() { psql -X -qtA -v ON_ERROR_STOP=1 "$db_url" -c "$1"; }
+    fi
+    log "[$backend] stall: $MAILED schedulers due at once, each mailing its report (runner off)"
+    start_service "$dir" "$db_url" 0 warn "$svclog"
+    $PY setup --url "$SVC_URL" --state "$dir/state.json" --prefixes 10 >/dev/null
+    $PY calls --state "$dir/state.json" --count "$SMALL_CALLS" --out "$dir/calls.csv"
+    $PY ingest --url "$SVC_URL" --state "$dir/state.json" --file "$dir/calls.csv" >/dev/null
+    $PY schedulers --url "$SVC_URL" --state "$dir/state.json" --count "$MAILED" --threads 8 \
+        --email ops@example.com >/dev/null
+    stop_service "$SVC_PID"
+    if [ "$backend" = sqlite ]; then
+        sqlite3 "$dir/callcsv.db" ".backup $dir/template.db"
+    else
+        create_db "${TAG}_stall_tpl" "${TAG}_stall"
+    fi
+
+    local -A rates sent runs
+    local r t0 c secs relay port
+    for mode in ok stall; do
+        runs[$mode]=""; local list=()
+        for r in $(seq "$REPS"); do
+            rm -rf "$dir/reports" "$dir/outbox"
+            if [ "$backend" = sqlite ]; then
+                rm -f "$dir/callcsv.db" "$dir/callcsv.db-wal" "$dir/callcsv.db-shm"
+                cp "$dir/template.db" "$dir/callcsv.db"
+            else
+                drop_db "${TAG}_stall"
+                create_db "${TAG}_stall" "${TAG}_stall_tpl"
+            fi
+            port=$(free_port)
+            $PY relay --port "$port" --mode "$mode" &
+            relay=$!; PIDS+=("$relay")
+            sleep 0.3
+            t0=$(now)
+            SVC_EXTRA="CALLCSV_SMTP_URL=smtp://127.0.0.1:$port?tls=none" \
+                start_service "$dir" "$db_url" 1 warn "$svclog"
+            while :; do
+                c=$(sql "SELECT count(*) FROM call_csv_reports WHERE status = 'ready'")
+                [ "$c" -ge "$MAILED" ] && break
+                [ "$(since "$t0" | cut -d. -f1)" -lt 1800 ] || die "only $c reports after 1800 s"
+                sleep 0.2
+            done
+            secs=$(since "$t0")
+            list+=("$secs")
+            sent[$mode]=$(sql "SELECT count(*) FROM call_csv_reports WHERE email_status = 'sent'")
+            # The relay goes first: its connections close, so no send is left hanging.
+            kill "$relay" 2>/dev/null; wait "$relay" 2>/dev/null || true
+            stop_service "$SVC_PID"
+            log "  [$backend] relay $mode, run $r: $MAILED reports in $secs s; ${sent[$mode]} emails sent by then"
+        done
+        runs[$mode]="${list[*]}"
+        rates[$mode]=$(calc "$MAILED / $(median "${list[@]}")" 0)
+    done
+    result stall "$backend" "$(group $MAILED) mailed reports due at once, relay answering vs relay stalling after DATA: reports built/s" \
+        "${rates[ok]}/s answering, ${rates[stall]}/s stalled" "same rate" \
+        "$(verdict "${rates[stall]} >= 0.8 * ${rates[ok]}")" "-" \
+        "answering runs: ${runs[ok]} (emails sent when all were built: ${sent[ok]}); stalled runs: ${runs[stall]} (sent: ${sent[stall]})"
+}
+
+# ---------------------------------------------------------------------------------------
 
 log "building: cargo build --release (binary and examples)"
 cargo build -q --release --bins --examples
@@ -468,6 +634,15 @@ if wanted schedulers; then
         if [ "$backend" = sqlite ]; then bench_schedulers sqlite 1
         else bench_schedulers postgres 1; bench_schedulers postgres 2; fi
     done
+fi
+if wanted fairness; then
+    for backend in $BACKENDS; do
+        if [ "$backend" = sqlite ]; then bench_fairness sqlite 1
+        else bench_fairness postgres 1; bench_fairness postgres 2; fi
+    done
+fi
+if wanted stall; then
+    for backend in $BACKENDS; do bench_stall "$backend"; done
 fi
 
 # ---------------------------------------------------------------------------------------
