@@ -38,25 +38,26 @@ pub fn valid_language(lang: &str) -> bool {
         && region.is_none_or(|r| r.len() == 2 && r.chars().all(|c| c.is_ascii_uppercase()))
 }
 
+/// A code of the ISO 4217 list (`EUR`, `USD`…), in capitals.
 pub fn valid_currency(code: &str) -> bool {
-    code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase())
+    iso_currency::Currency::from_code(code).is_some()
 }
 
-/// A plain mail address (`local@domain.tld`); display names are not accepted here.
+/// A plain mail address (`local@domain.tld`); display names are not accepted here. The
+/// syntax is lettre's (the mailer's own parser); on top, what a deliverable address needs:
+/// ASCII, a dotted host name for a domain, a local part of at most 64 octets.
 pub fn valid_email(addr: &str) -> bool {
-    let Some((local, domain)) = addr.rsplit_once('@') else {
+    let Ok(parsed) = addr.parse::<lettre::Address>() else {
         return false;
     };
-    !local.is_empty()
-        && local.len() <= 64
+    let (user, domain) = (parsed.user(), parsed.domain());
+    addr.is_ascii()
+        && !addr.contains(['"', '\\'])
+        && user.len() <= 64
         && domain.len() <= 253
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && addr.is_ascii()
-        && !addr
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || "<>,;\"()[]\\".contains(c))
         && domain
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
@@ -109,10 +110,19 @@ mod tests {
         assert!(valid_timezone("Europe/Madrid") && !valid_timezone("Mars/Base"));
         assert!(valid_language("en") && valid_language("pt-BR") && !valid_language("english"));
         assert!(valid_currency("EUR") && !valid_currency("eur"));
+        assert!(valid_currency("USD") && !valid_currency("XYZ") && !valid_currency("EURO"));
         assert!(
             valid_email("ops@example.com")
                 && !valid_email("ops@localhost")
                 && !valid_email("a b@x.com")
         );
+        for bad in [
+            "a..b@example.com",
+            ".a@example.com",
+            "\"a b\"@example.com",
+            "a@[10.0.0.1]",
+        ] {
+            assert!(!valid_email(bad), "{bad}");
+        }
     }
 }

@@ -286,23 +286,7 @@ fn nullable_by_schema(yaml: &str) -> BTreeMap<String, BTreeMap<String, bool>> {
 
 /// RFC 7386 JSON merge patch: `null` removes, objects merge, everything else replaces.
 pub fn merge_patch(target: &mut Value, patch: &Value) {
-    match patch {
-        Value::Object(fields) => {
-            if !target.is_object() {
-                *target = Value::Object(Default::default());
-            }
-            if let Value::Object(map) = target {
-                for (key, value) in fields {
-                    if value.is_null() {
-                        map.remove(key);
-                    } else {
-                        merge_patch(map.entry(key.clone()).or_insert(Value::Null), value);
-                    }
-                }
-            }
-        }
-        other => *target = other.clone(),
-    }
+    json_patch::merge(target, patch);
 }
 
 /// The input a PATCH yields: the current object's view with the patch merged in. A patch
@@ -534,7 +518,7 @@ mod tests {
         check::<crate::tenancy::ddi_providers::DdiProviderInput>("name");
         check::<crate::tenancy::ddis::DdiInput>("ddiE164");
         check::<crate::tenancy::endpoints::EndpointInput>("name");
-        check::<notification_templates::TemplateInput>("name");
+        check::<crate::tenancy::notification_templates::TemplateInput>("name");
         check::<rating_plans::PlanInput>("name");
         check::<rating_profiles::ProfileInput>("ratingPlan");
         check::<call_csv_schedulers::SchedulerInput>("unit");

@@ -33,6 +33,7 @@ pub mod clients;
 pub mod ddi_providers;
 pub mod ddis;
 pub mod endpoints;
+pub mod notification_templates;
 
 pub use brands::Brands;
 pub use carriers::Carriers;
@@ -40,6 +41,7 @@ pub use clients::Clients;
 pub use ddi_providers::DdiProviders;
 pub use ddis::Ddis;
 pub use endpoints::Endpoints;
+pub use notification_templates::NotificationTemplates;
 
 use crate::auth::Caller;
 use crate::db::{self, DbConnection};
