@@ -511,7 +511,7 @@ mod tests {
             assert!(!fields.is_empty(), "{schema} has no properties");
             assert_eq!(fields.get(expect_non_nullable), Some(&false), "{schema}");
         }
-        check::<administrators::AdministratorInput>("active");
+        check::<crate::tenancy::administrators::AdministratorInput>("active");
         check::<crate::tenancy::brands::BrandInput>("timezone");
         check::<crate::tenancy::clients::ClientInput>("name");
         check::<crate::tenancy::carriers::CarrierInput>("name");

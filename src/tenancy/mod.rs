@@ -27,6 +27,7 @@
 //!   same operations with a connection of their own.
 //! - Nothing here imports `api/`; the queries stay in `db/`.
 
+pub mod administrators;
 pub mod brands;
 pub mod carriers;
 pub mod clients;
@@ -35,6 +36,7 @@ pub mod ddis;
 pub mod endpoints;
 pub mod notification_templates;
 
+pub use administrators::Administrators;
 pub use brands::Brands;
 pub use carriers::Carriers;
 pub use clients::Clients;
