@@ -20,6 +20,9 @@ administrator, and prints one JSON line (or writes files) for run.sh to read.
              --occurrences runs (at most CALLCSV_MAX_CATCH_UP): a queue of count × occurrences
   relay      an SMTP relay on --port for the stall benchmark: --mode ok answers 250 to each
              message; --mode stall takes the message and never answers (until killed)
+  readers    --count slow readers of the CSV stream (raw sockets, small receive buffers,
+             --rate bytes/s each, for --seconds) while a prober times other requests;
+             samples the service's RSS (--pid) from /proc; prints one JSON line
 """
 
 import argparse
@@ -29,6 +32,8 @@ import http.client
 import io
 import json
 import random
+import socket
+import statistics
 import sys
 import threading
 import time
@@ -330,6 +335,115 @@ def cmd_schedulers(a):
     print(json.dumps({"seconds": round(seconds, 3), "created": a.count}))
 
 
+def rss_mb(pid, field="VmRSS"):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def cmd_readers(a):
+    """Slow readers of GET /billable_calls (text/csv) and a prober of other requests."""
+    api = Api(a.url)
+    ids = json.load(open(a.state))
+    host, port = api.host, api.port
+    request = (f"GET /billable_calls?brand={ids['brand']} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+               f"Accept: text/csv\r\nAuthorization: Bearer {api.token}\r\n\r\n").encode()
+    statuses, read_bytes = [], []
+    lock = threading.Lock()
+    stop = threading.Event()
+    started = threading.Barrier(a.count + 1)
+
+    def reader():
+        total, status = 0, None
+        try:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            # A small receive buffer: the service, not the kernel, must hold back.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+            s.settimeout(30)
+            s.connect((host, port))
+            s.sendall(request)
+            head = b""
+            while b"\r\n" not in head:
+                got = s.recv(256)
+                if not got:
+                    break
+                head += got
+            status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else 0
+            total += len(head)
+        except (OSError, ValueError):
+            status = status or -1
+        try:
+            started.wait(timeout=120)
+        except threading.BrokenBarrierError:
+            pass
+        # Read `rate` bytes a second in 4 KiB sips until told to stop (or the body ends).
+        sip = 4096
+        pause = sip / a.rate
+        while status == 200 and not stop.is_set():
+            try:
+                got = s.recv(sip)
+            except OSError:
+                break
+            if not got:
+                break
+            total += len(got)
+            time.sleep(pause)
+        try:
+            s.close()
+        except OSError:
+            pass
+        with lock:
+            statuses.append(status)
+            read_bytes.append(total)
+
+    threads = [threading.Thread(target=reader, daemon=True) for _ in range(a.count)]
+    for t in threads:
+        t.start()
+        time.sleep(a.ramp / a.count)
+    started.wait(timeout=120)
+
+    # The prober: other requests, one at a time, timed, while the readers read.
+    latencies = []
+    probe = Api(a.url)
+    paths = [f"/brands/{ids['brand']}", f"/billable_calls?brand={ids['brand']}&itemsPerPage=10"]
+    peak_during = rss_mb(a.pid)
+    t_end = time.time() + a.seconds
+    i = 0
+    while time.time() < t_end:
+        t0 = time.perf_counter()
+        status, _ = probe.request("GET", paths[i % 2])
+        latencies.append((time.perf_counter() - t0) * 1000)
+        if status != 200:
+            sys.exit(f"probe {paths[i % 2]}: {status}")
+        i += 1
+        peak_during = max(peak_during, rss_mb(a.pid))
+        time.sleep(0.05)
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    # What the process keeps once every reader is gone.
+    time.sleep(3)
+    after = rss_mb(a.pid)
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(json.dumps({
+        "readers": a.count,
+        "streaming": statuses.count(200),
+        "refused_429": statuses.count(429),
+        "other": len([s for s in statuses if s not in (200, 429)]),
+        "mb_read": round(sum(read_bytes) / 1e6, 1),
+        "probes": len(latencies),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p99_ms": round(p99, 1),
+        "max_ms": round(latencies[-1], 1),
+        "rss_during_mb": round(peak_during),
+        "hwm_mb": round(rss_mb(a.pid, "VmHWM")),
+        "rss_after_mb": round(after),
+    }))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -358,6 +472,11 @@ def main():
         ("--occurrences", {"type": int, "default": 1000}))
     add("relay", cmd_relay, ("--port", {"type": int, "required": True}),
         ("--mode", {"choices": ["ok", "stall"], "default": "ok"}))
+    add("readers", cmd_readers, ("--count", {"type": int, "default": 200}),
+        ("--rate", {"type": int, "default": 32768, "help": "bytes/s per reader"}),
+        ("--seconds", {"type": float, "default": 30}),
+        ("--ramp", {"type": float, "default": 5, "help": "seconds to open all readers"}),
+        ("--pid", {"type": int, "required": True}))
     a = p.parse_args()
     a.fn(a)
 

@@ -5,12 +5,15 @@
 #   bench/run.sh quick            everything at 1/10 of the sizes (a smoke run)
 #   bench/run.sh ingest report    only these groups (engine ingest stream report schedulers
 #                                 fairness stall)
+#   bench/run.sh readers          only the 200 slow readers of the CSV stream
+#                                 (BACKENDS=sqlite bench/run.sh readers: SQLite only)
 #
 # Environment: REPS (runs per measurement, default 3; the median is reported; a measurement
 # whose run takes over SLOW seconds, default 60, is run twice only), BACKENDS (default
 # "sqlite postgres"), PG (default postgres://postgres@127.0.0.1:5432), KEEP=1 (keep the work
 # directory and the databases for a look afterwards), MAILED_OVERRIDE (reports in the stall
-# scenario, default 2000; 200 with quick).
+# scenario, default 2000; 200 with quick), NO_BUILD=1 (use the release binary as
+# it is).
 # Needs: cargo, python3, curl, sqlite3, psql, and a PostgreSQL where that user may create
 # databases (each run creates bench_<random>… and drops them at the end).
 #
@@ -32,14 +35,14 @@ GROUPS_WANTED=()
 for arg in "$@"; do
     case $arg in
         quick) QUICK=1 ;;
-        engine | ingest | stream | report | schedulers | fairness | stall) GROUPS_WANTED+=("$arg") ;;
+        engine | ingest | stream | report | schedulers | fairness | stall | readers) GROUPS_WANTED+=("$arg") ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0 ;;
-        *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers, fairness, stall)" >&2; exit 2 ;;
+        *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers, fairness, stall, readers)" >&2; exit 2 ;;
     esac
 done
 FULL=0
 if [ ${#GROUPS_WANTED[@]} -eq 0 ]; then
-    GROUPS_WANTED=(engine ingest stream report schedulers fairness stall)
+    GROUPS_WANTED=(engine ingest stream report schedulers fairness stall readers)
     [ $QUICK = 0 ] && FULL=1
 fi
 wanted() { [[ " ${GROUPS_WANTED[*]} " == *" $1 "* ]]; }
@@ -48,9 +51,11 @@ wanted() { [[ " ${GROUPS_WANTED[*]} " == *" $1 "* ]]; }
 if [ $QUICK = 1 ]; then
     BATCH=10000; BATCHES=10; SCHEDULERS=1000; ENGINE_CALLS=200000; SMALL_CALLS=20
     BACKLOG_SCHEDULERS=1; MAILED=200
+    READERS=50; READERS_CALLS=20000; READERS_SECONDS=10
 else
     BATCH=100000; BATCHES=10; SCHEDULERS=10000; ENGINE_CALLS=2000000; SMALL_CALLS=20
     BACKLOG_SCHEDULERS=10; MAILED=2000
+    READERS=200; READERS_CALLS=100000; READERS_SECONDS=30
 fi
 # MAILED=… overrides the size of the stall scenario (reports due at once).
 MAILED=${MAILED_OVERRIDE:-$MAILED}
@@ -619,9 +624,51 @@ bench_stall() {
 }
 
 # ---------------------------------------------------------------------------------------
+# 8. Slow readers: READERS concurrent GETs of the CSV stream of READERS_CALLS calls, each
+# reading 32 KiB/s through a 16 KiB receive buffer for READERS_SECONDS, while a prober
+# times GET /brands/{id} and a 10-call JSON page (20 a second). The stream limits are
+# raised to READERS so every reader streams (the defaults would refuse the last 150 with
+# 429). Peak RSS is VmHWM; "after" is VmRSS 3 s after the readers hung up.
 
-log "building: cargo build --release (binary and examples)"
-cargo build -q --release --bins --examples
+bench_readers() {
+    local backend=$1 dir=$WORK/readers-$1 svclog r out p99s=() hwms=() afters=() details=()
+    mkdir -p "$dir"
+    svclog=$dir/service.log
+    if [ "$backend" = sqlite ]; then DB_URL=sqlite://$dir/callcsv.db
+    else create_db "${TAG}_readers"; DB_URL=$PG/${TAG}_readers; fi
+    log "[$backend] readers: preparing $READERS_CALLS calls"
+    start_service "$dir" "$DB_URL" 0 warn "$svclog"
+    $PY setup --url "$SVC_URL" --state "$dir/state.json" --prefixes "$PREFIXES" >/dev/null
+    $PY calls --state "$dir/state.json" --count "$READERS_CALLS" --out "$dir/calls.csv"
+    out=$($PY ingest --url "$SVC_URL" --state "$dir/state.json" --file "$dir/calls.csv")
+    [ "$(json "$out" accepted)" = "$READERS_CALLS" ] || die "ingest: $out"
+    stop_service "$SVC_PID"
+    for r in $(seq "$REPS"); do
+        SVC_EXTRA="CALLCSV_MAX_STREAMS=$READERS CALLCSV_MAX_STREAMS_PER_BRAND=$READERS" \
+            start_service "$dir" "$DB_URL" 0 warn "$svclog"
+        out=$($PY readers --url "$SVC_URL" --state "$dir/state.json" --pid "$SVC_PID" \
+            --count "$READERS" --seconds "$READERS_SECONDS")
+        stop_service "$SVC_PID"
+        [ "$(json "$out" streaming)" = "$READERS" ] || die "readers: not all streamed: $out"
+        p99s+=("$(json "$out" p99_ms)"); hwms+=("$(json "$out" hwm_mb)"); afters+=("$(json "$out" rss_after_mb)")
+        details+=("$out")
+        log "  [$backend] readers run $r: $out"
+    done
+    local p99 hwm
+    p99=$(median "${p99s[@]}"); hwm=$(median "${hwms[@]}")
+    result readers "$backend" "$READERS slow readers of the CSV stream ($(group $READERS_CALLS) calls, 32 KiB/s each) + other requests" \
+        "p99 $p99 ms (other requests); RSS $(median "${afters[@]}") MB after" "≤ 300 MB RSS, p99 < 100 ms" \
+        "$(verdict "$hwm <= 300 && $p99 < 100")" "$hwm MB" "runs: ${details[*]}"
+}
+
+# ---------------------------------------------------------------------------------------
+
+if [ "${NO_BUILD:-0}" = 1 ]; then
+    log "NO_BUILD=1: using $BIN as it is"
+else
+    log "building: cargo build --release (binary and examples)"
+    cargo build -q --release --bins --examples
+fi
 COMMIT=$(git -C "$ROOT" describe --always --dirty --abbrev=10 2>/dev/null || echo unknown)
 log "commit $COMMIT; work dir $WORK; sizes: batch $BATCH × $BATCHES, $SCHEDULERS schedulers; $REPS runs each"
 
@@ -629,6 +676,9 @@ wanted engine && bench_engine
 for backend in $BACKENDS; do
     if wanted ingest || wanted stream || wanted report; then bench_calls "$backend"; fi
 done
+if wanted readers; then
+    for backend in $BACKENDS; do bench_readers "$backend"; done
+fi
 if wanted schedulers; then
     for backend in $BACKENDS; do
         if [ "$backend" = sqlite ]; then bench_schedulers sqlite 1

@@ -99,6 +99,12 @@ pub struct Config {
     pub mail_send_timeout_seconds: u64,
     /// Attempts with an unknown outcome after which an email is `failed` instead of resent.
     pub mail_unknown_outcome_limit: i32,
+    /// Concurrent CSV streams + report downloads, in total and per brand (429 beyond).
+    pub max_streams: usize,
+    pub max_streams_per_brand: usize,
+    /// Concurrent call ingestions (each holds its body and rows), in total and per brand.
+    pub max_ingestions: usize,
+    pub max_ingestions_per_brand: usize,
     /// Failed logins a minute per user name, and per client address, before 429.
     pub login_failures_per_user: u32,
     pub login_failures_per_address: u32,
@@ -212,6 +218,26 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "CALLCSV_MAIL_UNKNOWN_OUTCOME_LIMIT",
         "3",
         "sends whose outcome is unknown (connection lost after the message) before an email is failed",
+    ),
+    (
+        "CALLCSV_MAX_STREAMS",
+        "200",
+        "concurrent CSV streams and report downloads per instance (429 with Retry-After beyond)",
+    ),
+    (
+        "CALLCSV_MAX_STREAMS_PER_BRAND",
+        "50",
+        "the share of CALLCSV_MAX_STREAMS one brand may use",
+    ),
+    (
+        "CALLCSV_MAX_INGESTIONS",
+        "4",
+        "concurrent POST /billable_calls per instance (each may hold a few times CALLCSV_MAX_BODY_BYTES)",
+    ),
+    (
+        "CALLCSV_MAX_INGESTIONS_PER_BRAND",
+        "2",
+        "the share of CALLCSV_MAX_INGESTIONS one brand may use",
     ),
     (
         "CALLCSV_LOGIN_FAILURES_PER_USER",
@@ -362,6 +388,10 @@ impl Config {
                 1,
                 100,
             )?,
+            max_streams: number(&get, "CALLCSV_MAX_STREAMS", 200, 1, 100_000)?,
+            max_streams_per_brand: number(&get, "CALLCSV_MAX_STREAMS_PER_BRAND", 50, 1, 100_000)?,
+            max_ingestions: number(&get, "CALLCSV_MAX_INGESTIONS", 4, 1, 1000)?,
+            max_ingestions_per_brand: number(&get, "CALLCSV_MAX_INGESTIONS_PER_BRAND", 2, 1, 1000)?,
             login_failures_per_user: number(
                 &get,
                 "CALLCSV_LOGIN_FAILURES_PER_USER",

@@ -12,6 +12,7 @@ pub mod error;
 pub mod fault;
 pub mod fields;
 pub mod ids;
+pub mod limits;
 pub mod listing;
 pub mod mail;
 pub mod ops;
@@ -31,6 +32,10 @@ pub struct AppState {
     pub jwt: Arc<auth::jwt::JwtKeys>,
     /// Built rating plan indexes, shared by ingestion and rerating.
     pub plans: Arc<calls::rater::PlanCache>,
+    /// Concurrent CSV streams and report downloads, and concurrent call ingestions, of
+    /// this instance (total and per brand).
+    pub streams: Arc<limits::Limiter>,
+    pub ingestions: Arc<limits::Limiter>,
     /// Failed-login counts of this instance.
     pub login_throttle: Arc<auth::throttle::LoginThrottle>,
 }

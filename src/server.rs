@@ -36,7 +36,19 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
         config.login_failures_per_user,
         config.login_failures_per_address,
     );
+    let streams = crate::limits::Limiter::new(
+        "CSV streams and report downloads",
+        config.max_streams,
+        config.max_streams_per_brand,
+    );
+    let ingestions = crate::limits::Limiter::new(
+        "call ingestions",
+        config.max_ingestions,
+        config.max_ingestions_per_brand,
+    );
     Ok(AppState {
+        streams,
+        ingestions,
         login_throttle: Arc::new(login_throttle),
         pool,
         config: Arc::new(config),

@@ -16,6 +16,8 @@ use crate::db::billable_calls::{self as calls, BillableCall, Filter};
 use crate::db::{self, DbPool};
 use crate::error::{AppError, AppResult};
 use crate::ids::{BrandId, CallId, CarrierId, ClientId, Id};
+use crate::limits::Permit;
+use crate::report;
 use crate::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -187,9 +189,16 @@ async fn create(
             ))
         }
     };
+    // A body, its parsed rows and their validation take up to a few times
+    // CALLCSV_MAX_BODY_BYTES: a slot of the ingestion limit is taken before reading it.
+    let permit = match state.ingestions.acquire(&brand) {
+        Ok(permit) => permit,
+        Err(e) => return Ok(e.response_retry_after(crate::limits::RETRY_AFTER_SECONDS)),
+    };
     let body = read_body(payload, state.config.max_body_bytes).await?;
     let plans = state.plans.clone();
     let summary = db::run(&state.pool, move |conn| {
+        let _permit = permit;
         let rows = if is_csv {
             input::parse_csv(&body)?
         } else {
@@ -275,7 +284,13 @@ async fn list(
     let filter = read_filter(&caller, &params)?;
     let full = caller.role != Role::Client;
     if wants_csv(&req) {
-        return Ok(stream_csv(state.pool.clone(), filter, full));
+        // One slot of the stream limit per brand (platform-wide streams share one key).
+        let tenant = filter.brand.clone().unwrap_or_else(|| "*".into());
+        let permit = match state.streams.acquire(&tenant) {
+            Ok(permit) => permit,
+            Err(e) => return Ok(e.response_retry_after(crate::limits::RETRY_AFTER_SECONDS)),
+        };
+        return Ok(stream_csv(state.pool.clone(), filter, full, permit));
     }
     paged(
         &state.pool,
@@ -287,64 +302,69 @@ async fn list(
     .await
 }
 
-/// Streams every matching call as CSV: a blocking task walks the rows in keyset chunks
-/// (taking a pooled connection per chunk) and hands encoded chunks to the response through
-/// a small bounded channel, so memory stays flat and a slow client slows the walk down.
-fn stream_csv(pool: DbPool, filter: Filter, full: bool) -> HttpResponse {
+/// Rows fetched per chunk of the CSV stream: about 450 kB encoded, the most a slow reader's
+/// stream holds at once (see `report::paced`).
+const STREAM_CHUNK_ROWS: i64 = 1000;
+
+/// The CSV stream's chunks: the header, then keyset chunks of the matching calls.
+struct CallChunks {
+    filter: Filter,
+    columns: Vec<&'static str>,
+    cursor: Option<calls::Cursor>,
+    header_sent: bool,
+}
+
+impl report::paced::Chunks for CallChunks {
+    fn next_chunk(&mut self, conn: &mut db::DbConnection) -> AppResult<Option<Vec<u8>>> {
+        let mut writer = csv::Writer::from_writer(Vec::with_capacity(64 * 1024));
+        let csv_error = |e: csv::Error| AppError::internal(format!("CSV: {e}"));
+        if !self.header_sent {
+            self.header_sent = true;
+            writer.write_record(&self.columns).map_err(csv_error)?;
+            return writer
+                .into_inner()
+                .map(Some)
+                .map_err(|e| AppError::internal(e.to_string()));
+        }
+        let chunk = calls::next_chunk(conn, &self.filter, self.cursor.as_ref(), STREAM_CHUNK_ROWS)?;
+        let Some(last) = chunk.last() else {
+            return Ok(None);
+        };
+        self.cursor = Some((last.start_time, last.callid.clone(), last.id.clone()));
+        for call in &chunk {
+            writer
+                .write_record(csv_cells(call, &self.columns))
+                .map_err(csv_error)?;
+        }
+        writer
+            .into_inner()
+            .map(Some)
+            .map_err(|e| AppError::internal(e.to_string()))
+    }
+}
+
+/// Streams every matching call as CSV, one keyset chunk at a time as the client reads
+/// (see `report::paced`): memory per stream stays at one chunk however slow the reader,
+/// and the permit (a slot of the concurrent-stream limit) is held until the body ends.
+fn stream_csv(pool: DbPool, filter: Filter, full: bool, permit: Permit) -> HttpResponse {
     let columns: Vec<&'static str> = COLUMNS
         .iter()
         .copied()
         .filter(|c| full || !HIDDEN_FROM_CLIENTS.contains(c))
         .collect();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, std::io::Error>>(4);
-    tokio::task::spawn_blocking(move || {
-        let send = |bytes: Vec<u8>| tx.blocking_send(Ok(web::Bytes::from(bytes))).is_ok();
-        // Each chunk is encoded by its own writer into its own buffer, then sent.
-        let encode = |records: &mut dyn Iterator<Item = Vec<String>>| {
-            let mut writer = csv::Writer::from_writer(Vec::with_capacity(1 << 20));
-            for record in records {
-                let _ = writer.write_record(&record);
-            }
-            writer.into_inner().unwrap_or_default()
-        };
-        if !send(encode(&mut std::iter::once(
-            columns.iter().map(|c| c.to_string()).collect(),
-        ))) {
-            return;
-        }
-        let mut cursor = None;
-        loop {
-            let chunk = pool
-                .get()
-                .map_err(AppError::from)
-                .and_then(|mut conn| calls::next_chunk(&mut conn, &filter, cursor.as_ref(), 5000));
-            let chunk = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::error!(error = %e, "CSV stream aborted");
-                    let _ = tx.blocking_send(Err(std::io::Error::other("stream aborted")));
-                    return;
-                }
-            };
-            let Some(last) = chunk.last() else { break };
-            cursor = Some((last.start_time, last.callid.clone(), last.id.clone()));
-            if !send(encode(
-                &mut chunk.iter().map(|call| csv_cells(call, &columns)),
-            )) {
-                return; // the client went away
-            }
-        }
-    });
-    let body = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
+    let chunks = CallChunks {
+        filter,
+        columns,
+        cursor: None,
+        header_sent: false,
+    };
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
             "attachment; filename=\"billable_calls.csv\"",
         ))
-        .streaming(body)
+        .streaming(report::paced::body(pool, chunks, Some(permit)))
 }
 
 fn csv_cells(c: &BillableCall, columns: &[&str]) -> Vec<String> {

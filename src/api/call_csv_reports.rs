@@ -179,6 +179,11 @@ async fn download(
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
     let report = visible(&state, &caller, &id).await?;
+    // Downloads share the concurrent-stream limit with the calls' CSV stream.
+    let permit = match state.streams.acquire(&report.brand_id) {
+        Ok(permit) => permit,
+        Err(e) => return Ok(e.response_retry_after(crate::limits::RETRY_AFTER_SECONDS)),
+    };
     let gone = || {
         AppError::new(
             actix_web::http::StatusCode::NOT_FOUND,
@@ -231,7 +236,14 @@ async fn download(
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(attachment(&file_name))
-        .body(SizedStream::new(size, body)))
+        .body(SizedStream::new(
+            size,
+            // The permit goes with the body: released when it ends or the client leaves.
+            futures_util::StreamExt::map(body, move |piece| {
+                let _held = &permit;
+                piece
+            }),
+        )))
 }
 
 /// `Content-Disposition: attachment` naming the file: a plain-ASCII `filename` every client

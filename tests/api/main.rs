@@ -24,4 +24,5 @@ mod rating_plans;
 mod rating_profiles;
 mod scheduler_runs;
 mod smtp;
+mod stream_limits;
 mod strict_input;
