@@ -519,7 +519,7 @@ mod tests {
         check::<crate::tenancy::ddis::DdiInput>("ddiE164");
         check::<crate::tenancy::endpoints::EndpointInput>("name");
         check::<crate::tenancy::notification_templates::TemplateInput>("name");
-        check::<rating_plans::PlanInput>("name");
+        check::<crate::rating::plans::PlanInput>("name");
         check::<rating_profiles::ProfileInput>("ratingPlan");
         check::<call_csv_schedulers::SchedulerInput>("unit");
         let brand = nullable_fields("BrandInput").unwrap();
