@@ -520,7 +520,7 @@ mod tests {
         check::<crate::tenancy::endpoints::EndpointInput>("name");
         check::<crate::tenancy::notification_templates::TemplateInput>("name");
         check::<crate::rating::plans::PlanInput>("name");
-        check::<rating_profiles::ProfileInput>("ratingPlan");
+        check::<crate::rating::profiles::ProfileInput>("ratingPlan");
         check::<call_csv_schedulers::SchedulerInput>("unit");
         let brand = nullable_fields("BrandInput").unwrap();
         assert_eq!(brand.get("email"), Some(&true));
