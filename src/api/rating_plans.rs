@@ -132,8 +132,6 @@ fn wants_csv(req: &HttpRequest) -> bool {
         })
 }
 
-/// `?prefix=` as stored digits. An unescaped `+` in a query string decodes to a space, so
-
 /// `GET /rating_plans/{id}/rates`: a page of JSON, or with `Accept: text/csv` every
 /// matching row as CSV in the import format (so it can be edited and sent back).
 async fn list_rates(
@@ -267,9 +265,6 @@ async fn replace_rates(
     }
     import(&state, caller, &id, &req, payload, true).await
 }
-
-/// The import itself: parse and validate the rows (off the async threads), then in one
-/// transaction lock the plan by bumping its version, check the resulting table as a
 
 /// The import itself: the plan must be visible before its body is read; the rows are
 /// parsed, checked and stored off the async threads, all or nothing.
