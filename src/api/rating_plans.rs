@@ -43,6 +43,10 @@ impl Rest for RatingPlans {
     /// How many rate rows the plan has.
     const READ_ONLY: &'static [&'static str] = &["rateCount"];
     type View = PlanView;
+
+    fn view(object: CountedPlan, _caller: &Caller) -> AppResult<PlanView> {
+        Ok(PlanView::from(object))
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ use serde::Serialize;
 
 use crate::api::rest::{self, Rest};
 use crate::api::{resource, ts};
+use crate::auth::Caller;
 use crate::db::rating_profiles::RatingProfile;
+use crate::error::AppResult;
 use crate::rating::RatingProfiles;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -27,6 +29,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 impl Rest for RatingProfiles {
     const PATH: &'static str = "/rating_profiles";
     type View = ProfileView;
+
+    fn view(object: RatingProfile, _caller: &Caller) -> AppResult<ProfileView> {
+        Ok(ProfileView::from(object))
+    }
 }
 
 #[derive(Debug, Serialize)]

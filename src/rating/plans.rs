@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::db::rating_plans::{self as plans, Rate, RatingPlan};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult, Validator};
@@ -14,6 +14,7 @@ use crate::listing::ListParams;
 use crate::ops::Resource;
 use crate::rating::import::{self, Format, ImportSummary};
 use crate::rating::RoundingMethod;
+use crate::tenancy::{brand_business, brand_kept};
 
 /// A plan with how many rate rows it has (read-only, shown with it).
 #[derive(Debug, Clone)]
@@ -117,7 +118,7 @@ impl Resource for RatingPlans {
     }
 
     fn may_list(caller: &Caller) -> AppResult<()> {
-        caller.require(&[Role::Platform, Role::Brand])
+        brand_business::may_manage(caller)
     }
 
     fn list(
@@ -146,7 +147,7 @@ impl Resource for RatingPlans {
     }
 
     fn may_create(caller: &Caller) -> AppResult<()> {
-        caller.require(&[Role::Platform, Role::Brand])
+        brand_business::may_manage(caller)
     }
 
     fn create(
@@ -172,13 +173,7 @@ impl Resource for RatingPlans {
         input: PlanInput,
     ) -> AppResult<CountedPlan> {
         let current = current.plan;
-        if input.brand.as_ref().is_some_and(|b| *b != current.brand_id) {
-            return Err(AppError::invalid_field(
-                "brand",
-                "a rating plan cannot move to another brand",
-            ));
-        }
-        let brand = BrandId::from_db(current.brand_id);
+        let brand = brand_kept(input.brand.as_deref(), &current.brand_id, "a rating plan")?;
         let row = input.into_row(conn, &brand, current.id, current.created_at)?;
         let stored = plans::update(conn, &row)?;
         counted(conn, stored)
@@ -215,12 +210,8 @@ impl RatingPlans {
         caller: &Caller,
         id: &RatingPlanId,
     ) -> AppResult<RatingPlan> {
-        if caller.role == Role::Client {
-            return Err(AppError::not_found());
-        }
-        plans::find(conn, id.as_str())?
-            .filter(|p| caller.sees_brand(&p.brand_id))
-            .ok_or_else(AppError::not_found)
+        let found = plans::find(conn, id.as_str())?;
+        brand_business::visible(caller, found, |p| &p.brand_id)
     }
 
     /// The plan's rates (of one prefix with `?prefix=`) in table order: a page of
@@ -270,6 +261,7 @@ fn prefix_filter(params: &ListParams) -> AppResult<Option<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Role;
     use crate::ops::testing::{brand, caller, database, operator_of, platform};
 
     fn input(name: &str) -> PlanInput {

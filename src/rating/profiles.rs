@@ -5,14 +5,15 @@
 
 use serde::Deserialize;
 
-use crate::auth::{Caller, Role};
+use crate::auth::Caller;
 use crate::db::rating_profiles::{self as profiles, RatingProfile};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult, Validator};
-use crate::fields::parse_time;
-use crate::ids::{AnyId, BrandId, CarrierId, ClientId, Id, RatingProfileId};
+use crate::fields::{parse_time, reference};
+use crate::ids::{BrandId, CarrierId, ClientId, Id, RatingProfileId};
 use crate::listing::ListParams;
 use crate::ops::Resource;
+use crate::tenancy::{brand_business, brand_kept};
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -23,14 +24,6 @@ pub struct ProfileInput {
     // Required, but optional here so a missing one is reported in `fields` with the rest.
     pub rating_plan: Option<String>,
     pub activation_time: Option<String>,
-}
-
-/// The id in a reference field, or `None` after recording why there is none.
-fn reference(v: &mut Validator, field: &str, raw: Option<&str>) -> Option<String> {
-    let raw = raw?;
-    let parsed = AnyId::parse_ref(field, raw).ok().map(String::from);
-    v.check(parsed.is_some(), field, "not a UUID");
-    parsed
 }
 
 impl ProfileInput {
@@ -161,16 +154,12 @@ impl Resource for RatingProfiles {
         caller: &Caller,
         id: &RatingProfileId,
     ) -> AppResult<RatingProfile> {
-        if caller.role == Role::Client {
-            return Err(AppError::not_found());
-        }
-        profiles::find(conn, id.as_str())?
-            .filter(|p| caller.sees_brand(&p.brand_id))
-            .ok_or_else(AppError::not_found)
+        let found = profiles::find(conn, id.as_str())?;
+        brand_business::visible(caller, found, |p| &p.brand_id)
     }
 
     fn may_list(caller: &Caller) -> AppResult<()> {
-        caller.require(&[Role::Platform, Role::Brand])
+        brand_business::may_manage(caller)
     }
 
     fn list(
@@ -191,7 +180,7 @@ impl Resource for RatingProfiles {
     }
 
     fn may_create(caller: &Caller) -> AppResult<()> {
-        caller.require(&[Role::Platform, Role::Brand])
+        brand_business::may_manage(caller)
     }
 
     fn create(
@@ -211,13 +200,11 @@ impl Resource for RatingProfiles {
         current: RatingProfile,
         input: ProfileInput,
     ) -> AppResult<RatingProfile> {
-        if input.brand.as_ref().is_some_and(|b| *b != current.brand_id) {
-            return Err(AppError::invalid_field(
-                "brand",
-                "a rating profile cannot move to another brand",
-            ));
-        }
-        let brand = BrandId::from_db(current.brand_id);
+        let brand = brand_kept(
+            input.brand.as_deref(),
+            &current.brand_id,
+            "a rating profile",
+        )?;
         store(conn, input, &brand, current.id, current.created_at, false)
     }
 
@@ -237,6 +224,7 @@ impl Resource for RatingProfiles {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Role;
     use crate::ops::testing::{brand, caller, database, operator_of};
     use crate::rating::plans::{PlanInput, RatingPlans};
 
