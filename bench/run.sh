@@ -7,6 +7,7 @@
 #                                 fairness stall)
 #   bench/run.sh readers          only the 200 slow readers of the CSV stream
 #                                 (BACKENDS=sqlite bench/run.sh readers: SQLite only)
+#   bench/run.sh demo             how long `callcsv demo` takes on SQLite (bench/demo.sh)
 #
 # Environment: REPS (runs per measurement, default 3; the median is reported; a measurement
 # whose run takes over SLOW seconds, default 60, is run twice only), BACKENDS (default
@@ -35,6 +36,7 @@ GROUPS_WANTED=()
 for arg in "$@"; do
     case $arg in
         quick) QUICK=1 ;;
+        demo) exec "$ROOT/bench/demo.sh" ;;
         engine | ingest | stream | report | schedulers | fairness | stall | readers) GROUPS_WANTED+=("$arg") ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0 ;;
         *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers, fairness, stall, readers)" >&2; exit 2 ;;

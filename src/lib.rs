@@ -7,6 +7,7 @@ pub mod auth;
 pub mod calls;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod detection;
 pub mod error;
 pub mod fault;

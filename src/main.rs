@@ -49,6 +49,28 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
+    /// Load a demo tenant (brand, clients, carriers, plans, 50 000 calls, due schedulers)
+    ///
+    /// Everything is created through the service's own operations and call ingestion, from
+    /// a fixed seed: every run makes the same tenant. Refuses when the brand exists.
+    #[command(
+        after_help = "Reads CALLCSV_DATA_DIR, CALLCSV_DATABASE_URL, CALLCSV_BIND (for the \
+        URL it prints), CALLCSV_JWT_SECRET, CALLCSV_LOG, CALLCSV_LOG_FORMAT (see `callcsv --help`)."
+    )]
+    Demo {
+        /// The brand's name.
+        #[arg(long, default_value = "Demo")]
+        brand: String,
+        /// The platform administrator's password (default: a generated one, printed once).
+        #[arg(long)]
+        password: Option<String>,
+        /// The platform administrator to log in with (kept as is when it exists).
+        #[arg(long, default_value = "admin")]
+        admin: String,
+        /// How many calls (for tests and benchmarks).
+        #[arg(long, default_value_t = 50_000, hide = true)]
+        calls: usize,
+    },
     /// Manage administrators from the command line
     Admin {
         #[command(subcommand)]
@@ -99,6 +121,21 @@ fn main() {
         Command::Serve => serve(config),
         Command::Migrate => migrate(config),
         Command::RunDue { once } => run_due(config, once),
+        Command::Demo {
+            brand,
+            password,
+            admin,
+            calls,
+        } => demo(
+            config,
+            callcsv::demo::load::Options {
+                brand,
+                password,
+                admin,
+                calls,
+                days: 90,
+            },
+        ),
         Command::Admin {
             command:
                 AdminCommand::Create {
@@ -228,6 +265,64 @@ fn admin_create(
     println!(
         "created platform administrator {} ({})",
         admin.username, admin.id
+    );
+    Ok(())
+}
+
+fn demo(config: Config, options: callcsv::demo::load::Options) -> Result<(), String> {
+    if let Some(pw) = &options.password {
+        if pw.chars().count() < 8 {
+            return Err("--password: at least 8 characters".into());
+        }
+    }
+    let bind = config.bind;
+    let outbox = config.outbox_dir();
+    let interval = config.runner_interval_seconds;
+    let state = server::open(config)?;
+    let loaded = callcsv::demo::load::load(state, &options)?;
+    let calls = &loaded.calls;
+    println!(
+        "Loaded the demo brand {:?} ({}) in {:.1} s:\n  \
+         {} clients of every type with endpoints and DDIs, 2 carriers, 2 DDI providers,\n  \
+         {} rating plans with {} rates, {} calls over the last 90 days ({} unrated;\n  \
+         {} inbound, {} of them delivered by a DDI provider and detected),\n  \
+         {} schedulers due now (one emails its report).",
+        options.brand,
+        loaded.brand_id,
+        loaded.seconds,
+        callcsv::demo::world::CLIENTS.len(),
+        callcsv::demo::plans::PLANS.len(),
+        loaded.rates,
+        calls.accepted,
+        calls.unrated,
+        loaded.inbound,
+        loaded.detected,
+        loaded.schedulers,
+    );
+    println!();
+    match &loaded.password {
+        Some(pw) => println!(
+            "Log in as {:?} with password {pw:?} (shown only now).",
+            loaded.admin
+        ),
+        None => println!(
+            "Log in as {:?}: that administrator existed already, its password is unchanged.",
+            loaded.admin
+        ),
+    }
+    println!(
+        "The client administrator {:?} (password {:?}) sees only Atlas Logistics.",
+        loaded.client_admin, loaded.client_admin_password
+    );
+    let base = format!("http://{bind}");
+    println!(
+        "\nNext: start the service (`callcsv serve`, or `cargo run --release`); its runner builds \
+         the due reports within {interval} s (or run `callcsv run-due --once`).\n  \
+         API:      {base}  (contract: {base}/openapi.yaml)\n  \
+         Console:  none yet\n  \
+         Outbox:   {}  (emails as .eml files unless CALLCSV_SMTP_URL is set)\n  \
+         First requests: see \"A first session\" in README.md.",
+        outbox.display()
     );
     Ok(())
 }

@@ -20,6 +20,15 @@ use crate::AppState;
 
 /// Everything that must hold before the first request; blocking, call at start-up.
 pub fn prepare(config: Config) -> Result<AppState, String> {
+    let state = open(config)?;
+    let mut conn = state.pool.get().map_err(|e| format!("database: {e}"))?;
+    bootstrap_admin(&state.config, &mut conn)?;
+    Ok(state)
+}
+
+/// The state without the first-administrator step: data dir, database, migrations, JWT
+/// secret. For commands that make their own administrator (`callcsv demo`).
+pub fn open(config: Config) -> Result<AppState, String> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
     let pool = db::connect(&config.database_url, config.db_pool_size)?;
@@ -28,7 +37,6 @@ pub fn prepare(config: Config) -> Result<AppState, String> {
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied migrations");
     }
-    bootstrap_admin(&config, &mut conn)?;
     drop(conn);
     let secret = load_or_create_jwt_secret(&config)?;
     let jwt = JwtKeys::new(&secret.0, config.jwt_ttl_seconds);

@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 /// The binary with a clean `CALLCSV_*` environment, working in `dir`.
-fn callcsv(dir: &Path, vars: &[(&str, &str)]) -> Command {
+pub(crate) fn callcsv(dir: &Path, vars: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_callcsv"));
     for (key, _) in std::env::vars() {
         if key.starts_with("CALLCSV_") {
@@ -25,7 +25,7 @@ fn callcsv(dir: &Path, vars: &[(&str, &str)]) -> Command {
     cmd
 }
 
-fn run(cmd: &mut Command, stdin: &str) -> Output {
+pub(crate) fn run(cmd: &mut Command, stdin: &str) -> Output {
     let mut child = cmd
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -41,19 +41,19 @@ fn run(cmd: &mut Command, stdin: &str) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-struct Serve {
+pub(crate) struct Serve {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     /// Where the service's standard output (its log) goes.
     log: std::path::PathBuf,
 }
 
 impl Serve {
-    async fn start(dir: &Path, vars: &[(&str, &str)]) -> Serve {
+    pub(crate) async fn start(dir: &Path, vars: &[(&str, &str)]) -> Serve {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -90,7 +90,7 @@ impl Serve {
         serve
     }
 
-    async fn login(&self, user: &str, password: &str) -> reqwest::Response {
+    pub(crate) async fn login(&self, user: &str, password: &str) -> reqwest::Response {
         reqwest::Client::new()
             .post(format!("{}/auth/login", self.base))
             .json(&json!({"username": user, "password": password}))
@@ -101,7 +101,7 @@ impl Serve {
 
     /// SIGTERM, then the exit status, its standard error and its standard output (the log);
     /// it must stop by itself within 20 s.
-    fn terminate(mut self) -> (std::process::ExitStatus, String, String) {
+    pub(crate) fn terminate(mut self) -> (std::process::ExitStatus, String, String) {
         let pid = self.child.id().to_string();
         assert!(Command::new("kill")
             .args(["-TERM", &pid])

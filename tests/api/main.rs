@@ -12,6 +12,7 @@ mod carriers;
 mod cli;
 mod ddi_providers;
 mod ddis;
+mod demo;
 mod endpoints;
 mod exposures;
 mod fair_bounds;
