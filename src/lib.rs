@@ -22,6 +22,7 @@ pub mod report;
 pub mod runner;
 pub mod schedule;
 pub mod server;
+pub mod sources;
 pub mod tenancy;
 
 use std::sync::Arc;
