@@ -21,6 +21,7 @@ pub mod rating;
 pub mod report;
 pub mod runner;
 pub mod schedule;
+pub mod schedulers;
 pub mod server;
 pub mod sources;
 pub mod tenancy;

@@ -1,8 +1,6 @@
 //! `/call_csv_reports`: the reports the runner built, read-only (every other method is a
-//! 405), and `/{id}/csv`, which streams the stored file. Brand operators read their brand's
-//! reports; a client administrator only those of its own client's client-level schedulers.
-
-use std::path::{Component, Path};
+//! 405), and `/{id}/csv`, which streams the stored file. Who reads which report is
+//! `schedulers::reports`'s rule.
 
 use actix_web::body::SizedStream;
 use actix_web::http::header::{
@@ -13,15 +11,12 @@ use serde::Serialize;
 use tokio::io::AsyncReadExt;
 
 use crate::api::{ok, paged, resource, ts, ListParams};
-use crate::auth::{Caller, Role};
-use crate::db::{self, reports, reports::Report};
+use crate::auth::Caller;
+use crate::db::{self, reports::Report};
 use crate::error::{AppError, AppResult};
 use crate::ids::{Id, ReportId};
+use crate::schedulers::reports;
 use crate::AppState;
-
-/// What `emailStatus` shows and filters on. The runner's transient `sending` is shown as
-/// `pending`: for a reader the mail has simply not gone yet.
-const EMAIL_STATUSES: &[&str] = &["none", "pending", "sent", "failed"];
 
 /// Read size when streaming a file: memory per download stays at this, whatever the file.
 const CHUNK: usize = 64 * 1024;
@@ -104,64 +99,21 @@ async fn list(
     caller: Caller,
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
-    let params = ListParams::parse(
-        &req,
-        &[
-            "brand",
-            "scheduler",
-            "client",
-            "createdAt[after]",
-            "createdAt[strictly_before]",
-            "emailStatus",
-        ],
-        &["createdAt", "inDate"],
-    )?;
-    let mut filter = reports::Filter {
-        brand: params.filter_id("brand")?,
-        client: params.filter_id("client")?,
-        scheduler: params.filter_id("scheduler")?,
-        created_after: params.filter_time("createdAt[after]")?,
-        created_strictly_before: params.filter_time("createdAt[strictly_before]")?,
-        email_status: params.filter_choice("emailStatus", EMAIL_STATUSES)?,
-        level: None,
-    };
-    // Naming another tenant's brand or client matches nothing (an id no report has)
-    // rather than failing, so the answer is the same whether that tenant exists or not.
-    let scope = caller.list_scope(filter.brand.take(), filter.client.take());
-    (filter.brand, filter.client) = (scope.brand, scope.client);
-    if scope.nothing {
-        filter.scheduler = Some(String::new());
-    }
-    // A client administrator reads only its client's client-level reports: a brand-level
-    // report naming the client carries the brand's columns (cost, carrier…).
-    if caller.client_scope().is_some() {
-        filter.level = Some("client".into());
-    }
+    let params = ListParams::parse(&req, reports::FILTERS, reports::ORDER)?;
     paged(
         &state.pool,
         &req,
         params,
-        move |conn, params| reports::list(conn, &filter, params),
+        move |conn, params| reports::list(conn, &caller, params),
         ReportView::from,
     )
     .await
 }
 
-/// Loads a built report the caller may read; anything else is a 404.
-async fn visible(state: &AppState, caller: &Caller, id: &str) -> AppResult<Report> {
+/// A built report the caller may read (404 otherwise).
+async fn visible(state: &AppState, caller: Caller, id: &str) -> AppResult<Report> {
     let id = ReportId::parse(id)?;
-    let caller = caller.clone();
-    let report = db::run(&state.pool, move |conn| reports::find(conn, &id)).await?;
-    let readable = |r: &Report| match caller.role {
-        Role::Platform => true,
-        Role::Brand => caller.brand_id.as_deref() == Some(r.brand_id.as_str()),
-        Role::Client => {
-            r.level == "client" && r.client_id.is_some() && r.client_id == caller.client_id
-        }
-    };
-    report
-        .filter(|r| r.status == "ready" && readable(r))
-        .ok_or_else(AppError::not_found)
+    db::run(&state.pool, move |conn| reports::find(conn, &caller, &id)).await
 }
 
 async fn get(
@@ -169,7 +121,7 @@ async fn get(
     caller: Caller,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    Ok(ok(&ReportView::from(visible(&state, &caller, &id).await?)))
+    Ok(ok(&ReportView::from(visible(&state, caller, &id).await?)))
 }
 
 /// Streams the report's CSV file in fixed-size chunks (never read whole into memory).
@@ -178,7 +130,7 @@ async fn download(
     caller: Caller,
     id: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let report = visible(&state, &caller, &id).await?;
+    let report = visible(&state, caller, &id).await?;
     // Downloads share the concurrent-stream limit with the calls' CSV stream.
     let permit = match state.streams.acquire(&report.brand_id) {
         Ok(permit) => permit,
@@ -191,18 +143,10 @@ async fn download(
             "the report's CSV file is no longer on the server",
         )
     };
-    // The path was written by the runner; still refuse anything that could leave the
-    // reports directory.
-    let relative = report
-        .file_path
-        .as_deref()
-        .map(Path::new)
-        .filter(|p| p.components().all(|c| matches!(c, Component::Normal(_))));
-    let Some(relative) = relative else {
+    let Some(path) = reports::file_of(&report, &state.config.reports_dir()) else {
         tracing::error!(report = %report.id, path = ?report.file_path, "report has no usable file path");
         return Err(gone());
     };
-    let path = state.config.reports_dir().join(relative);
     let file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
         Err(e) => {
@@ -216,34 +160,31 @@ async fn download(
         .await
         .map_err(|e| AppError::internal(format!("{}: {e}", path.display())))?
         .len();
-    let body = futures_util::stream::unfold(Some(file), |file| async move {
-        let mut file = file?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(attachment(&reports::file_name(&report)))
+        .body(SizedStream::new(size, file_chunks(file, permit))))
+}
+
+/// The file's bytes, [`CHUNK`] at a time; the permit (a slot of the stream limit) goes
+/// with them and is released when the body ends or the client leaves.
+fn file_chunks(
+    file: tokio::fs::File,
+    permit: crate::limits::Permit,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, std::io::Error>> {
+    futures_util::stream::unfold(Some((file, permit)), |held| async move {
+        let (mut file, permit) = held?;
         let mut buffer = vec![0; CHUNK];
         match file.read(&mut buffer).await {
             Ok(0) => None,
             Ok(n) => {
                 buffer.truncate(n);
-                Some((Ok(web::Bytes::from(buffer)), Some(file)))
+                Some((Ok(web::Bytes::from(buffer)), Some((file, permit))))
             }
             // Yield the error, then end the stream.
             Err(e) => Some((Err(e), None)),
         }
-    });
-    let file_name = report
-        .file_name
-        .clone()
-        .unwrap_or_else(|| format!("{}.csv", report.id));
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header(attachment(&file_name))
-        .body(SizedStream::new(
-            size,
-            // The permit goes with the body: released when it ends or the client leaves.
-            futures_util::StreamExt::map(body, move |piece| {
-                let _held = &permit;
-                piece
-            }),
-        )))
+    })
 }
 
 /// `Content-Disposition: attachment` naming the file: a plain-ASCII `filename` every client

@@ -290,22 +290,46 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 }
 
 /// The input a PATCH yields: the current object's view with the patch merged in. A patch
-/// that is not an object is a 422.
+/// that is not an object is a 422. With `keep_nulls`, a member the patch sets to `null`
+/// stays `null` instead of being removed (RFC 7386's reading, which would bring back the
+/// field's default where the client wrote null).
 pub fn patched<V: Serialize, T: DeserializeOwned>(
     current: &V,
     patch: Value,
     extra_read_only: &[&str],
+    keep_nulls: bool,
 ) -> AppResult<T> {
-    if !patch.is_object() {
+    let Value::Object(members) = &patch else {
         return Err(AppError::new(
             actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
             "a merge patch must be a JSON object",
         ));
-    }
+    };
     let mut value = serde_json::to_value(current).map_err(AppError::internal)?;
     merge_patch(&mut value, &patch);
+    if let (true, Value::Object(fields)) = (keep_nulls, &mut value) {
+        for (key, member) in members {
+            if member.is_null() {
+                fields.insert(key.clone(), Value::Null);
+            }
+        }
+    }
     parse_merged(value, extra_read_only)
+}
+
+/// The request's media type (`Content-Type` without its parameters, lowercase; `""` when
+/// absent).
+pub fn media_type(req: &HttpRequest) -> String {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// Reads a raw body (CSV or JSON handled by the caller) up to `limit` bytes (413 above it).
@@ -521,7 +545,7 @@ mod tests {
         check::<crate::tenancy::notification_templates::TemplateInput>("name");
         check::<crate::rating::plans::PlanInput>("name");
         check::<crate::rating::profiles::ProfileInput>("ratingPlan");
-        check::<call_csv_schedulers::SchedulerInput>("unit");
+        check::<crate::schedulers::SchedulerInput>("unit");
         let brand = nullable_fields("BrandInput").unwrap();
         assert_eq!(brand.get("email"), Some(&true));
     }

@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use crate::api::rest::{self, Rest};
-use crate::api::{ok, page, read_body, resource, ts, ListParams};
+use crate::api::{media_type, ok, page, read_body, resource, ts, ListParams};
 use crate::auth::Caller;
 use crate::db;
 use crate::db::rating_plans::Rate;
@@ -195,17 +195,7 @@ fn rates_csv(total: i64, rows: Vec<Rate>) -> AppResult<HttpResponse> {
 
 /// The body formats an import accepts, by content type.
 fn body_format(req: &HttpRequest) -> AppResult<Format> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match content_type.as_str() {
+    match media_type(req).as_str() {
         "text/csv" => Ok(Format::Csv),
         "application/json" => Ok(Format::Json),
         _ => Err(AppError::new(

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::api::{created, force_param, no_content, ok, page, parse_body, patched};
 use crate::auth::Caller;
+use crate::config::Config;
 use crate::db;
 use crate::error::AppResult;
 use crate::ids::Id;
@@ -27,12 +28,25 @@ pub trait Rest: Resource<Input: DeserializeOwned> + 'static {
     const READ_ONLY: &'static [&'static str] = &[];
     /// Whether DELETE takes `?force=true` (otherwise the query is not read).
     const DELETE_TAKES_FORCE: bool = false;
+    /// Whether an explicit `null` in a PATCH stays `null` (as in a PUT) instead of
+    /// removing the member, which RFC 7386 says and which brings back a field's default.
+    const PATCH_KEEPS_NULLS: bool = false;
 
     type View: Serialize;
 
     /// The JSON view of an object as `caller` may see it (fails only on a stored value
     /// that no longer parses).
     fn view(object: Self::Object, caller: &Caller) -> AppResult<Self::View>;
+
+    /// What the input takes from the service's settings rather than from the body.
+    fn with_config(input: Self::Input, _config: &Config) -> Self::Input {
+        input
+    }
+}
+
+/// The input of a POST or PUT body.
+fn input_of<R: Rest>(body: Value, config: &Config) -> AppResult<R::Input> {
+    parse_body(body, R::READ_ONLY).map(|input| R::with_config(input, config))
 }
 
 pub async fn list<R: Rest>(
@@ -72,10 +86,8 @@ pub async fn create<R: Rest>(
     caller: Caller,
     body: web::Json<Value>,
 ) -> AppResult<HttpResponse> {
-    let (read, asking) = (
-        move || parse_body(body.into_inner(), R::READ_ONLY),
-        caller.clone(),
-    );
+    let (config, asking) = (state.config.clone(), caller.clone());
+    let read = move || input_of::<R>(body.into_inner(), &config);
     let object = db::run(&state.pool, move |conn| R::create_from(conn, &asking, read)).await?;
     let location = format!("{}/{}", R::PATH, R::id_of(&object));
     Ok(created(location, &R::view(object, &caller)?))
@@ -91,10 +103,18 @@ pub async fn update<R: Rest>(
     body: web::Json<Value>,
 ) -> AppResult<HttpResponse> {
     let (id, asking, merging) = (R::Id::parse(&id)?, caller.clone(), caller.clone());
-    let (merge, body) = (req.method() == Method::PATCH, body.into_inner());
+    let (merge, body, config) = (
+        req.method() == Method::PATCH,
+        body.into_inner(),
+        state.config.clone(),
+    );
     let read = move |current: &R::Object| match merge {
-        true => patched(&R::view(current.clone(), &merging)?, body, R::READ_ONLY),
-        false => parse_body(body, R::READ_ONLY),
+        true => {
+            let view = R::view(current.clone(), &merging)?;
+            let input = patched(&view, body, R::READ_ONLY, R::PATCH_KEEPS_NULLS)?;
+            Ok(R::with_config(input, &config))
+        }
+        false => input_of::<R>(body, &config),
     };
     let object = db::run(&state.pool, move |conn| R::update(conn, &asking, &id, read)).await?;
     Ok(ok(&R::view(object, &caller)?))

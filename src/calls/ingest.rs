@@ -9,11 +9,12 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::calls::directory::Directory;
-use crate::calls::input::RawCall;
-use crate::calls::rater::{CallToRate, Rater};
+use crate::calls::input::{self, RawCall};
+use crate::calls::rater::{CallToRate, PlanCache, Rater};
 use crate::db::billable_calls::{self, BillableCall};
 use crate::db::{self, DbConnection};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::ids::{BrandId, Id};
 use crate::tenancy::ENDPOINT_TYPES;
 
 #[derive(Debug, Serialize)]
@@ -225,10 +226,38 @@ pub fn validate(raw: &RawCall, dir: &Directory, rater: &Rater) -> Result<Billabl
     })
 }
 
+/// How a posted body is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Json,
+}
+
+/// Ingests a posted body into `brand`: its rows parsed (a malformed body is refused
+/// whole), then validated, rated and stored row by row as [`ingest`] does. The body is
+/// dropped once parsed: body, rows and their validation would otherwise all be held.
+pub fn ingest_body(
+    conn: &mut DbConnection,
+    cache: &PlanCache,
+    brand: &BrandId,
+    format: Format,
+    body: impl AsRef<[u8]>,
+) -> AppResult<Summary> {
+    let rows = match format {
+        Format::Csv => input::parse_csv(body.as_ref())?,
+        Format::Json => input::parse_json(body.as_ref())?,
+    };
+    drop(body);
+    if !db::brands::exists(conn, brand)? {
+        return Err(AppError::invalid_field("brand", "not found"));
+    }
+    ingest(conn, cache, brand.as_str(), rows)
+}
+
 /// Validates, rates and stores `rows` for one brand; blocking (call inside `db::run`).
 pub fn ingest(
     conn: &mut DbConnection,
-    cache: &crate::calls::rater::PlanCache,
+    cache: &PlanCache,
     brand_id: &str,
     rows: Vec<RawCall>,
 ) -> AppResult<Summary> {

@@ -2,12 +2,77 @@
 //! the profiles in force at each call's start. Walks the calls in keyset chunks so any
 //! number of them is handled with flat memory; reports already generated are untouched.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::calls::rater::{CallToRate, PlanCache, Rater};
 use crate::db::billable_calls::{self, Filter, Rating};
 use crate::db::{self, DbConnection};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::fields::parse_time;
+use crate::ids::{BrandId, CarrierId, ClientId, Id};
+
+/// What a rerate is asked for: a time range, optionally one client's or one carrier's.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RerateInput {
+    #[serde(rename = "startTime[after]")]
+    pub after: String,
+    #[serde(rename = "startTime[strictly_before]")]
+    pub strictly_before: String,
+    pub client: Option<String>,
+    pub carrier: Option<String>,
+}
+
+/// Rerates the calls of `brand` that `input` names; the client and carrier must be the
+/// brand's (a 422 "not found" otherwise, the same whether they exist elsewhere or not).
+pub fn rerate_range(
+    conn: &mut DbConnection,
+    cache: &PlanCache,
+    brand: &BrandId,
+    input: RerateInput,
+) -> AppResult<RerateSummary> {
+    let time = |field: &str, raw: &str| {
+        parse_time(raw)
+            .ok_or_else(|| AppError::invalid_field(field, "not an RFC 3339 time with an offset"))
+    };
+    let after = time("startTime[after]", &input.after)?;
+    let before = time("startTime[strictly_before]", &input.strictly_before)?;
+    if before <= after {
+        return Err(AppError::invalid_field(
+            "startTime[strictly_before]",
+            "must be later than startTime[after]",
+        ));
+    }
+    let client = input
+        .client
+        .as_deref()
+        .map(|c| ClientId::parse_ref("client", c))
+        .transpose()?;
+    let carrier = input
+        .carrier
+        .as_deref()
+        .map(|c| CarrierId::parse_ref("carrier", c))
+        .transpose()?;
+    if let Some(c) = &client {
+        if db::clients::find(conn, c)?.is_none_or(|x| *brand != x.brand_id) {
+            return Err(AppError::invalid_field("client", "not found"));
+        }
+    }
+    if let Some(c) = &carrier {
+        if db::carriers::find(conn, c)?.is_none_or(|x| *brand != x.brand_id) {
+            return Err(AppError::invalid_field("carrier", "not found"));
+        }
+    }
+    let filter = Filter {
+        brand: Some(brand.to_string()),
+        client: client.map(String::from),
+        carrier: carrier.map(String::from),
+        after: Some(after),
+        strictly_before: Some(before),
+        ..Default::default()
+    };
+    rerate(conn, cache, &filter)
+}
 
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -1,0 +1,292 @@
+//! Reading calls: which a caller may see, the filters a read takes, and the CSV export of
+//! every matching call. Client administrators read their own client's calls only, without
+//! the operator's costs and suppliers (cost, carrier, DDI provider, source address) nor the
+//! rating plan (rating plans are closed to them).
+
+use crate::auth::{Caller, Role};
+use crate::db::billable_calls::{self as calls, BillableCall, Filter};
+use crate::db::DbConnection;
+use crate::error::{AppError, AppResult};
+use crate::fields::ts;
+use crate::ids::CallId;
+use crate::listing::ListParams;
+use crate::report;
+
+pub const FILTERS: &[&str] = &[
+    "startTime[after]",
+    "startTime[strictly_before]",
+    "direction",
+    "brand",
+    "client",
+    "carrier",
+    "ddi",
+    "ddiProvider",
+    "endpointType",
+    "endpointId",
+    "callid",
+];
+pub const ORDER: &[&str] = &["startTime", "callid", "duration"];
+
+/// Export columns, in CSV order; a caller who may not see costs gets them without
+/// [`HIDDEN_FROM_CLIENTS`].
+pub const COLUMNS: &[&str] = &[
+    "id",
+    "brand",
+    "callid",
+    "startTime",
+    "duration",
+    "billedSeconds",
+    "caller",
+    "callee",
+    "direction",
+    "client",
+    "carrier",
+    "ddi",
+    "ddiProvider",
+    "sourceIp",
+    "endpointType",
+    "endpointId",
+    "cost",
+    "price",
+    "ratingError",
+    "destinationName",
+    "ratingPlan",
+    "createdAt",
+    "updatedAt",
+];
+pub const HIDDEN_FROM_CLIENTS: &[&str] =
+    &["cost", "carrier", "ddiProvider", "sourceIp", "ratingPlan"];
+
+/// Whether the caller sees a call's costs and suppliers (everybody but client
+/// administrators).
+pub fn sees_costs(caller: &Caller) -> bool {
+    caller.role != Role::Client
+}
+
+/// The read filter from `params`, narrowed to what the caller may see.
+pub fn filter(caller: &Caller, params: &ListParams) -> AppResult<Filter> {
+    let mut f = Filter {
+        brand: params.filter_id("brand")?,
+        client: params.filter_id("client")?,
+        after: params.filter_time("startTime[after]")?,
+        strictly_before: params.filter_time("startTime[strictly_before]")?,
+        direction: params.filter_choice("direction", &["inbound", "outbound"])?,
+        carrier: params.filter_id("carrier")?,
+        ddi: params.filter_id("ddi")?,
+        ddi_provider: params.filter_id("ddiProvider")?,
+        endpoint_type: params.filter_choice("endpointType", crate::tenancy::ENDPOINT_TYPES)?,
+        endpoint_id: params.filter_id("endpointId")?,
+        callid: params.filter("callid").map(str::to_string),
+        client_type: None,
+    };
+    if !sees_costs(caller) && (f.carrier.is_some() || f.ddi_provider.is_some()) {
+        return Err(AppError::invalid_query(
+            "carrier and ddiProvider filters are not available to client administrators",
+        ));
+    }
+    let scope = caller.list_scope(f.brand.take(), f.client.take());
+    (f.brand, f.client) = (scope.brand, scope.client);
+    if scope.nothing {
+        // Outside the caller's tenant nothing matches: an id that can never exist.
+        f.brand = Some(String::from("-"));
+    }
+    Ok(f)
+}
+
+/// A page of the calls `filter` (made by [`filter`]) matches.
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &Filter,
+    params: &ListParams,
+) -> AppResult<(i64, Vec<BillableCall>)> {
+    calls::list(conn, filter, params)
+}
+
+/// The call, if the caller may see it; a 404 otherwise.
+pub fn find(conn: &mut DbConnection, caller: &Caller, id: &CallId) -> AppResult<BillableCall> {
+    calls::find(conn, id)?
+        .filter(|c| caller.sees_client(&c.brand_id, &c.client_id))
+        .ok_or_else(AppError::not_found)
+}
+
+/// Rows fetched per chunk of the export: about 450 kB encoded, the most a slow reader's
+/// stream holds at once (see `report::paced`).
+const EXPORT_CHUNK_ROWS: i64 = 1000;
+
+/// The CSV export of every call `filter` matches, produced a chunk at a time as it is
+/// read (see `report::paced`): the header, then keyset chunks.
+pub struct Export {
+    filter: Filter,
+    columns: Vec<&'static str>,
+    cursor: Option<calls::Cursor>,
+    header_sent: bool,
+}
+
+impl Export {
+    /// The export for `caller` of what `filter` (made by [`filter`]) matches.
+    pub fn new(caller: &Caller, filter: Filter) -> Export {
+        let full = sees_costs(caller);
+        Export {
+            filter,
+            columns: COLUMNS
+                .iter()
+                .copied()
+                .filter(|c| full || !HIDDEN_FROM_CLIENTS.contains(c))
+                .collect(),
+            cursor: None,
+            header_sent: false,
+        }
+    }
+}
+
+impl report::paced::Chunks for Export {
+    fn next_chunk(&mut self, conn: &mut DbConnection) -> AppResult<Option<Vec<u8>>> {
+        let mut writer = csv::Writer::from_writer(Vec::with_capacity(64 * 1024));
+        let csv_error = |e: csv::Error| AppError::internal(format!("CSV: {e}"));
+        if !self.header_sent {
+            self.header_sent = true;
+            writer.write_record(&self.columns).map_err(csv_error)?;
+            return writer
+                .into_inner()
+                .map(Some)
+                .map_err(|e| AppError::internal(e.to_string()));
+        }
+        let chunk = calls::next_chunk(conn, &self.filter, self.cursor.as_ref(), EXPORT_CHUNK_ROWS)?;
+        let Some(last) = chunk.last() else {
+            return Ok(None);
+        };
+        self.cursor = Some((last.start_time, last.callid.clone(), last.id.clone()));
+        for call in &chunk {
+            writer
+                .write_record(csv_cells(call, &self.columns))
+                .map_err(csv_error)?;
+        }
+        writer
+            .into_inner()
+            .map(Some)
+            .map_err(|e| AppError::internal(e.to_string()))
+    }
+}
+
+fn csv_cells(c: &BillableCall, columns: &[&str]) -> Vec<String> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_default();
+    columns
+        .iter()
+        .map(|column| match *column {
+            "id" => c.id.clone(),
+            "brand" => c.brand_id.clone(),
+            "callid" => c.callid.clone(),
+            "startTime" => ts(c.start_time),
+            "duration" => c.duration.clone(),
+            "billedSeconds" => c.billed_seconds.to_string(),
+            "caller" => c.caller.clone(),
+            "callee" => c.callee.clone(),
+            "direction" => c.direction.clone(),
+            "client" => c.client_id.clone(),
+            "carrier" => opt(&c.carrier_id),
+            "ddi" => opt(&c.ddi_id),
+            "ddiProvider" => opt(&c.ddi_provider_id),
+            "sourceIp" => opt(&c.source_ip),
+            "endpointType" => opt(&c.endpoint_type),
+            "endpointId" => opt(&c.endpoint_id),
+            "cost" => opt(&c.cost),
+            "price" => opt(&c.price),
+            "ratingError" => opt(&c.rating_error),
+            "destinationName" => opt(&c.destination_name),
+            "ratingPlan" => opt(&c.rating_plan_id),
+            "createdAt" => ts(c.created_at),
+            "updatedAt" => ts(c.updated_at),
+            _ => String::new(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calls::ingest::{ingest_body, Format};
+    use crate::calls::rater::PlanCache;
+    use crate::ids::Id;
+    use crate::ops::testing::{brand, caller, database, operator_of, platform};
+    use crate::ops::Resource;
+    use crate::report::paced::Chunks;
+    use crate::schedulers::tests::client;
+    use crate::tenancy::{carriers::CarrierInput, Carriers};
+
+    #[test]
+    fn client_administrators_read_their_own_calls_without_costs() {
+        let (_dir, mut conn) = database();
+        let conn = &mut conn;
+        let a = brand(conn, "A");
+        let (mine, other) = (client(conn, &a, "Mine"), client(conn, &a, "Other"));
+        let carrier = CarrierInput {
+            brand: None,
+            name: "Transit".into(),
+            description: None,
+        };
+        let carrier = Carriers::create(conn, &operator_of(&a), carrier)
+            .unwrap()
+            .id;
+        let call = |callid: &str, client: &str| {
+            serde_json::json!({"callid": callid, "startTime": "2026-01-05T10:00:00Z",
+                "duration": 60, "caller": "+34911000000", "callee": "+34600000000",
+                "direction": "outbound", "client": client, "carrier": carrier})
+        };
+        let body = serde_json::json!([call("mine", &mine), call("other", &other)]).to_string();
+        let cache = PlanCache::default();
+        let summary = ingest_body(conn, &cache, &a, Format::Json, body).unwrap();
+        assert_eq!(summary.accepted, 2, "{:?}", summary.errors);
+
+        // Naming another client, or a brand's business filter, gets the client nothing.
+        let admin = caller(Role::Client, Some(&a), Some(&mine));
+        let mut params = ListParams::default();
+        params.filters.insert("client".into(), other.clone());
+        let (total, calls) = list(conn, &filter(&admin, &params).unwrap(), &params).unwrap();
+        assert_eq!(total, 0, "{calls:?}");
+        let everything = ListParams::default();
+        let (total, calls) =
+            list(conn, &filter(&admin, &everything).unwrap(), &everything).unwrap();
+        assert_eq!((total, calls[0].callid.as_str()), (1, "mine"));
+        params.filters.clear();
+        params.filters.insert("carrier".into(), carrier.clone());
+        assert_eq!(filter(&admin, &params).unwrap_err().code, "invalid_query");
+        let (total, _) = list(
+            conn,
+            &filter(&platform(), &everything).unwrap(),
+            &everything,
+        )
+        .unwrap();
+        assert_eq!(total, 2);
+
+        let theirs = crate::db::billable_calls::list(conn, &Filter::default(), &everything)
+            .unwrap()
+            .1
+            .into_iter()
+            .find(|c| c.callid == "other")
+            .unwrap();
+        let theirs = CallId::from_db(theirs.id);
+        assert_eq!(find(conn, &admin, &theirs).unwrap_err().code, "not_found");
+        assert_eq!(
+            find(conn, &operator_of(&a), &theirs).unwrap().callid,
+            "other"
+        );
+
+        // Their export has neither the columns nor the values of costs and suppliers.
+        let mut export = Export::new(&admin, filter(&admin, &everything).unwrap());
+        let mut csv = String::new();
+        while let Some(chunk) = export.next_chunk(conn).unwrap() {
+            csv.push_str(&String::from_utf8(chunk).unwrap());
+        }
+        let header = csv.lines().next().unwrap();
+        assert!(
+            !header.contains("cost") && !header.contains("carrier"),
+            "{header}"
+        );
+        assert_eq!(csv.lines().count(), 2, "{csv}");
+        assert!(!csv.contains(&carrier), "{csv}");
+
+        // Nor do they write calls.
+        let err = crate::calls::brand_to_write(&admin, None).unwrap_err();
+        assert_eq!(err.code, "forbidden");
+    }
+}
