@@ -14,7 +14,9 @@
 # "sqlite postgres"), PG (default postgres://postgres@127.0.0.1:5432), KEEP=1 (keep the work
 # directory and the databases for a look afterwards), MAILED_OVERRIDE (reports in the stall
 # scenario, default 2000; 200 with quick), NO_BUILD=1 (use the release binary as
-# it is).
+# it is), BASELINE_BIN (schedulers: a release binary of another commit, run alternately
+# with this one so both are measured in the same conditions; build it with
+# `git worktree add /tmp/base REV && cargo build --release --manifest-path /tmp/base/Cargo.toml`).
 # Needs: cargo, python3, curl, sqlite3, psql, and a PostgreSQL where that user may create
 # databases (each run creates bench_<random>… and drops them at the end).
 #
@@ -400,74 +402,103 @@ for line in sys.stdin:
 # ---------------------------------------------------------------------------------------
 # 5. Many schedulers due at once
 
-# bench_schedulers BACKEND INSTANCES
-bench_schedulers() {
-    local backend=$1 n=$2 label dir db_url svclog r out
-    label=$backend; [ "$backend" = postgres ] && label="postgres, $n instance$([ "$n" = 1 ] || echo s)"
-    dir=$WORK/sched-$backend-$n
+# sched_template BACKEND INSTANCES KIND → a database where SCHEDULERS schedulers are all due
+# at the start of this month and no report exists yet, made by $BIN (KIND names the copy:
+# "current" or "baseline", so each binary starts from a database its own migrations made).
+sched_template() {
+    local backend=$1 n=$2 kind=$3 dir=$WORK/sched-$1-$2-$3 db_url out
     mkdir -p "$dir"
-    svclog=$dir/service.log
-    if [ "$backend" = sqlite ]; then
-        db_url=sqlite://$dir/callcsv.db
-        sql() { sqlite3 "$dir/callcsv.db" "$1"; }
-    else
-        create_db "${TAG}_sched$n"
-        db_url=$PG/${TAG}_sched$n
-        sql() { psql -X -qtA -v ON_ERROR_STOP=1 "$db_url" -c "$1"; }
-    fi
-    log "[$label] creating $SCHEDULERS schedulers due at the start of this month (runner off)"
-    start_service "$dir" "$db_url" 0 warn "$svclog"
+    if [ "$backend" = sqlite ]; then db_url=sqlite://$dir/callcsv.db
+    else create_db "${TAG}_sched${n}_$kind"; db_url=$PG/${TAG}_sched${n}_$kind; fi
+    log "[$backend $n $kind] creating $SCHEDULERS schedulers due at the start of this month (runner off)"
+    start_service "$dir" "$db_url" 0 warn "$dir/service.log"
     $PY setup --url "$SVC_URL" --state "$dir/state.json" --prefixes 10 >/dev/null
     $PY calls --state "$dir/state.json" --count "$SMALL_CALLS" --out "$dir/calls.csv"
     $PY ingest --url "$SVC_URL" --state "$dir/state.json" --file "$dir/calls.csv" >/dev/null
     out=$($PY schedulers --url "$SVC_URL" --state "$dir/state.json" --count "$SCHEDULERS" --threads 8)
-    log "  [$label] created in $(json "$out" seconds) s"
+    log "  [$backend $n $kind] created in $(json "$out" seconds) s"
     stop_service "$SVC_PID"
-    local due; due=$(sql "SELECT DISTINCT next_execution FROM call_csv_schedulers")
-    [ "$(wc -l <<<"$due")" = 1 ] || die "schedulers are not all due at the same instant: $due"
-    # Every run starts from a copy of this state: all schedulers due, no report yet.
     if [ "$backend" = sqlite ]; then
         sqlite3 "$dir/callcsv.db" ".backup $dir/template.db"
+        rm -f "$dir/callcsv.db" "$dir/callcsv.db-wal" "$dir/callcsv.db-shm"
     else
-        create_db "${TAG}_sched${n}_tpl" "${TAG}_sched$n"
+        create_db "${TAG}_sched${n}_${kind}_tpl" "${TAG}_sched${n}_$kind"
     fi
+}
 
-    local secs=() peaks=() i pids t0 c dups rows
-    for r in $(seq "$REPS"); do
-        rm -rf "$dir/reports" "$dir/outbox"
-        if [ "$backend" = sqlite ]; then
-            rm -f "$dir/callcsv.db" "$dir/callcsv.db-wal" "$dir/callcsv.db-shm"
-            cp "$dir/template.db" "$dir/callcsv.db"
-        else
-            drop_db "${TAG}_sched$n"
-            create_db "${TAG}_sched$n" "${TAG}_sched${n}_tpl"
-        fi
-        pids=()
-        t0=$(now)
-        for i in $(seq "$n"); do
-            start_service "$dir" "$db_url" 1 warn "$svclog"
-            pids+=("$SVC_PID")
-        done
-        while :; do
-            c=$(sql "SELECT count(*) FROM call_csv_reports WHERE status = 'ready'")
-            [ "$c" -ge "$SCHEDULERS" ] && break
-            [ "$(since "$t0" | cut -d. -f1)" -lt 1800 ] || die "only $c reports after 1800 s"
-            sleep 0.2
-        done
-        secs+=("$(since "$t0")")
-        for i in "${pids[@]}"; do peaks+=("$(peak_mb "$i")"); stop_service "$i"; done
-        dups=$(sql "SELECT count(*) - count(DISTINCT scheduler_id) FROM call_csv_reports")
-        [ "$dups" = 0 ] || die "$dups duplicate reports"
-        rows=$(sql "SELECT min(row_count) || '-' || max(row_count) FROM call_csv_reports")
-        [ "$rows" = "$SMALL_CALLS-$SMALL_CALLS" ] || die "report row counts $rows, not $SMALL_CALLS each"
-        log "  [$label] run $r: $SCHEDULERS reports in ${secs[-1]} s (peaks ${peaks[*]: -$n} MB)"
-        slow "${secs[-1]}" "$r" && break
+# sched_run BACKEND INSTANCES KIND → SCHED_SECS, SCHED_PEAKS: one timed run of $BIN from
+# KIND's template, from starting the service(s) to every report ready; checks the reports.
+sched_run() {
+    local backend=$1 n=$2 kind=$3 dir=$WORK/sched-$1-$2-$3 db_url i pids=() t0 c dups rows
+    if [ "$backend" = sqlite ]; then
+        db_url=sqlite://$dir/callcsv.db
+        sql() { sqlite3 "$dir/callcsv.db" "$1"; }
+        rm -f "$dir/callcsv.db" "$dir/callcsv.db-wal" "$dir/callcsv.db-shm"
+        cp "$dir/template.db" "$dir/callcsv.db"
+    else
+        db_url=$PG/${TAG}_sched${n}_$kind
+        sql() { psql -X -qtA -v ON_ERROR_STOP=1 "$db_url" -c "$1"; }
+        drop_db "${TAG}_sched${n}_$kind"
+        create_db "${TAG}_sched${n}_$kind" "${TAG}_sched${n}_${kind}_tpl"
+    fi
+    rm -rf "$dir/reports" "$dir/outbox"
+    t0=$(now)
+    for i in $(seq "$n"); do
+        start_service "$dir" "$db_url" 1 warn "$dir/service.log"
+        pids+=("$SVC_PID")
     done
-    local m
-    m=$(median "${secs[@]}")
+    while :; do
+        c=$(sql "SELECT count(*) FROM call_csv_reports WHERE status = 'ready'")
+        [ "$c" -ge "$SCHEDULERS" ] && break
+        [ "$(since "$t0" | cut -d. -f1)" -lt 1800 ] || die "only $c reports after 1800 s"
+        sleep 0.2
+    done
+    SCHED_SECS=$(since "$t0")
+    SCHED_PEAKS=()
+    for i in "${pids[@]}"; do SCHED_PEAKS+=("$(peak_mb "$i")"); stop_service "$i"; done
+    dups=$(sql "SELECT count(*) - count(DISTINCT scheduler_id) FROM call_csv_reports")
+    [ "$dups" = 0 ] || die "$dups duplicate reports"
+    rows=$(sql "SELECT min(row_count) || '-' || max(row_count) FROM call_csv_reports")
+    [ "$rows" = "$SMALL_CALLS-$SMALL_CALLS" ] || die "report row counts $rows, not $SMALL_CALLS each"
+}
+
+# bench_schedulers BACKEND INSTANCES: SCHEDULERS schedulers due at once, until all built.
+# With BASELINE_BIN (another build of callcsv, e.g. an earlier commit's), each run of this
+# binary is followed by a run of the baseline from its own template, so both are measured
+# under the same conditions and the table gives their ratio.
+bench_schedulers() {
+    local backend=$1 n=$2 label r kinds=(current) kind cur=() base=() peaks=() current_bin=$BIN
+    label=$backend; [ "$backend" = postgres ] && label="postgres, $n instance$([ "$n" = 1 ] || echo s)"
+    [ -n "${BASELINE_BIN:-}" ] && kinds+=(baseline)
+    for kind in "${kinds[@]}"; do
+        [ "$kind" = baseline ] && BIN=$BASELINE_BIN
+        sched_template "$backend" "$n" "$kind"
+        BIN=$current_bin
+    done
+    for r in $(seq "$REPS"); do
+        for kind in "${kinds[@]}"; do
+            [ "$kind" = baseline ] && BIN=$BASELINE_BIN
+            sched_run "$backend" "$n" "$kind"
+            BIN=$current_bin
+            if [ "$kind" = current ]; then cur+=("$SCHED_SECS"); peaks+=("${SCHED_PEAKS[@]}")
+            else base+=("$SCHED_SECS"); fi
+            log "  [$label] run $r ($kind): $SCHEDULERS reports in $SCHED_SECS s (peaks ${SCHED_PEAKS[*]} MB)"
+        done
+        slow "${cur[-1]}" "$r" && break
+    done
+    local m b value target=(reported) status=- details
+    m=$(median "${cur[@]}")
+    value="$m s = $(calc "$SCHEDULERS / $m" 0) reports/s"
+    details="runs: ${cur[*]}; from starting the service(s) to all reports ready; no duplicates"
+    if [ ${#base[@]} -gt 0 ]; then
+        b=$(median "${base[@]}")
+        value="$value; baseline $b s; ratio $(calc "$m / $b")×"
+        target="≤ baseline (+10 % noise)"
+        status=$(verdict "$m <= $b * 1.1")
+        details="$details; baseline $BASELINE_BIN runs: ${base[*]}"
+    fi
     result schedulers "$label" "$(group $SCHEDULERS) schedulers due at once ($SMALL_CALLS-row reports, no email)" \
-        "$m s = $(calc "$SCHEDULERS / $m" 0) reports/s" "(reported)" "-" "$(max "${peaks[@]}") MB" \
-        "runs: ${secs[*]}; from starting the service(s) to all reports ready; no duplicates"
+        "$value" "${target[*]}" "$status" "$(max "${peaks[@]}") MB" "$details"
 }
 
 # ---------------------------------------------------------------------------------------
