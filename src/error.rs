@@ -17,6 +17,9 @@ pub struct AppError {
     pub message: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub fields: BTreeMap<String, String>,
+    /// Seconds to wait before trying again, sent as `Retry-After` (RFC 9110) with 429s.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -28,6 +31,7 @@ impl AppError {
             code,
             message: message.into(),
             fields: BTreeMap::new(),
+            retry_after: None,
         }
     }
 
@@ -74,6 +78,7 @@ impl AppError {
             code: "validation_failed",
             message: format!("{field}: {message}"),
             fields,
+            retry_after: None,
         }
     }
 
@@ -93,19 +98,22 @@ impl AppError {
         )
     }
 
-    /// A limit was reached; answer with [`AppError::response_retry_after`].
+    /// A limit was reached; say when to try again with [`AppError::retry_after`].
     pub fn too_many_requests(message: impl Into<String>) -> AppError {
         AppError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
     }
 
+    /// The same error, answered with `Retry-After: seconds` (at least 1).
+    pub fn retry_after(self, seconds: u64) -> AppError {
+        AppError {
+            retry_after: Some(seconds.max(1)),
+            ..self
+        }
+    }
+
     /// The error's usual response plus `Retry-After: seconds` (RFC 9110), for 429 answers.
     pub fn response_retry_after(&self, seconds: u64) -> HttpResponse {
-        let mut response = self.error_response();
-        response.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            actix_web::http::header::HeaderValue::from(seconds.max(1)),
-        );
-        response
+        self.clone().retry_after(seconds).error_response()
     }
 
     pub fn unavailable(message: impl Into<String>) -> AppError {
@@ -145,7 +153,11 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(self)
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds));
+        }
+        response.json(self)
     }
 }
 
@@ -192,6 +204,7 @@ impl Validator {
             code: "validation_failed",
             message,
             fields: self.fields,
+            retry_after: None,
         })
     }
 }

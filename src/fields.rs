@@ -27,15 +27,20 @@ pub fn valid_timezone(tz: &str) -> bool {
     tz.parse::<chrono_tz::Tz>().is_ok()
 }
 
-/// `en`, `es`, `pt-BR`: an ISO 639-1 code with an optional region.
+/// `en`, `es`, `pt-BR`: a BCP 47 language tag whose subtags are in the IANA registry
+/// (`language_tags`), of the shape openapi.yaml documents: an ISO 639-1 code in lowercase
+/// with an optional region in capitals (what mail templates are chosen by).
 pub fn valid_language(lang: &str) -> bool {
-    let mut parts = lang.split('-');
-    let base = parts.next().unwrap_or("");
-    let region = parts.next();
-    parts.next().is_none()
-        && base.len() == 2
-        && base.chars().all(|c| c.is_ascii_lowercase())
-        && region.is_none_or(|r| r.len() == 2 && r.chars().all(|c| c.is_ascii_uppercase()))
+    let shape = |t: &language_tags::LanguageTag| {
+        let (base, region) = (t.primary_language(), t.region());
+        t.as_str().len() == base.len() + region.map_or(0, |r| r.len() + 1)
+            && base.len() == 2
+            && base.bytes().all(|c| c.is_ascii_lowercase())
+            && region.is_none_or(|r| r.len() == 2 && r.bytes().all(|c| c.is_ascii_uppercase()))
+    };
+    // `parse` normalises the case (`pt-br` → `pt-BR`): the documented case is required.
+    language_tags::LanguageTag::parse(lang)
+        .is_ok_and(|t| t.as_str() == lang && t.is_valid() && shape(&t))
 }
 
 /// A code of the ISO 4217 list (`EUR`, `USD`…), in capitals.
@@ -109,6 +114,20 @@ mod tests {
     fn field_checks() {
         assert!(valid_timezone("Europe/Madrid") && !valid_timezone("Mars/Base"));
         assert!(valid_language("en") && valid_language("pt-BR") && !valid_language("english"));
+        // Registered subtags only; and only the documented shape of them.
+        for bad in [
+            "xx",
+            "en-UK",
+            "pt-br",
+            "PT-BR",
+            "spa",
+            "zh-Hant",
+            "en-US-x-a",
+            "e",
+        ] {
+            assert!(!valid_language(bad), "{bad}");
+        }
+        assert!(!valid_language("es-419") && valid_language("zh-TW"));
         assert!(valid_currency("EUR") && !valid_currency("eur"));
         assert!(valid_currency("USD") && !valid_currency("XYZ") && !valid_currency("EURO"));
         assert!(

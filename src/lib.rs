@@ -16,6 +16,7 @@ pub mod ids;
 pub mod limits;
 pub mod listing;
 pub mod mail;
+pub mod monitoring;
 pub mod ops;
 pub mod rating;
 pub mod report;

@@ -4,6 +4,7 @@
 //! front door. See `tenancy` for the pattern in full.
 
 use crate::auth::Caller;
+use crate::config::Config;
 use crate::db::DbConnection;
 use crate::error::AppResult;
 use crate::ids::Id;
@@ -78,6 +79,12 @@ pub trait Resource {
 
     fn may_change(_caller: &Caller, _current: &Self::Object) -> AppResult<()> {
         Ok(())
+    }
+
+    /// The input completed with what it takes from the service's settings rather than
+    /// from the caller (by default nothing); every front door applies it to what it read.
+    fn with_config(input: Self::Input, _config: &Config) -> Self::Input {
+        input
     }
 
     /// Creates from an input read only once the caller's role may create.

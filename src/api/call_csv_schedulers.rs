@@ -6,9 +6,8 @@ use serde::Serialize;
 use crate::api::rest::{self, Rest};
 use crate::api::{resource, ts};
 use crate::auth::Caller;
-use crate::config::Config;
 use crate::error::AppResult;
-use crate::schedulers::{SchedulerInput, Schedulers, ZonedScheduler};
+use crate::schedulers::{Schedulers, ZonedScheduler};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -35,13 +34,6 @@ impl Rest for Schedulers {
 
     fn view(object: ZonedScheduler, _caller: &Caller) -> AppResult<SchedulerView> {
         Ok(SchedulerView::from(object))
-    }
-
-    fn with_config(input: SchedulerInput, config: &Config) -> SchedulerInput {
-        SchedulerInput {
-            max_catch_up: config.max_catch_up,
-            ..input
-        }
     }
 }
 

@@ -1,11 +1,11 @@
 //! Unauthenticated operational endpoints: liveness, readiness, the OpenAPI document.
 
 use actix_web::{web, HttpResponse};
-use diesel::connection::SimpleConnection;
 
 use crate::api::resource;
 use crate::db;
 use crate::error::AppResult;
+use crate::monitoring;
 use crate::AppState;
 
 /// The API contract, served as written (the same file the route test checks).
@@ -23,7 +23,7 @@ async fn healthz() -> HttpResponse {
 
 /// Ready when the database answers.
 async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    db::run(&state.pool, |conn| Ok(conn.batch_execute("SELECT 1")?)).await?;
+    db::run(&state.pool, monitoring::ready).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready"})))
 }
 

@@ -37,11 +37,6 @@ pub trait Rest: Resource<Input: DeserializeOwned> + 'static {
     /// The JSON view of an object as `caller` may see it (fails only on a stored value
     /// that no longer parses).
     fn view(object: Self::Object, caller: &Caller) -> AppResult<Self::View>;
-
-    /// What the input takes from the service's settings rather than from the body.
-    fn with_config(input: Self::Input, _config: &Config) -> Self::Input {
-        input
-    }
 }
 
 /// The input of a POST or PUT body.

@@ -3,6 +3,7 @@
 
 pub mod caller;
 pub mod jwt;
+pub mod login;
 pub mod password;
 pub mod throttle;
 

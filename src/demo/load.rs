@@ -1,17 +1,13 @@
 //! Loads the demo tenant into the configured database, through the same doors as
 //! everything else: the platform administrator as `callcsv admin create` makes it; the
-//! tenancy through its operations (`tenancy::*`, each given the body the API would get);
-//! rating plans, rates, profiles, the client administrator and schedulers through the
-//! API's own handlers called in-process (until their operations move out of `api/`,
-//! issue 8); the calls through call ingestion (`calls::ingest`, what
-//! `POST /billable_calls` runs), in batches. Nothing is written to a table directly.
+//! tenancy, rating plans and their rates, rating profiles, the client administrator and
+//! the schedulers through their operations (`tenancy::*`, `rating::*`, `schedulers`, each
+//! given the body the API would get, as the API's handlers call them); the calls through
+//! call ingestion (`calls::ingest`, what `POST /billable_calls` runs), in batches.
+//! Nothing is written to a table directly.
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Service, ServiceResponse};
-use actix_web::http::{Method, StatusCode};
-use actix_web::{test, web, App};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use diesel::prelude::*;
@@ -23,10 +19,13 @@ use super::world::*;
 use crate::auth::{Caller, Role};
 use crate::calls::ingest::{self, Summary};
 use crate::calls::input::RawCall;
-use crate::db::DbPool;
 use crate::db::{self, DbConnection};
+use crate::ids::{Id, RatingPlanId};
 use crate::ops::Resource;
-use crate::tenancy::{Brands, Carriers, Clients, DdiProviders, Ddis, Endpoints};
+use crate::rating::import::Format;
+use crate::rating::{RatingPlans, RatingProfiles};
+use crate::schedulers::Schedulers;
+use crate::tenancy::{Administrators, Brands, Carriers, Clients, DdiProviders, Ddis, Endpoints};
 use crate::AppState;
 
 /// What `callcsv demo` was asked for.
@@ -84,50 +83,12 @@ pub fn slug(name: &str) -> String {
     }
 }
 
-/// The API of this process, without a socket: the same handlers, extractors and checks.
-struct Api<S> {
-    service: S,
-}
-
-impl<S, B> Api<S>
-where
-    S: Service<actix_http::Request, Response = ServiceResponse<B>, Error = actix_web::Error>,
-    B: MessageBody,
-{
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: &str,
-        body: Value,
-    ) -> Result<Value, String> {
-        let req = test::TestRequest::default()
-            .method(method.clone())
-            .uri(path)
-            .insert_header(("authorization", format!("Bearer {token}")))
-            .set_json(&body)
-            .to_request();
-        let res = test::call_service(&self.service, req).await;
-        let status = res.status();
-        let bytes = test::read_body(res).await;
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if status != StatusCode::CREATED && status != StatusCode::OK {
-            return Err(format!("{method} {path}: {status}: {value}"));
-        }
-        Ok(value)
-    }
-
-    async fn create(&self, path: &str, token: &str, body: Value) -> Result<String, String> {
-        let created = self.call(Method::POST, path, token, body).await?;
-        created["id"]
-            .as_str()
-            .map(str::to_string)
-            .ok_or_else(|| format!("POST {path}: no id in {created}"))
-    }
-}
-
-/// Creates one object through its operation, from the body the API would take; its id.
-async fn create<R>(pool: &DbPool, caller: &Caller, body: Value) -> Result<String, String>
+/// Creates one object through its operation, from the body the API would take.
+async fn create_object<R>(
+    state: &AppState,
+    caller: &Caller,
+    body: Value,
+) -> Result<R::Object, String>
 where
     R: Resource + 'static,
     R::Input: serde::de::DeserializeOwned,
@@ -137,10 +98,20 @@ where
         .next()
         .unwrap_or("object");
     let input: R::Input = serde_json::from_value(body).map_err(|e| format!("{what}: {e}"))?;
+    let input = R::with_config(input, &state.config);
     let caller = caller.clone();
-    let object = db::run(pool, move |conn| R::create(conn, &caller, input))
+    db::run(&state.pool, move |conn| R::create(conn, &caller, input))
         .await
-        .map_err(|e| format!("{what}: {} {:?}", e.message, e.fields))?;
+        .map_err(|e| format!("{what}: {} {:?}", e.message, e.fields))
+}
+
+/// Creates one object through its operation, from the body the API would take; its id.
+async fn create<R>(state: &AppState, caller: &Caller, body: Value) -> Result<String, String>
+where
+    R: Resource + 'static,
+    R::Input: serde::de::DeserializeOwned,
+{
+    let object = create_object::<R>(state, caller, body).await?;
     Ok(R::id_of(&object).to_string())
 }
 
@@ -209,7 +180,6 @@ pub fn load(state: AppState, options: &Options) -> Result<Loaded, String> {
 
 async fn load_async(state: AppState, options: &Options) -> Result<Loaded, String> {
     let started = Instant::now();
-    let state = web::Data::new(state);
     let pool = state.pool.clone();
     let mut conn = pool.get().map_err(|e| format!("database: {e}"))?;
     if brand_exists(&mut conn, &options.brand)? {
@@ -243,7 +213,6 @@ async fn load_async(state: AppState, options: &Options) -> Result<Loaded, String
         }
     };
     drop(conn);
-    let (token, _) = state.jwt.issue(&admin.id, admin.token_version)?;
     let caller = Caller {
         id: admin.id.clone(),
         username: admin.username.clone(),
@@ -251,19 +220,10 @@ async fn load_async(state: AppState, options: &Options) -> Result<Loaded, String
         brand_id: None,
         client_id: None,
     };
-
-    let max_body = state.config.max_body_bytes;
-    let service = test::init_service(
-        App::new()
-            .app_data(state.clone())
-            .configure(|cfg| crate::server::configure_app(cfg, max_body)),
-    )
-    .await;
-    let api = Api { service };
-    let t = token.as_str();
+    let state = &state;
 
     let brand = create::<Brands>(
-        &pool,
+        state,
         &caller,
         json!({"name": options.brand, "timezone": BRAND_TIMEZONE, "language": BRAND_LANGUAGE,
                "currency": BRAND_CURRENCY, "email": BRAND_EMAIL}),
@@ -273,7 +233,7 @@ async fn load_async(state: AppState, options: &Options) -> Result<Loaded, String
     let mut carriers = Vec::new();
     for (name, description) in CARRIERS {
         let body = json!({"brand": brand, "name": name, "description": description});
-        carriers.push(create::<Carriers>(&pool, &caller, body).await?);
+        carriers.push(create::<Carriers>(state, &caller, body).await?);
     }
 
     let mut providers = Vec::new();
@@ -286,27 +246,24 @@ async fn load_async(state: AppState, options: &Options) -> Result<Loaded, String
             .collect();
         let body = json!({"brand": brand, "name": p.name, "description": p.description,
                           "addresses": p.addresses, "transformationRules": rules});
-        providers.push(create::<DdiProviders>(&pool, &caller, body).await?);
+        providers.push(create::<DdiProviders>(state, &caller, body).await?);
     }
 
-    // TODO(issue 8): rating plans and their rates, rating profiles, the client
-    // administrator and the schedulers go through the API's handlers (in-process, same
-    // validation) until their operations leave api/; then call them as above.
     let mut plans = Vec::new();
     let mut rate_count = 0;
     for plan in PLANS {
         let body = json!({"brand": brand, "name": plan.name, "roundingMethod": plan.rounding_method,
                           "roundingDecimals": 4});
-        let id = api.create("/rating_plans", t, body).await?;
+        let id = create::<RatingPlans>(state, &caller, body).await?;
         let rows = rates(plan);
         rate_count += rows.len();
-        api.call(
-            Method::POST,
-            &format!("/rating_plans/{id}/rates"),
-            t,
-            json!(rows),
-        )
-        .await?;
+        let body = serde_json::to_vec(&rows).map_err(|e| format!("rates: {e}"))?;
+        let (plan_id, importer) = (RatingPlanId::from_db(id.clone()), caller.clone());
+        db::run(&pool, move |conn| {
+            RatingPlans::import_rates(conn, &importer, &plan_id, body, Format::Json, false)
+        })
+        .await
+        .map_err(|e| format!("rates of {}: {} {:?}", plan.name, e.message, e.fields))?;
         plans.push(id);
     }
 
@@ -326,28 +283,28 @@ async fn load_async(state: AppState, options: &Options) -> Result<Loaded, String
     for (k, carrier) in carriers.iter().enumerate() {
         let body = json!({"brand": brand, "carrier": carrier, "ratingPlan": plans[k],
                           "activationTime": profiles_from});
-        api.create("/rating_profiles", t, body).await?;
+        create::<RatingProfiles>(state, &caller, body).await?;
     }
 
     let mut clients = Vec::new();
     for (k, c) in CLIENTS.iter().enumerate() {
         let body = json!({"brand": brand, "name": c.name, "type": c.client_type,
                           "timezone": c.timezone, "showBillingDetails": true});
-        let id = create::<Clients>(&pool, &caller, body).await?;
+        let id = create::<Clients>(state, &caller, body).await?;
         let mut endpoints = Vec::new();
         for (kind, name) in c.endpoints {
             let body = json!({"client": id, "type": kind, "name": name});
-            endpoints.push(create::<Endpoints>(&pool, &caller, body).await?);
+            endpoints.push(create::<Endpoints>(state, &caller, body).await?);
         }
         let mut ddis = Vec::new();
         for (number, provider) in c.ddis {
             let body = json!({"brand": brand, "client": id, "ddiE164": number,
                               "ddiProvider": provider.map(|p| providers[p].clone())});
-            ddis.push(create::<Ddis>(&pool, &caller, body).await?);
+            ddis.push(create::<Ddis>(state, &caller, body).await?);
         }
         let body = json!({"brand": brand, "client": id, "ratingPlan": plans[c.plan],
                           "activationTime": profiles_from});
-        api.create("/rating_profiles", t, body).await?;
+        create::<RatingProfiles>(state, &caller, body).await?;
         if k == LOYALTY_CLIENT {
             let from = tz
                 .from_local_datetime(
@@ -360,7 +317,7 @@ async fn load_async(state: AppState, options: &Options) -> Result<Loaded, String
                 .to_rfc3339();
             let body = json!({"brand": brand, "client": id, "ratingPlan": plans[LOYALTY_PLAN],
                               "activationTime": from});
-            api.create("/rating_profiles", t, body).await?;
+            create::<RatingProfiles>(state, &caller, body).await?;
         }
         clients.push(ClientIds {
             id,
@@ -377,20 +334,19 @@ async fn load_async(state: AppState, options: &Options) -> Result<Loaded, String
         .unwrap_or_else(|| crate::config::random_token(16));
     let body = json!({"username": client_admin, "password": client_admin_password,
                       "role": "client", "client": clients[0].id});
-    let client_admin_id = api.create("/administrators", t, body).await?;
-    let client_token = {
-        let id = client_admin_id.clone();
-        let admin = db::run(&pool, move |conn| db::administrators::find(conn, &id))
-            .await
-            .map_err(|e| e.message)?
-            .ok_or("the client administrator just made is gone")?;
-        state.jwt.issue(&admin.id, admin.token_version)?.0
+    let made = create_object::<Administrators>(state, &caller, body).await?;
+    let client_caller = Caller {
+        id: made.id,
+        username: made.username,
+        role: Role::Client,
+        brand_id: made.brand_id,
+        client_id: made.client_id,
     };
 
     for s in SCHEDULERS {
-        let (token, zone) = match s.client {
-            Some(c) => (client_token.as_str(), CLIENTS[c].timezone),
-            None => (t, BRAND_TIMEZONE),
+        let (who, zone) = match s.client {
+            Some(c) => (&client_caller, CLIENTS[c].timezone),
+            None => (&caller, BRAND_TIMEZONE),
         };
         let zone: Tz = zone.parse().map_err(|e| format!("{e}"))?;
         let mut body = json!({"brand": brand, "name": s.name, "unit": s.unit,
@@ -398,7 +354,7 @@ async fn load_async(state: AppState, options: &Options) -> Result<Loaded, String
         if let Some(email) = s.email {
             body["email"] = json!(email);
         }
-        api.create("/call_csv_schedulers", token, body).await?;
+        create::<Schedulers>(state, who, body).await?;
     }
 
     // The calls, through ingestion as POST /billable_calls runs it, in batches.

@@ -77,6 +77,7 @@ fn row_error(place: Place, problem: &str) -> AppError {
         code: "validation_failed",
         message: format!("{place}: {problem}"),
         fields,
+        retry_after: None,
     }
 }
 

@@ -12,6 +12,7 @@ use chrono::{Datelike, NaiveDateTime, SubsecRound};
 use serde::{Deserialize, Deserializer};
 
 use crate::auth::{Caller, Role};
+use crate::config::Config;
 use crate::db::{self, schedulers, schedulers::Scheduler, DbConnection};
 use crate::error::{AppError, AppResult, Validator};
 use crate::fields::{check_name, parse_time, reference, valid_email};
@@ -68,7 +69,7 @@ pub struct SchedulerInput {
     pub next_execution: Option<String>,
     pub enabled: Option<bool>,
     /// Not a body field: the most occurrences a `nextExecution` may ask to catch up, the
-    /// service's `CALLCSV_MAX_CATCH_UP`, which the front door sets.
+    /// service's `CALLCSV_MAX_CATCH_UP`, set by `Resource::with_config`.
     #[serde(skip, default = "default_max_catch_up")]
     pub max_catch_up: usize,
 }
@@ -644,6 +645,14 @@ impl Resource for Schedulers {
                 .flatten(),
         };
         store(conn, input, &owner, Kept::of(&current), false)
+    }
+
+    /// The catch-up bound is the service's `CALLCSV_MAX_CATCH_UP`.
+    fn with_config(input: SchedulerInput, config: &Config) -> SchedulerInput {
+        SchedulerInput {
+            max_catch_up: config.max_catch_up,
+            ..input
+        }
     }
 
     /// The scheduler's reports stay (no foreign key): they are the record of what was sent.
