@@ -33,16 +33,27 @@ pub fn reader<'a, R: Read + 'a>(input: R, options: &ReadOptions) -> Box<dyn Reco
     let form = matches!(input.fill_buf(), Ok(head) if head.starts_with(b"cdr="));
     let parse = |number: u64, bytes: &[u8]| vec![record(number, bytes)];
     if form {
+        // A posted form is one document, small enough to decode whole.
         let mut body = Vec::new();
-        // An error here shows again, as the reader's error, when the decoded body is read.
-        let read = input.take(MAX_FORM_BYTES).read_to_end(&mut body);
-        let decoded = match read {
-            Ok(_) => form_document(&body),
-            Err(_) => Vec::new(),
+        let decoded: Box<dyn Read> = match input.take(MAX_FORM_BYTES).read_to_end(&mut body) {
+            Ok(_) => Box::new(std::io::Cursor::new(form_document(&body))),
+            Err(e) => Box::new(Failed(Some(e))),
         };
-        return Box::new(JsonReader::new(std::io::Cursor::new(decoded), false, parse));
+        return Box::new(JsonReader::new(decoded, false, parse));
     }
     Box::new(JsonReader::new(input, options.growing, parse))
+}
+
+/// An input whose reading failed: gives the error to the reader, which reports it.
+struct Failed(Option<std::io::Error>);
+
+impl Read for Failed {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        Err(self
+            .0
+            .take()
+            .unwrap_or_else(|| std::io::ErrorKind::Other.into()))
+    }
 }
 
 /// The document of a `cdr=<url-encoded JSON>` form body (`+` is a space there).
@@ -292,6 +303,18 @@ mod tests {
         let out = read(form.as_bytes());
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].as_ref().unwrap().billed_seconds, 66);
+        // A form whose body breaks off while read is the input's error, not zero records.
+        let broken = std::io::Read::chain(&b"cdr=%7B"[..], Broken);
+        let mut reader = records(Format::FreeswitchJson, broken, &ReadOptions::default()).unwrap();
+        assert!(reader.next().unwrap().is_err());
+    }
+
+    struct Broken;
+
+    impl std::io::Read for Broken {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            Err(std::io::ErrorKind::ConnectionReset.into())
+        }
     }
 
     #[test]

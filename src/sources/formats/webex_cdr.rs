@@ -81,10 +81,14 @@ fn record(line: u64, fields: Fields) -> Outcome {
         Some("TERMINATING") => Some(Direction::Inbound),
         _ => None,
     };
+    // A call never answered may come without a duration.
+    let billed_seconds = match (answered, non_empty(fields.get("Duration"))) {
+        (false, None) => 0,
+        (_, duration) => seconds("Duration", duration.as_deref().unwrap_or("")).map_err(reject)?,
+    };
     Ok(Record {
         line,
-        billed_seconds: seconds("Duration", fields.get("Duration").unwrap_or(""))
-            .map_err(reject)?,
+        billed_seconds,
         caller: number_field(&fields, "Calling number").map_err(reject)?,
         callee: number_field(&fields, "Called number").map_err(reject)?,
         carrier_hint: non_empty(fields.get("PSTN Vendor Name"))
@@ -120,7 +124,7 @@ mod tests {
              "Direction": "ORIGINATING", "PSTN Vendor Name": "", "Outbound trunk": "trunk-a",
              "Call type": "SIP_INTERNATIONAL"},
             {"Report ID": "r-2", "Start time": "2026-03-01T10:05:00Z", "Answered": "false",
-             "Duration": 0, "Calling number": "+442079460000", "Called number": "+34911111111",
+             "Calling number": "+442079460000", "Called number": "+34911111111",
              "Direction": "TERMINATING", "Call outcome": "Failure"},
             "not an object"
         ]}
@@ -140,6 +144,10 @@ mod tests {
         assert_eq!(first.fields.get("Call type"), Some("SIP_INTERNATIONAL"));
         let second = out[1].as_ref().unwrap();
         assert_eq!(second.disposition, Disposition::Failed);
+        assert_eq!(
+            second.billed_seconds, 0,
+            "no Duration on a call never answered"
+        );
         assert_eq!(second.direction_hint, Some(Direction::Inbound));
         assert_eq!(out[2].as_ref().unwrap_err().line, 3);
         let bad_time = out[3].as_ref().unwrap_err();
