@@ -394,17 +394,19 @@ fn epoch(name: &str, value: &str) -> Result<DateTime<Utc>, String> {
 /// fractions allowed) it is a local time of the source's time zone.
 fn start_time(name: &str, value: &str) -> Result<Start, String> {
     let value = value.trim();
+    // The local layout first: it is what the switches with naive times write on every
+    // line, and it refuses a value with an offset (trailing text), which comes next.
+    for layout in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(value, layout) {
+            return Ok(Start::Local(t));
+        }
+    }
     if let Some(t) = crate::fields::parse_time(value) {
         return Ok(Start::Utc(t.and_utc()));
     }
     for layout in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%.f%:z"] {
         if let Ok(t) = DateTime::parse_from_str(value, layout) {
             return Ok(Start::Utc(t.to_utc()));
-        }
-    }
-    for layout in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(value, layout) {
-            return Ok(Start::Local(t));
         }
     }
     Err(format!(
@@ -472,6 +474,12 @@ mod tests {
             panic!("an offset gives an instant")
         };
         assert_eq!(t.to_rfc3339(), "2026-01-31T09:00:00+00:00");
+        for with_offset in ["2026-01-31T10:00:00Z", "2026-01-31 10:00:00+0100"] {
+            assert!(
+                matches!(start_time("start", with_offset), Ok(Start::Utc(_))),
+                "{with_offset}"
+            );
+        }
         assert!(start_time("start", "31/01/2026 10:00").is_err());
     }
 
