@@ -31,6 +31,7 @@ import datetime as dt
 import http.client
 import io
 import json
+import os
 import random
 import socket
 import statistics
@@ -423,9 +424,11 @@ def cmd_readers(a):
     stop.set()
     for t in threads:
         t.join(timeout=30)
-    # What the process keeps once every reader is gone.
+    # What the process keeps once every reader is gone: 3 s and 10 s after.
     time.sleep(3)
     after = rss_mb(a.pid)
+    time.sleep(7)
+    after_10s = rss_mb(a.pid)
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
     print(json.dumps({
@@ -441,6 +444,8 @@ def cmd_readers(a):
         "rss_during_mb": round(peak_during),
         "hwm_mb": round(rss_mb(a.pid, "VmHWM")),
         "rss_after_mb": round(after),
+        "rss_after_10s_mb": round(after_10s),
+        "load": round(os.getloadavg()[0], 1),
     }))
 
 

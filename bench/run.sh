@@ -16,7 +16,9 @@
 # scenario, default 2000; 200 with quick), NO_BUILD=1 (use the release binary as
 # it is), BASELINE_BIN (schedulers: a release binary of another commit, run alternately
 # with this one so both are measured in the same conditions; build it with
-# `git worktree add /tmp/base REV && cargo build --release --manifest-path /tmp/base/Cargo.toml`).
+# `git worktree add /tmp/base REV && cargo build --release --manifest-path /tmp/base/Cargo.toml`),
+# BENCH_BIN (another binary than target/release/callcsv; implies NO_BUILD=1), SVC_ENV (more
+# variables for the service process, e.g. MALLOC_ARENA_MAX=2).
 # Needs: cargo, python3, curl, sqlite3, psql, and a PostgreSQL where that user may create
 # databases (each run creates bench_<random>… and drops them at the end).
 #
@@ -27,7 +29,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-BIN=${CARGO_TARGET_DIR:-$ROOT/target}/release/callcsv
+BIN=${BENCH_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/callcsv}
 PY="python3 $ROOT/bench/bench.py"
 PG=${PG:-postgres://postgres@127.0.0.1:5432}
 REPS=${REPS:-3}
@@ -128,9 +130,10 @@ start_service() {
         export CALLCSV_DATA_DIR=$dir CALLCSV_BIND=127.0.0.1:$port CALLCSV_DATABASE_URL=$db \
             CALLCSV_BOOTSTRAP_ADMIN=bench CALLCSV_BOOTSTRAP_PASSWORD=bench-password \
             CALLCSV_RUNNER_INTERVAL=$runner CALLCSV_LOG=$level NO_COLOR=1
-        # SVC_EXTRA: more CALLCSV_* settings for this start (word-split on purpose)
+        # SVC_EXTRA: more CALLCSV_* settings for this start; SVC_ENV: other variables for
+        # every start (an allocator's settings, say) (both word-split on purpose)
         # shellcheck disable=SC2086
-        exec env ${SVC_EXTRA:-} "$BIN" serve
+        exec env ${SVC_ENV:-} ${SVC_EXTRA:-} "$BIN" serve
     ) >>"$logfile" 2>&1 &
     SVC_PID=$!
     PIDS+=("$SVC_PID")
@@ -661,7 +664,8 @@ bench_stall() {
 # reading 32 KiB/s through a 16 KiB receive buffer for READERS_SECONDS, while a prober
 # times GET /brands/{id} and a 10-call JSON page (20 a second). The stream limits are
 # raised to READERS so every reader streams (the defaults would refuse the last 150 with
-# 429). Peak RSS is VmHWM; "after" is VmRSS 3 s after the readers hung up.
+# 429). Peak RSS is VmHWM; "after" is VmRSS 10 s after the readers hung up (each run's
+# details also have it after 3 s, and the load average).
 
 bench_readers() {
     local backend=$1 dir=$WORK/readers-$1 svclog r out p99s=() hwms=() afters=() details=()
@@ -683,7 +687,7 @@ bench_readers() {
             --count "$READERS" --seconds "$READERS_SECONDS")
         stop_service "$SVC_PID"
         [ "$(json "$out" streaming)" = "$READERS" ] || die "readers: not all streamed: $out"
-        p99s+=("$(json "$out" p99_ms)"); hwms+=("$(json "$out" hwm_mb)"); afters+=("$(json "$out" rss_after_mb)")
+        p99s+=("$(json "$out" p99_ms)"); hwms+=("$(json "$out" hwm_mb)"); afters+=("$(json "$out" rss_after_10s_mb)")
         details+=("$out")
         log "  [$backend] readers run $r: $out"
     done
@@ -696,7 +700,7 @@ bench_readers() {
 
 # ---------------------------------------------------------------------------------------
 
-if [ "${NO_BUILD:-0}" = 1 ]; then
+if [ "${NO_BUILD:-0}" = 1 ] || [ -n "${BENCH_BIN:-}" ]; then
     log "NO_BUILD=1: using $BIN as it is"
 else
     log "building: cargo build --release (binary and examples)"

@@ -2,7 +2,9 @@
 //! report downloads, call ingestions): a total per instance and a per-tenant (per brand)
 //! share of it, so one tenant cannot take every slot. A [`Permit`] is held for the life of
 //! the request (moved into a response stream, it is released when the stream ends or the
-//! client goes away).
+//! client goes away). A limiter may also bound how many of its transfers use the database
+//! at once ([`Permit::fetch_slot`]): CSV streams fetch their chunks through the shared
+//! connection pool, and 200 streams queueing for it would make every other request wait.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +22,8 @@ pub struct Limiter {
     total: usize,
     per_tenant: usize,
     in_use: Mutex<(usize, HashMap<String, usize>)>,
+    /// Database fetches its transfers may run at once (none: not bounded).
+    fetches: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 /// One slot of a [`Limiter`], given back on drop.
@@ -30,12 +34,20 @@ pub struct Permit {
 }
 
 impl Limiter {
-    pub fn new(what: &'static str, total: usize, per_tenant: usize) -> Arc<Limiter> {
+    /// `fetches`: how many of its transfers may hold a database connection at once (0: no
+    /// bound of its own).
+    pub fn new(
+        what: &'static str,
+        total: usize,
+        per_tenant: usize,
+        fetches: usize,
+    ) -> Arc<Limiter> {
         Arc::new(Limiter {
             what,
             total,
             per_tenant: per_tenant.min(total),
             in_use: Mutex::new((0, HashMap::new())),
+            fetches: (fetches > 0).then(|| Arc::new(tokio::sync::Semaphore::new(fetches))),
         })
     }
 
@@ -77,6 +89,17 @@ impl Limiter {
     }
 }
 
+impl Permit {
+    /// Waits for one of the limiter's fetch slots (at once when it has no bound): take it
+    /// before taking a pooled connection for a piece of the transfer, drop it with the
+    /// connection, so the transfers together never hold more than their share of the pool.
+    pub async fn fetch_slot(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let fetches = self.limiter.fetches.clone()?;
+        // The semaphore is never closed.
+        fetches.acquire_owned().await.ok()
+    }
+}
+
 impl Drop for Permit {
     fn drop(&mut self) {
         let mut guard = self.limiter.lock();
@@ -97,7 +120,7 @@ mod tests {
 
     #[test]
     fn total_and_per_tenant_slots() {
-        let limiter = Limiter::new("streams", 3, 2);
+        let limiter = Limiter::new("streams", 3, 2, 0);
         let a1 = limiter.acquire("a").unwrap();
         let _a2 = limiter.acquire("a").unwrap();
         let err = limiter.acquire("a").unwrap_err();
@@ -108,5 +131,24 @@ mod tests {
         drop(a1);
         assert_eq!(limiter.in_use(), 2);
         let _c1 = limiter.acquire("c").unwrap();
+    }
+
+    #[tokio::test]
+    async fn fetch_slots_are_bounded_apart_from_transfers() {
+        let limiter = Limiter::new("streams", 3, 3, 1);
+        let a = limiter.acquire("a").unwrap();
+        let b = limiter.acquire("a").unwrap();
+        let slot = a.fetch_slot().await;
+        assert!(slot.is_some());
+        let waiting = tokio::time::timeout(std::time::Duration::from_millis(50), b.fetch_slot());
+        assert!(
+            waiting.await.is_err(),
+            "the second fetch waits for the first"
+        );
+        drop(slot);
+        assert!(b.fetch_slot().await.is_some());
+        // Without a bound, no waiting.
+        let free = Limiter::new("ingestions", 1, 1, 0).acquire("a").unwrap();
+        assert!(free.fetch_slot().await.is_none());
     }
 }

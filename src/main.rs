@@ -110,6 +110,7 @@ fn environment_help() -> String {
 }
 
 fn main() {
+    callcsv::memory::tune_allocator();
     let matches = Cli::command().after_help(environment_help()).get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let config = match Config::from_env() {

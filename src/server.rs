@@ -5,12 +5,12 @@
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_web::dev::{Server, Service};
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::http::StatusCode;
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 
 use crate::auth::jwt::JwtKeys;
 use crate::config::{load_or_create_jwt_secret, Config};
@@ -44,15 +44,19 @@ pub fn open(config: Config) -> Result<AppState, String> {
         config.login_failures_per_user,
         config.login_failures_per_address,
     );
+    // Streams fetch their chunks with at most half the pool at once: the other half stays
+    // for every other request however many streams are reading.
     let streams = crate::limits::Limiter::new(
         "CSV streams and report downloads",
         config.max_streams,
         config.max_streams_per_brand,
+        (config.db_pool_size as usize / 2).max(1),
     );
     let ingestions = crate::limits::Limiter::new(
         "call ingestions",
         config.max_ingestions,
         config.max_ingestions_per_brand,
+        0,
     );
     Ok(AppState {
         streams,
@@ -131,17 +135,19 @@ fn json_error(err: JsonPayloadError) -> AppError {
     }
 }
 
-/// Longest request target (path and query) the service reads: 414 above it. Everything the
-/// API takes fits in a few hundred bytes; 8 KiB is what common proxies allow.
-pub const MAX_URL_BYTES: usize = 8192;
+pub use crate::conn::MAX_URL_BYTES;
 
-/// 414 with the error shape for a URL longer than [`MAX_URL_BYTES`]. (Beyond 64 KiB the
-/// HTTP parser itself refuses the request before any application code: see `crate::conn`.)
+/// 414 with the error shape for a URL longer than [`MAX_URL_BYTES`]: measured here for
+/// requests that come whole (in-process ones), and told by the marker path that
+/// `crate::conn` puts in place of a long target on a connection.
 async fn reject_long_urls(
     req: actix_web::dev::ServiceRequest,
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
-    let length = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    let length = match req.path().strip_prefix(crate::conn::LONG_URL_MARKER) {
+        Some(length) => length.parse().unwrap_or(usize::MAX),
+        None => req.uri().path_and_query().map_or(0, |pq| pq.as_str().len()),
+    };
     if length > MAX_URL_BYTES {
         let error = AppError::new(
             StatusCode::URI_TOO_LONG,
@@ -192,44 +198,76 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> std::io:
     })
 }
 
-/// The HTTP server on an already bound listener (tests bind port 0).
+/// The HTTP server on an already bound listener (tests bind port 0). Each connection's
+/// bytes pass through `crate::conn::Guarded` before actix-http's HTTP/1 parser (so a
+/// request line too long for the parser still gets the error shape); otherwise what
+/// `actix_web::HttpServer` does, with its defaults (5 s keep-alive and request head
+/// timeouts, 1 s to close).
 pub fn http_server(
     state: AppState,
     listener: TcpListener,
     workers: usize,
 ) -> std::io::Result<Server> {
+    use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+
     let state = web::Data::new(state);
     let max_body = state.config.max_body_bytes;
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .configure(|cfg| configure_app(cfg, max_body))
-            .wrap_fn(|mut req, srv| {
-                // HEAD is served as GET (RFC 9110 asks every server for it); the HTTP layer
-                // still knows the request was HEAD and sends the headers without the body.
-                if req.method() == actix_web::http::Method::HEAD {
-                    req.head_mut().method = actix_web::http::Method::GET;
-                }
-                srv.call(req)
+    let local = listener.local_addr()?;
+    let builder = actix_server::Server::build();
+    let shutdown = builder.graceful_shutdown_signal();
+    let server = builder
+        .workers(workers)
+        .shutdown_timeout(20)
+        .listen("callcsv", listener, move || {
+            let state = state.clone();
+            let app = App::new()
+                .app_data(state)
+                .configure(|cfg| configure_app(cfg, max_body))
+                .wrap_fn(|mut req, srv| {
+                    // HEAD is served as GET (RFC 9110 asks every server for it); the HTTP
+                    // layer still knows the request was HEAD and sends the headers without
+                    // the body.
+                    if req.method() == actix_web::http::Method::HEAD {
+                        req.head_mut().method = actix_web::http::Method::GET;
+                    }
+                    srv.call(req)
+                })
+                .wrap(actix_web::middleware::from_fn(reject_long_urls))
+                .wrap_fn(|req, srv| {
+                    // One line per request: method, path (never the query or headers, which
+                    // may carry secrets), status and time.
+                    let started = Instant::now();
+                    let method = req.method().clone();
+                    let path = req.path().to_string();
+                    let fut = srv.call(req);
+                    async move {
+                        let res = fut.await?;
+                        tracing::info!(%method, %path, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+                        Ok(res)
+                    }
+                })
+                .into_factory()
+                .map_err(|err: actix_web::Error| err.error_response());
+            let shutdown = shutdown.clone();
+            let http = actix_http::HttpService::build()
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .local_addr(local)
+                .graceful_shutdown_signal(move || {
+                    let shutdown = shutdown.clone();
+                    async move { shutdown.notified().await }
+                })
+                .finish(map_config(app, |_| actix_web::dev::AppConfig::default()));
+            fn_service(|io: actix_rt::net::TcpStream| async move {
+                let peer = io.peer_addr().ok();
+                Ok::<_, actix_http::error::DispatchError>((
+                    crate::conn::Guarded::new(io),
+                    actix_http::Protocol::Http1,
+                    peer,
+                ))
             })
-            .wrap(actix_web::middleware::from_fn(reject_long_urls))
-            .wrap_fn(|req, srv| {
-                // One line per request: method, path (never the query or headers, which may
-                // carry secrets), status and time.
-                let started = Instant::now();
-                let method = req.method().clone();
-                let path = req.path().to_string();
-                let fut = srv.call(req);
-                async move {
-                    let res = fut.await?;
-                    tracing::info!(%method, %path, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
-                    Ok(res)
-                }
-            })
-    })
-    .workers(workers)
-    .shutdown_timeout(20)
-    .listen(listener)?
-    .run();
+            .and_then(http)
+        })?
+        .run();
     Ok(server)
 }

@@ -3,6 +3,9 @@
 //! only when the previous one has been handed to the socket, so a slow reader holds one
 //! encoded chunk and no thread: memory per stream is a chunk (a few hundred kB), whatever
 //! the reader's speed and the number of rows. A fast reader waits one query per chunk.
+//! Fetches wait for a slot of the stream limiter first ([`Permit::fetch_slot`]): the
+//! streams never hold more than their share of the pool, so other requests do not queue
+//! behind hundreds of chunk fetches.
 
 use std::io;
 
@@ -27,8 +30,9 @@ struct Walk<C> {
     pool: DbPool,
     chunks: Option<C>,
     pending: Bytes,
-    /// Held until the body is dropped (finished, failed or abandoned by the client).
-    _permit: Option<Permit>,
+    /// Held until the body is dropped (finished, failed or abandoned by the client); its
+    /// limiter bounds the fetches.
+    permit: Option<Permit>,
 }
 
 /// The body: `chunks` one at a time, in pieces of at most [`PIECE_BYTES`]. A failure after
@@ -43,7 +47,7 @@ pub fn body<C: Chunks>(
         pool,
         chunks: Some(chunks),
         pending: Bytes::new(),
-        _permit: permit,
+        permit,
     };
     futures_util::stream::unfold(walk, |mut walk| async move {
         loop {
@@ -54,11 +58,16 @@ pub fn body<C: Chunks>(
             }
             let mut chunks = walk.chunks.take()?;
             let pool = walk.pool.clone();
+            let slot = match &walk.permit {
+                Some(permit) => permit.fetch_slot().await,
+                None => None,
+            };
             let fetched = tokio::task::spawn_blocking(move || {
                 let next = pool
                     .get()
                     .map_err(crate::error::AppError::from)
                     .and_then(|mut conn| chunks.next_chunk(&mut conn));
+                drop(slot);
                 (chunks, next)
             })
             .await;
