@@ -223,6 +223,9 @@ pub fn validate(raw: &RawCall, dir: &Directory, rater: &Rater) -> Result<Billabl
         rating_plan_id: outcome.rating_plan_id,
         created_at: now,
         updated_at: now,
+        source_id: None,
+        disposition: "answered".into(),
+        hangup_cause: None,
     })
 }
 

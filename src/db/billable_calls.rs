@@ -37,9 +37,15 @@ pub struct BillableCall {
     pub rating_plan_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The CDR source the call came from (none: posted to the API).
+    pub source_id: Option<String>,
+    /// `answered`, or how an unanswered call ended (stored only by sources that keep them).
+    pub disposition: String,
+    /// The Q.850 cause, when the record had one.
+    pub hangup_cause: Option<i32>,
 }
 
-/// Rows per INSERT statement: 23 columns × 400 rows stays under SQLite's 32 766 bound
+/// Rows per INSERT statement: 26 columns × 400 rows stays under SQLite's 32 766 bound
 /// parameters.
 pub const INSERT_CHUNK: usize = 400;
 

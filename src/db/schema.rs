@@ -11,6 +11,7 @@ diesel::table! {
         email -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        country -> Nullable<Text>,
     }
 }
 
@@ -25,6 +26,7 @@ diesel::table! {
         show_billing_details -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        code -> Nullable<Text>,
     }
 }
 
@@ -36,6 +38,7 @@ diesel::table! {
         description -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        code -> Nullable<Text>,
     }
 }
 
@@ -73,6 +76,7 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        code -> Nullable<Text>,
     }
 }
 
@@ -244,12 +248,87 @@ diesel::table! {
         rating_plan_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        source_id -> Nullable<Text>,
+        disposition -> Text,
+        hangup_cause -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    cdr_sources (id) {
+        id -> Text,
+        brand_id -> Text,
+        name -> Text,
+        format -> Text,
+        timezone -> Nullable<Text>,
+        columns -> Nullable<Text>,
+        answered_only -> Bool,
+        numbering -> Nullable<Text>,
+        direction_rules -> Text,
+        mapping -> Text,
+        call_types -> Nullable<Text>,
+        spool_path -> Nullable<Text>,
+        spool_pattern -> Nullable<Text>,
+        pull_url -> Nullable<Text>,
+        pull_token -> Nullable<Text>,
+        pull_interval_minutes -> Nullable<Integer>,
+        callid_prefix -> Text,
+        enabled -> Bool,
+        push_secret_hash -> Text,
+        last_error -> Nullable<Text>,
+        last_pulled_at -> Nullable<Timestamp>,
+        pull_checkpoint -> Nullable<Timestamp>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cdr_imports (id) {
+        id -> Text,
+        brand_id -> Text,
+        source_id -> Text,
+        origin -> Text,
+        file_name -> Nullable<Text>,
+        bytes -> BigInt,
+        sha256 -> Nullable<Text>,
+        status -> Text,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        records -> BigInt,
+        accepted -> BigInt,
+        duplicates -> BigInt,
+        rejected -> BigInt,
+        unrated -> BigInt,
+        skipped_unanswered -> BigInt,
+        skipped_internal -> BigInt,
+        skipped_leg -> BigInt,
+        skipped_filtered -> BigInt,
+        errors -> Text,
+        error_count -> BigInt,
+        failure -> Nullable<Text>,
+        push_hour -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    cdr_spool_files (source_id, file_key) {
+        source_id -> Text,
+        file_key -> Text,
+        path -> Text,
+        byte_offset -> BigInt,
+        updated_at -> Timestamp,
     }
 }
 
 diesel::joinable!(rates -> rating_plans (rating_plan_id));
 diesel::joinable!(rating_profiles -> rating_plans (rating_plan_id));
 diesel::joinable!(billable_calls -> clients (client_id));
+diesel::joinable!(cdr_imports -> cdr_sources (source_id));
+diesel::joinable!(cdr_spool_files -> cdr_sources (source_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     brands,
@@ -266,4 +345,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     billable_calls,
     call_csv_schedulers,
     call_csv_reports,
+    cdr_sources,
+    cdr_imports,
+    cdr_spool_files,
 );

@@ -11,6 +11,7 @@
 pub mod formats;
 pub mod numbering;
 mod read;
+pub mod settings;
 
 use std::io::Read;
 use std::sync::Arc;

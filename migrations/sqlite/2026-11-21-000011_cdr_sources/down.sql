@@ -1,0 +1,13 @@
+ALTER TABLE billable_calls DROP COLUMN hangup_cause;
+ALTER TABLE billable_calls DROP COLUMN disposition;
+ALTER TABLE billable_calls DROP COLUMN source_id;
+DROP TABLE cdr_spool_files;
+DROP TABLE cdr_imports;
+DROP TABLE cdr_sources;
+DROP INDEX endpoints_client_code;
+DROP INDEX carriers_brand_code;
+DROP INDEX clients_brand_code;
+ALTER TABLE endpoints DROP COLUMN code;
+ALTER TABLE carriers DROP COLUMN code;
+ALTER TABLE clients DROP COLUMN code;
+ALTER TABLE brands DROP COLUMN country;
