@@ -261,7 +261,9 @@ diesel::table! {
         name -> Text,
         format -> Text,
         timezone -> Nullable<Text>,
-        columns -> Nullable<Text>,
+        // `columns` is a name the table! macro takes for itself.
+        #[sql_name = "columns"]
+        column_names -> Nullable<Text>,
         answered_only -> Bool,
         numbering -> Nullable<Text>,
         direction_rules -> Text,
