@@ -41,14 +41,14 @@ for arg in "$@"; do
     case $arg in
         quick) QUICK=1 ;;
         demo) exec "$ROOT/bench/demo.sh" ;;
-        engine | ingest | stream | report | schedulers | fairness | stall | readers) GROUPS_WANTED+=("$arg") ;;
+        engine | ingest | stream | report | schedulers | fairness | stall | readers | sources) GROUPS_WANTED+=("$arg") ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0 ;;
-        *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers, fairness, stall, readers)" >&2; exit 2 ;;
+        *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers, fairness, stall, readers, sources)" >&2; exit 2 ;;
     esac
 done
 FULL=0
 if [ ${#GROUPS_WANTED[@]} -eq 0 ]; then
-    GROUPS_WANTED=(engine ingest stream report schedulers fairness stall readers)
+    GROUPS_WANTED=(engine ingest stream report schedulers fairness stall readers sources)
     [ $QUICK = 0 ] && FULL=1
 fi
 wanted() { [[ " ${GROUPS_WANTED[*]} " == *" $1 "* ]]; }
@@ -58,11 +58,15 @@ if [ $QUICK = 1 ]; then
     BATCH=10000; BATCHES=10; SCHEDULERS=1000; ENGINE_CALLS=200000; SMALL_CALLS=20
     BACKLOG_SCHEDULERS=1; MAILED=200
     READERS=50; READERS_CALLS=20000; READERS_SECONDS=10
+    SOURCE_RECORDS=100000
 else
     BATCH=100000; BATCHES=10; SCHEDULERS=10000; ENGINE_CALLS=2000000; SMALL_CALLS=20
     BACKLOG_SCHEDULERS=10; MAILED=2000
     READERS=200; READERS_CALLS=100000; READERS_SECONDS=30
+    SOURCE_RECORDS=1000000
 fi
+# SOURCE_BIG=10000000 adds one upload of that many records (peak RSS only).
+SOURCE_BIG=${SOURCE_BIG:-0}
 # MAILED=… overrides the size of the stall scenario (reports due at once).
 MAILED=${MAILED_OVERRIDE:-$MAILED}
 # Each backlog scheduler catches up this many 15-minute runs (the default CALLCSV_MAX_CATCH_UP).
@@ -661,14 +665,15 @@ bench_stall() {
 
 # ---------------------------------------------------------------------------------------
 # 8. Slow readers: READERS concurrent GETs of the CSV stream of READERS_CALLS calls, each
-# reading 32 KiB/s through a 16 KiB receive buffer for READERS_SECONDS, while a prober
-# times GET /brands/{id} and a 10-call JSON page (20 a second). The stream limits are
+# reading 32 KiB/s through a 16 KiB receive buffer for READERS_SECONDS, while a prober (a
+# process of its own) times GET /brands/{id} and a 10-call JSON page (20 a second); the
+# same prober first runs 10 s with no reader, for comparison. The stream limits are
 # raised to READERS so every reader streams (the defaults would refuse the last 150 with
 # 429). Peak RSS is VmHWM; "after" is VmRSS 10 s after the readers hung up (each run's
 # details also have it after 3 s, and the load average).
 
 bench_readers() {
-    local backend=$1 dir=$WORK/readers-$1 svclog r out p99s=() hwms=() afters=() details=()
+    local backend=$1 dir=$WORK/readers-$1 svclog r out p99s=() idles=() hwms=() afters=() details=()
     mkdir -p "$dir"
     svclog=$dir/service.log
     if [ "$backend" = sqlite ]; then DB_URL=sqlite://$dir/callcsv.db
@@ -687,15 +692,74 @@ bench_readers() {
             --count "$READERS" --seconds "$READERS_SECONDS")
         stop_service "$SVC_PID"
         [ "$(json "$out" streaming)" = "$READERS" ] || die "readers: not all streamed: $out"
-        p99s+=("$(json "$out" p99_ms)"); hwms+=("$(json "$out" hwm_mb)"); afters+=("$(json "$out" rss_after_10s_mb)")
+        p99s+=("$(json "$out" p99_ms)"); idles+=("$(json "$out" idle_p99_ms)"); hwms+=("$(json "$out" hwm_mb)"); afters+=("$(json "$out" rss_after_10s_mb)")
         details+=("$out")
         log "  [$backend] readers run $r: $out"
     done
     local p99 hwm
     p99=$(median "${p99s[@]}"); hwm=$(median "${hwms[@]}")
     result readers "$backend" "$READERS slow readers of the CSV stream ($(group $READERS_CALLS) calls, 32 KiB/s each) + other requests" \
-        "p99 $p99 ms (other requests); RSS $(median "${afters[@]}") MB after" "≤ 300 MB RSS, p99 < 100 ms" \
+        "p99 $p99 ms (other requests; $(median "${idles[@]}") ms with no reader, same runs); RSS $(median "${afters[@]}") MB after" "≤ 300 MB RSS, p99 < 100 ms" \
         "$(verdict "$hwm <= 300 && $p99 < 100")" "$hwm MB" "runs: ${details[*]}"
+}
+
+# ---------------------------------------------------------------------------------------
+# 9. CDR sources: upload of a SOURCE_RECORDS-line Asterisk Master.csv (18 columns, answered
+# outbound calls from extensions, client by accountcode, carrier by the dstchannel's trunk)
+# to an asterisk-csv source, streamed, rated and stored; against the database's own bulk
+# load of the rows it stored (as for ingestion). Peak RSS of the service; SOURCE_BIG adds
+# one upload of that many records to show memory stays flat.
+
+bench_sources() {
+    local backend=$1 dir=$WORK/sources-$1 svclog r out secs=() rss=() big=""
+    mkdir -p "$dir"
+    svclog=$dir/service.log
+    if [ "$backend" = sqlite ]; then DB_URL=sqlite://$dir/callcsv.db
+    else create_db "${TAG}_tpl"; DB_URL=$PG/${TAG}_tpl; fi
+    log "[$backend] sources: preparing the brand, its source and a $(group $SOURCE_RECORDS)-line Master.csv"
+    start_service "$dir" "$DB_URL" 0 warn "$svclog"
+    $PY setup --url "$SVC_URL" --state "$dir/state.json" --prefixes "$PREFIXES" >/dev/null
+    $PY source --url "$SVC_URL" --state "$dir/state.json" >/dev/null
+    stop_service "$SVC_PID"
+    [ "$backend" = sqlite ] && sqlite3 "$dir/callcsv.db" ".backup $dir/template.db"
+    $PY master-csv --state "$dir/state.json" --count "$SOURCE_RECORDS" --out "$dir/Master.csv"
+    for r in $(seq "$REPS"); do
+        fresh_db "$backend" "$dir"
+        start_service "$dir" "$DB_URL" 0 warn "$svclog"
+        out=$($PY upload --url "$SVC_URL" --state "$dir/state.json" --file "$dir/Master.csv")
+        [ "$(json "$out" accepted)" = "$SOURCE_RECORDS" ] || die "upload: $out"
+        secs+=("$(json "$out" seconds)")
+        rss+=("$(peak_mb "$SVC_PID")")
+        stop_service "$SVC_PID"
+        log "  [$backend] upload run $r: ${secs[-1]} s, peak ${rss[-1]} MB"
+    done
+    if [ "$backend" = sqlite ]; then
+        sqlite3 -csv "$dir/callcsv.db" "SELECT * FROM billable_calls" >"$dir/rows.csv"
+    else
+        psql -X -q "$DB_URL" -c "\\copy billable_calls TO '$dir/rows.csv' CSV" >/dev/null
+    fi
+    local load=() BATCH=$SOURCE_RECORDS
+    for r in $(seq "$REPS"); do
+        load+=("$(db_load "$backend" "$dir" "$dir/rows.csv")")
+        log "  [$backend] database bulk load run $r: ${load[-1]} s"
+    done
+    if [ "$SOURCE_BIG" -gt 0 ]; then
+        $PY master-csv --state "$dir/state.json" --count "$SOURCE_BIG" --seed 1 --out "$dir/Big.csv"
+        fresh_db "$backend" "$dir"
+        start_service "$dir" "$DB_URL" 0 warn "$svclog"
+        out=$($PY upload --url "$SVC_URL" --state "$dir/state.json" --file "$dir/Big.csv")
+        [ "$(json "$out" accepted)" = "$SOURCE_BIG" ] || die "upload: $out"
+        big="; $(group "$SOURCE_BIG") records: $(json "$out" seconds) s, peak $(peak_mb "$SVC_PID") MB"
+        stop_service "$SVC_PID"
+        rm -f "$dir/Big.csv"
+        log "  [$backend] big upload$big"
+    fi
+    local m l ratio peak
+    m=$(median "${secs[@]}"); l=$(median "${load[@]}"); ratio=$(calc "$m / $l"); peak=$(max "${rss[@]}")
+    result sources "$backend" "upload of a $(group "$SOURCE_RECORDS")-line asterisk-csv Master.csv (18 columns; rated, stored)" \
+        "$m s = $(group "$(calc "$SOURCE_RECORDS / $m" 0)") records/s; bulk load $l s; ratio ${ratio}×" "≤ 2× bulk load, ≤ 100 MB" \
+        "$(verdict "$ratio <= 2 && $peak <= 100")" "$peak MB" \
+        "upload runs: ${secs[*]} (peaks ${rss[*]} MB); $( [ $backend = sqlite ] && echo 'sqlite3 .import' || echo 'psql \copy FROM') runs: ${load[*]}$big"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -730,6 +794,9 @@ if wanted fairness; then
 fi
 if wanted stall; then
     for backend in $BACKENDS; do bench_stall "$backend"; done
+fi
+if wanted sources; then
+    for backend in $BACKENDS; do bench_sources "$backend"; done
 fi
 
 # ---------------------------------------------------------------------------------------

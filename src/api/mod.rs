@@ -11,6 +11,7 @@ pub mod brands;
 pub mod call_csv_reports;
 pub mod call_csv_schedulers;
 pub mod carriers;
+pub mod cdr_imports;
 pub mod clients;
 pub mod ddi_providers;
 pub mod ddis;
@@ -60,6 +61,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     billable_calls::routes(cfg);
     call_csv_schedulers::routes(cfg);
     call_csv_reports::routes(cfg);
+    cdr_imports::routes(cfg);
 }
 
 /// A resource whose unlisted methods answer 405 (actix would say 404), with the `Allow`

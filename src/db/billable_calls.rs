@@ -71,6 +71,29 @@ pub fn insert_new(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResult<u
     Ok(inserted)
 }
 
+/// As [`insert_new`], returning the ids of the rows inserted (the others were duplicates).
+pub fn insert_new_ids(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResult<Vec<String>> {
+    let mut ids = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let inserted: Vec<String> = match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(billable_calls::table)
+                .values(chunk)
+                .on_conflict((billable_calls::brand_id, billable_calls::callid))
+                .do_nothing()
+                .returning(billable_calls::id)
+                .get_results(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(billable_calls::table)
+                .values(chunk)
+                .on_conflict((billable_calls::brand_id, billable_calls::callid))
+                .do_nothing()
+                .returning(billable_calls::id)
+                .get_results(c)?,
+        };
+        ids.extend(inserted);
+    }
+    Ok(ids)
+}
+
 /// What a read may be narrowed to (all optional; `brand` None = every brand).
 #[derive(Debug, Default, Clone)]
 pub struct Filter {

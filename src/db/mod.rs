@@ -6,6 +6,7 @@ pub mod administrators;
 pub mod billable_calls;
 pub mod brands;
 pub mod carriers;
+pub mod cdr_imports;
 pub mod clients;
 pub mod ddi_providers;
 pub mod ddis;

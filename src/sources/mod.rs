@@ -9,8 +9,12 @@
 //! endpoint mapping by field name, identity (callid + brand), storage and rating.
 
 pub mod formats;
+pub mod import;
+pub mod imports;
 pub mod numbering;
+pub mod push;
 mod read;
+pub mod resolve;
 pub mod settings;
 
 use std::io::Read;
