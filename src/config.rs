@@ -108,6 +108,9 @@ pub struct Config {
     /// Failed logins a minute per user name, and per client address, before 429.
     pub login_failures_per_user: u32,
     pub login_failures_per_address: u32,
+    /// The directory CDR sources' spool directories must be inside (canonical: symlinks
+    /// resolved); `None` = spool sources are refused.
+    pub spool_root: Option<PathBuf>,
 }
 
 /// Every variable the service reads, with its default, for the README table and `--help`.
@@ -249,6 +252,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "10",
         "failed logins a minute per client address before 429 (counted per instance)",
     ),
+    (
+        "CALLCSV_SPOOL_ROOT",
+        "unset = spool sources refused",
+        "an existing directory that every CDR source's spool directory must be inside",
+    ),
 ];
 
 impl Config {
@@ -332,6 +340,9 @@ impl Config {
         }
 
         let metrics_token = metrics_token(vars)?;
+        let spool_root = get("CALLCSV_SPOOL_ROOT")
+            .map(|raw| spool_root(&raw))
+            .transpose()?;
 
         Ok(Config {
             bind,
@@ -406,6 +417,7 @@ impl Config {
                 1,
                 10_000,
             )?,
+            spool_root,
         })
     }
 
@@ -444,6 +456,17 @@ fn metrics_token(vars: &HashMap<String, String>) -> Result<Option<Secret>, Strin
         return Err("CALLCSV_METRICS_TOKEN: only printable ASCII characters without spaces".into());
     }
     Ok(Some(Secret(token.to_string())))
+}
+
+/// `CALLCSV_SPOOL_ROOT`: an existing directory, kept canonical (symlinks resolved) so that
+/// a spool path is checked against where the root really is.
+fn spool_root(raw: &str) -> Result<PathBuf, String> {
+    let root =
+        std::fs::canonicalize(raw).map_err(|e| format!("CALLCSV_SPOOL_ROOT: {raw:?}: {e}"))?;
+    if !root.is_dir() {
+        return Err(format!("CALLCSV_SPOOL_ROOT: {raw:?} is not a directory"));
+    }
+    Ok(root)
 }
 
 /// Reads an integer variable within bounds, or its default.
@@ -570,6 +593,26 @@ mod tests {
         assert!(err.contains("unknown variable"), "{err}");
         let err = Config::from_map(&map(&[("CALLCSV_BOOTSTRAP_ADMIN", "root")])).unwrap_err();
         assert!(err.contains("BOOTSTRAP_PASSWORD"), "{err}");
+    }
+
+    #[test]
+    fn the_spool_root_is_an_existing_directory_kept_canonical() {
+        assert_eq!(Config::from_map(&map(&[])).unwrap().spool_root, None);
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("link")).unwrap();
+        let through_link = dir.path().join("link").to_string_lossy().into_owned();
+        let c = Config::from_map(&map(&[("CALLCSV_SPOOL_ROOT", through_link.as_str())])).unwrap();
+        assert_eq!(c.spool_root, Some(real.canonicalize().unwrap()));
+        let missing = dir.path().join("missing").to_string_lossy().into_owned();
+        let err = Config::from_map(&map(&[("CALLCSV_SPOOL_ROOT", missing.as_str())])).unwrap_err();
+        assert!(err.starts_with("CALLCSV_SPOOL_ROOT:"), "{err}");
+        let file = dir.path().join("file");
+        std::fs::write(&file, "x").unwrap();
+        let file = file.to_string_lossy().into_owned();
+        let err = Config::from_map(&map(&[("CALLCSV_SPOOL_ROOT", file.as_str())])).unwrap_err();
+        assert!(err.contains("not a directory"), "{err}");
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! Inbound DDI provider detection, the pure part: does an INVITE's source address belong to
 //! a provider, and how do the provider's transformation rules rewrite the callee (usually
-//! into E.164). No I/O: `/ddi_providers` validates with these functions and call ingestion
-//! runs them on every inbound row, so both agree on what a rule means.
+//! into E.164). No I/O: `/ddi_providers` and `/cdr_sources` (whose numbering has rewrite
+//! rules of the same kind) validate with these functions and call ingestion runs them on
+//! every inbound row, so all agree on what a rule means.
 
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 use regex::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::error::Validator;
 
 /// Rules per provider: a provider's numbering needs a handful; a cap keeps ingestion cheap.
 pub const MAX_RULES: usize = 100;
@@ -193,6 +197,103 @@ fn group_refs(replace: &str) -> Vec<&str> {
         }
     }
     refs
+}
+
+/// A rule list as a body gives it (DDI providers' `transformationRules`, CDR sources'
+/// `numbering.rewriteRules`), read from raw JSON so that every problem is reported under its
+/// own field (`{field}[2].priority`). The order is kept (priority decides the order they
+/// run in); absent or `null` is an empty list.
+pub fn check_rules(v: &mut Validator, field: &str, raw: Option<Value>) -> Vec<TransformationRule> {
+    let items = match raw {
+        None | Some(Value::Null) => return vec![],
+        Some(Value::Array(items)) => items,
+        Some(_) => {
+            v.error(
+                field,
+                "must be an array of {matchExpr, replaceExpr, priority}",
+            );
+            return vec![];
+        }
+    };
+    if items.len() > MAX_RULES {
+        v.error(field, format!("at most {MAX_RULES} rules"));
+        return vec![];
+    }
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(i, item)| check_rule(v, &format!("{field}[{i}]"), item))
+        .collect()
+}
+
+fn check_rule(v: &mut Validator, field: &str, item: &Value) -> Option<TransformationRule> {
+    let Value::Object(map) = item else {
+        v.error(
+            field,
+            "must be an object {matchExpr, replaceExpr, priority}",
+        );
+        return None;
+    };
+    if let Some(unknown) = map
+        .keys()
+        .find(|k| !["matchExpr", "replaceExpr", "priority"].contains(&k.as_str()))
+    {
+        v.error(
+            field,
+            format!("unknown field {unknown:?} (expected matchExpr, replaceExpr, priority)"),
+        );
+    }
+    let match_field = format!("{field}.matchExpr");
+    let replace_field = format!("{field}.replaceExpr");
+    let priority_field = format!("{field}.priority");
+
+    let match_expr = string_member(v, map, "matchExpr", &match_field);
+    let replace_expr = string_member(v, map, "replaceExpr", &replace_field);
+    let regex = match_expr
+        .as_deref()
+        .and_then(|expr| match compile_match(expr) {
+            Ok(re) => Some(re),
+            Err(e) => {
+                v.error(&match_field, e);
+                None
+            }
+        });
+    // Group references can only be checked against a pattern that compiled.
+    if let (Some(re), Some(replace)) = (&regex, &replace_expr) {
+        if let Err(e) = check_replacement(re, replace) {
+            v.error(&replace_field, e);
+        }
+    }
+    let priority = match map.get("priority").and_then(Value::as_i64) {
+        Some(p) if (0..=MAX_PRIORITY).contains(&p) => Some(p),
+        _ => {
+            v.error(
+                &priority_field,
+                format!("required, an integer from 0 to {MAX_PRIORITY}"),
+            );
+            None
+        }
+    };
+    Some(TransformationRule {
+        match_expr: match_expr?,
+        replace_expr: replace_expr?,
+        priority: priority?,
+    })
+}
+
+fn string_member(
+    v: &mut Validator,
+    map: &Map<String, Value>,
+    key: &str,
+    field: &str,
+) -> Option<String> {
+    match map.get(key) {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => {
+            v.error(field, "required, a string");
+            None
+        }
+    }
 }
 
 /// A provider's rules, compiled once and ready to apply in priority order.

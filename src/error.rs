@@ -189,6 +189,11 @@ impl Validator {
         self.fields.contains_key(field)
     }
 
+    /// How many fields have an error so far (to tell whether a step added one).
+    pub fn error_count(&self) -> usize {
+        self.fields.len()
+    }
+
     pub fn finish(self) -> AppResult<()> {
         if self.fields.is_empty() {
             return Ok(());
@@ -237,6 +242,36 @@ pub fn unique(message: &'static str) -> impl FnOnce(DieselError) -> AppError {
     move |e| match e {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
             AppError::conflict(message)
+        }
+        other => other.into(),
+    }
+}
+
+/// Like [`unique`] for a table with several unique constraints. Each case is `(column,
+/// field, message)`: when the violated constraint is the one on `column` (SQLite's message
+/// names the columns, `table.column`; PostgreSQL names the constraint, which ends with
+/// `_column` here), the 409 says `message` and names `field` in `fields`; any other
+/// violation says `otherwise`.
+pub fn unique_among(
+    cases: &'static [(&'static str, &'static str, &'static str)],
+    otherwise: &'static str,
+) -> impl FnOnce(DieselError) -> AppError {
+    move |e| match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            let on = |column: &str| {
+                info.message().contains(&format!(".{column}"))
+                    || info
+                        .constraint_name()
+                        .is_some_and(|c| c.ends_with(&format!("_{column}")))
+            };
+            match cases.iter().find(|(column, _, _)| on(column)) {
+                Some((_, field, message)) => {
+                    let mut err = AppError::conflict(*message);
+                    err.fields.insert(field.to_string(), message.to_string());
+                    err
+                }
+                None => AppError::conflict(otherwise),
+            }
         }
         other => other.into(),
     }

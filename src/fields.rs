@@ -80,6 +80,15 @@ pub fn check_name(v: &mut Validator, field: &str, name: &str, max: usize) {
     );
 }
 
+/// The optional `code` records carry (account code, trunk or gateway name, extension or
+/// user id): 1 to 100 characters without control characters, stored trimmed; absent stays
+/// absent.
+pub fn check_code(v: &mut Validator, code: Option<String>) -> Option<String> {
+    let code = code?;
+    check_name(v, "code", &code, 100);
+    Some(code.trim().to_string())
+}
+
 /// The id in a reference field (`"client": "<uuid>"`), canonical; `None` when absent, or
 /// after recording on `v` that it is not a UUID.
 pub fn reference(v: &mut Validator, field: &str, raw: Option<&str>) -> Option<String> {

@@ -104,6 +104,7 @@ typed_id! {
     BrandId,
     CallId,
     CarrierId,
+    CdrSourceId,
     ClientId,
     DdiId,
     DdiProviderId,

@@ -188,6 +188,7 @@ pub mod testing {
             email: None,
             created_at: now,
             updated_at: now,
+            country: None,
         };
         db::brands::insert(conn, &row).expect("brand stored");
         id

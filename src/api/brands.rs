@@ -38,6 +38,7 @@ impl Rest for Brands {
             language: b.language,
             currency: b.currency,
             email: b.email,
+            country: b.country,
             created_at: ts(b.created_at),
             updated_at: ts(b.updated_at),
         })
@@ -53,6 +54,7 @@ pub struct BrandView {
     pub language: String,
     pub currency: String,
     pub email: Option<String>,
+    pub country: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }

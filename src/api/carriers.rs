@@ -35,6 +35,7 @@ impl Rest for Carriers {
             brand: c.brand_id,
             name: c.name,
             description: c.description,
+            code: c.code,
             created_at: ts(c.created_at),
             updated_at: ts(c.updated_at),
         })
@@ -48,6 +49,7 @@ pub struct CarrierView {
     pub brand: String,
     pub name: String,
     pub description: String,
+    pub code: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }

@@ -39,6 +39,7 @@ impl Rest for Clients {
             timezone: c.timezone,
             language: c.language,
             show_billing_details: c.show_billing_details,
+            code: c.code,
             created_at: ts(c.created_at),
             updated_at: ts(c.updated_at),
         })
@@ -56,6 +57,7 @@ pub struct ClientView {
     pub timezone: String,
     pub language: String,
     pub show_billing_details: bool,
+    pub code: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }

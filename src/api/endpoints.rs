@@ -36,6 +36,7 @@ impl Rest for Endpoints {
             client: e.client_id,
             endpoint_type: e.endpoint_type,
             name: e.name,
+            code: e.code,
             created_at: ts(e.created_at),
             updated_at: ts(e.updated_at),
         })
@@ -51,6 +52,7 @@ pub struct EndpointView {
     #[serde(rename = "type")]
     pub endpoint_type: String,
     pub name: String,
+    pub code: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }

@@ -12,6 +12,7 @@ pub mod call_csv_reports;
 pub mod call_csv_schedulers;
 pub mod carriers;
 pub mod cdr_imports;
+pub mod cdr_sources;
 pub mod clients;
 pub mod ddi_providers;
 pub mod ddis;
@@ -59,6 +60,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     rating_plans::routes(cfg);
     rating_profiles::routes(cfg);
     billable_calls::routes(cfg);
+    cdr_sources::routes(cfg);
     call_csv_schedulers::routes(cfg);
     call_csv_reports::routes(cfg);
     cdr_imports::routes(cfg);
@@ -548,8 +550,21 @@ mod tests {
         check::<crate::rating::plans::PlanInput>("name");
         check::<crate::rating::profiles::ProfileInput>("ratingPlan");
         check::<crate::schedulers::SchedulerInput>("unit");
+        check::<crate::sources::cdr_sources::CdrSourceInput>("format");
         let brand = nullable_fields("BrandInput").unwrap();
         assert_eq!(brand.get("email"), Some(&true));
+        assert_eq!(brand.get("country"), Some(&true));
+        let source = nullable_fields("CdrSourceInput").unwrap();
+        for nullable in [
+            "timezone",
+            "numbering",
+            "columns",
+            "callTypes",
+            "spool",
+            "pull",
+        ] {
+            assert_eq!(source.get(nullable), Some(&true), "{nullable}");
+        }
     }
 
     #[test]

@@ -223,6 +223,7 @@ mod tests {
             brand: None,
             name: "Transit".into(),
             description: None,
+            code: None,
         };
         let carrier = Carriers::create(conn, &operator_of(&a), carrier)
             .unwrap()

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use crate::ids::{BrandId, Id};
 
 use crate::db::schema::{
-    administrators, brands, carriers, clients, ddi_providers, notification_templates,
+    administrators, brands, carriers, cdr_sources, clients, ddi_providers, notification_templates,
 };
 use crate::db::{DbConnection, MultiBackend};
 use crate::error::AppResult;
@@ -22,6 +22,8 @@ pub struct Brand {
     pub email: Option<String>,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
+    /// ISO 3166-1 alpha-2, in capitals: the numbering conventions of its CDR sources.
+    pub country: Option<String>,
 }
 
 /// Filters a list may use: the caller's brand (None = all) and `?name=`.
@@ -98,7 +100,7 @@ pub fn update(conn: &mut DbConnection, brand: &Brand) -> AppResult<()> {
 
 /// True when something was created under the brand (deleting it would take that along).
 pub fn has_data(conn: &mut DbConnection, id: &BrandId) -> AppResult<bool> {
-    let counts: [i64; 5] = [
+    let counts: [i64; 6] = [
         clients::table
             .filter(clients::brand_id.eq(id.as_str()))
             .count()
@@ -117,6 +119,10 @@ pub fn has_data(conn: &mut DbConnection, id: &BrandId) -> AppResult<bool> {
             .get_result(conn)?,
         administrators::table
             .filter(administrators::brand_id.eq(id.as_str()))
+            .count()
+            .get_result(conn)?,
+        cdr_sources::table
+            .filter(cdr_sources::brand_id.eq(id.as_str()))
             .count()
             .get_result(conn)?,
     ];

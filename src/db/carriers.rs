@@ -7,10 +7,12 @@ use crate::ids::{CarrierId, Id};
 
 use crate::db::schema::carriers;
 use crate::db::{DbConnection, MultiBackend};
-use crate::error::{unique, AppError, AppResult};
+use crate::error::{unique_among, AppError, AppResult};
 use crate::listing::{Direction, ListParams};
 
 const NAME_TAKEN: &str = "a carrier with this name already exists in the brand";
+const CODE_TAKEN: &[(&str, &str, &str)] =
+    &[("code", "code", "another carrier of the brand has this code")];
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = carriers, treat_none_as_null = true)]
@@ -21,6 +23,8 @@ pub struct Carrier {
     pub description: String,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
+    /// The trunk, gateway or vendor name records carry, unique in the brand.
+    pub code: Option<String>,
 }
 
 pub fn find(conn: &mut DbConnection, id: &CarrierId) -> AppResult<Option<Carrier>> {
@@ -76,7 +80,7 @@ pub fn insert(conn: &mut DbConnection, carrier: &Carrier) -> AppResult<()> {
     diesel::insert_into(carriers::table)
         .values(carrier)
         .execute(conn)
-        .map_err(unique(NAME_TAKEN))?;
+        .map_err(unique_among(CODE_TAKEN, NAME_TAKEN))?;
     Ok(())
 }
 
@@ -84,7 +88,7 @@ pub fn update(conn: &mut DbConnection, carrier: &Carrier) -> AppResult<()> {
     let updated = diesel::update(carriers::table.find(&carrier.id))
         .set(carrier)
         .execute(conn)
-        .map_err(unique(NAME_TAKEN))?;
+        .map_err(unique_among(CODE_TAKEN, NAME_TAKEN))?;
     if updated == 0 {
         return Err(AppError::not_found()); // deleted meanwhile
     }

@@ -20,7 +20,13 @@ pub struct Client {
     pub show_billing_details: bool,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
+    /// The account code records carry, unique in the brand.
+    pub code: Option<String>,
 }
+
+const NAME_TAKEN: &str = "a client with this name already exists in the brand";
+const CODE_TAKEN: &[(&str, &str, &str)] =
+    &[("code", "code", "another client of the brand has this code")];
 
 pub fn find(conn: &mut DbConnection, id: &ClientId) -> AppResult<Option<Client>> {
     Ok(clients::table
@@ -85,9 +91,7 @@ pub fn insert(conn: &mut DbConnection, client: &Client) -> AppResult<()> {
     diesel::insert_into(clients::table)
         .values(client)
         .execute(conn)
-        .map_err(crate::error::unique(
-            "a client with this name already exists in the brand",
-        ))?;
+        .map_err(crate::error::unique_among(CODE_TAKEN, NAME_TAKEN))?;
     Ok(())
 }
 
@@ -95,9 +99,7 @@ pub fn update(conn: &mut DbConnection, client: &Client) -> AppResult<()> {
     diesel::update(clients::table.find(&client.id))
         .set(client)
         .execute(conn)
-        .map_err(crate::error::unique(
-            "a client with this name already exists in the brand",
-        ))?;
+        .map_err(crate::error::unique_among(CODE_TAKEN, NAME_TAKEN))?;
     Ok(())
 }
 

@@ -5,10 +5,15 @@ use diesel::prelude::*;
 
 use crate::db::schema::endpoints;
 use crate::db::{DbConnection, MultiBackend};
-use crate::error::{unique, AppResult};
+use crate::error::{unique_among, AppResult};
 use crate::listing::{Direction, ListParams};
 
 const DUPLICATE: &str = "the client already has an endpoint of this type with this name";
+const CODE_TAKEN: &[(&str, &str, &str)] = &[(
+    "code",
+    "code",
+    "another endpoint of the client has this code",
+)];
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = endpoints, treat_none_as_null = true)]
@@ -21,6 +26,8 @@ pub struct Endpoint {
     pub name: String,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
+    /// The extension or user id records carry, unique in the client.
+    pub code: Option<String>,
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> AppResult<Option<Endpoint>> {
@@ -92,7 +99,7 @@ pub fn insert(conn: &mut DbConnection, endpoint: &Endpoint) -> AppResult<()> {
     diesel::insert_into(endpoints::table)
         .values(endpoint)
         .execute(conn)
-        .map_err(unique(DUPLICATE))?;
+        .map_err(unique_among(CODE_TAKEN, DUPLICATE))?;
     Ok(())
 }
 
@@ -100,7 +107,7 @@ pub fn update(conn: &mut DbConnection, endpoint: &Endpoint) -> AppResult<()> {
     diesel::update(endpoints::table.find(&endpoint.id))
         .set(endpoint)
         .execute(conn)
-        .map_err(unique(DUPLICATE))?;
+        .map_err(unique_among(CODE_TAKEN, DUPLICATE))?;
     Ok(())
 }
 

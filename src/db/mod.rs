@@ -7,6 +7,7 @@ pub mod billable_calls;
 pub mod brands;
 pub mod carriers;
 pub mod cdr_imports;
+pub mod cdr_sources;
 pub mod clients;
 pub mod ddi_providers;
 pub mod ddis;

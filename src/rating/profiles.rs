@@ -253,6 +253,7 @@ mod tests {
                 brand: None,
                 name: "Transit".into(),
                 description: None,
+                code: None,
             },
         )
         .unwrap()

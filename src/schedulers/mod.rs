@@ -687,6 +687,7 @@ pub(crate) mod tests {
             timezone: Some("America/New_York".into()),
             language: None,
             show_billing_details: None,
+            code: None,
         };
         Clients::create(conn, &operator_of(brand), input)
             .expect("client")

@@ -10,6 +10,7 @@ use crate::fields::{check_name, valid_currency, valid_email, valid_language, val
 use crate::ids::{BrandId, Id};
 use crate::listing::ListParams;
 use crate::ops::Resource;
+use crate::sources::numbering::Numbering;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -19,6 +20,8 @@ pub struct BrandInput {
     pub language: Option<String>,
     pub currency: Option<String>,
     pub email: Option<String>,
+    /// ISO 3166-1 alpha-2 (any case; stored in capitals); absent, null or empty: none.
+    pub country: Option<String>,
 }
 
 impl BrandInput {
@@ -48,6 +51,7 @@ impl BrandInput {
         if let Some(email) = &email {
             v.check(valid_email(email), "email", "not a valid address");
         }
+        let country = country_code(&mut v, self.country);
         v.finish()?;
         Ok(Brand {
             id,
@@ -58,8 +62,42 @@ impl BrandInput {
             email,
             created_at,
             updated_at: db::now(),
+            country,
         })
     }
+}
+
+/// A country the numbering library knows (ISO 3166-1 alpha-2), in capitals; empty is none.
+fn country_code(v: &mut Validator, raw: Option<String>) -> Option<String> {
+    let code = raw
+        .map(|c| c.trim().to_ascii_uppercase())
+        .filter(|c| !c.is_empty())?;
+    let known = code.len() == 2
+        && code.bytes().all(|b| b.is_ascii_uppercase())
+        && Numbering::for_country(&code).is_some();
+    v.check(
+        known,
+        "country",
+        "not an ISO 3166-1 alpha-2 country code with a known numbering plan (e.g. ES, GB, US)",
+    );
+    Some(code)
+}
+
+/// A brand's country may go only while no CDR source numbers its calls by it.
+fn check_country_kept(conn: &mut DbConnection, current: &Brand, row: &Brand) -> AppResult<()> {
+    if row.country.is_some() || current.country.is_none() {
+        return Ok(());
+    }
+    let following = db::cdr_sources::following_brand_country(conn, &row.id)?;
+    if following == 0 {
+        return Ok(());
+    }
+    Err(AppError::invalid_field(
+        "country",
+        format!(
+            "{following} CDR source(s) of the brand number their calls by its country; give them a numbering first"
+        ),
+    ))
 }
 
 pub struct Brands;
@@ -115,8 +153,11 @@ impl Resource for Brands {
         current: Brand,
         input: BrandInput,
     ) -> AppResult<Brand> {
-        let row = input.into_row(current.id, current.created_at)?;
-        brands::update(conn, &row)?;
+        let row = input.into_row(current.id.clone(), current.created_at)?;
+        db::transaction(conn, |conn| {
+            check_country_kept(conn, &current, &row)?;
+            brands::update(conn, &row)
+        })?;
         Ok(row)
     }
 
@@ -132,7 +173,7 @@ impl Resource for Brands {
         db::transaction(conn, |conn| {
             if !force && brands::has_data(conn, &id)? {
                 return Err(AppError::conflict(
-                    "the brand has clients, carriers, providers, templates or administrators; delete them first or use ?force=true",
+                    "the brand has clients, carriers, providers, templates, administrators or CDR sources; delete them first or use ?force=true",
                 ));
             }
             brands::delete(conn, &id)

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::auth::Caller;
 use crate::db::{self, carriers, carriers::Carrier, DbConnection};
 use crate::error::{AppError, AppResult, Validator};
-use crate::fields::{check_description, check_name};
+use crate::fields::{check_code, check_description, check_name};
 use crate::ids::{BrandId, CarrierId, Id};
 use crate::listing::ListParams;
 use crate::ops::Resource;
@@ -20,6 +20,8 @@ pub struct CarrierInput {
     pub brand: Option<String>,
     pub name: String,
     pub description: Option<String>,
+    /// The trunk, gateway or vendor name records carry; unique in the brand (409).
+    pub code: Option<String>,
 }
 
 impl CarrierInput {
@@ -34,6 +36,7 @@ impl CarrierInput {
         check_name(&mut v, "name", &self.name, 100);
         let description = self.description.unwrap_or_default();
         check_description(&mut v, &description);
+        let code = check_code(&mut v, self.code);
         v.finish()?;
         Ok(Carrier {
             id,
@@ -42,6 +45,7 @@ impl CarrierInput {
             description,
             created_at,
             updated_at: db::now(),
+            code,
         })
     }
 }
@@ -108,6 +112,7 @@ impl Resource for Carriers {
         current: Carrier,
         _force: bool,
     ) -> AppResult<()> {
+        db::cdr_sources::refuse_if_default(conn, &current.brand_id, &current.id, "carrier")?;
         if carriers::delete(conn, &CarrierId::from_db(current.id))? == 0 {
             return Err(AppError::not_found()); // deleted by a concurrent request
         }
@@ -126,6 +131,7 @@ mod tests {
             brand: brand.map(|b| b.to_string()),
             name: name.into(),
             description: None,
+            code: None,
         }
     }
 

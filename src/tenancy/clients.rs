@@ -6,7 +6,7 @@ use serde::Deserialize;
 use crate::auth::{Caller, Role};
 use crate::db::{self, brands::Brand, clients, clients::Client, DbConnection};
 use crate::error::{AppError, AppResult, Validator};
-use crate::fields::{check_name, valid_language, valid_timezone};
+use crate::fields::{check_code, check_name, valid_language, valid_timezone};
 use crate::ids::{BrandId, ClientId, Id};
 use crate::listing::ListParams;
 use crate::ops::Resource;
@@ -22,6 +22,8 @@ pub struct ClientInput {
     pub timezone: Option<String>,
     pub language: Option<String>,
     pub show_billing_details: Option<bool>,
+    /// The account code records carry; unique in the brand (409).
+    pub code: Option<String>,
 }
 
 impl ClientInput {
@@ -55,6 +57,7 @@ impl ClientInput {
             "language",
             "not a language code (e.g. en, es, pt-BR)",
         );
+        let code = check_code(&mut v, self.code);
         v.finish()?;
         Ok(Client {
             id,
@@ -66,6 +69,7 @@ impl ClientInput {
             show_billing_details: self.show_billing_details.unwrap_or(true),
             created_at,
             updated_at: db::now(),
+            code,
         })
     }
 }
@@ -179,6 +183,7 @@ impl Resource for Clients {
         }
         let id = ClientId::from_db(current.id);
         db::transaction(conn, |conn| {
+            db::cdr_sources::refuse_if_default(conn, &current.brand_id, id.as_str(), "client")?;
             if !force && clients::has_data(conn, id.as_str())? {
                 return Err(AppError::conflict(
                     "the client has DDIs, endpoints or administrators; delete them first (or a platform administrator uses ?force=true)",

@@ -3,11 +3,11 @@
 //! Same roles as carriers: brand business, invisible to client administrators.
 
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::auth::Caller;
 use crate::db::{self, ddi_providers, ddi_providers::DdiProvider, DbConnection};
-use crate::detection::{self, TransformationRule, MAX_PRIORITY, MAX_RULES};
+use crate::detection;
 use crate::error::{AppError, AppResult, Validator};
 use crate::fields::{check_description, check_name};
 use crate::ids::{BrandId, DdiProviderId, Id};
@@ -44,7 +44,8 @@ impl DdiProviderInput {
         let description = self.description.unwrap_or_default();
         check_description(&mut v, &description);
         let addresses = check_addresses(&mut v, self.addresses);
-        let rules = check_rules(&mut v, self.transformation_rules);
+        let rules =
+            detection::check_rules(&mut v, "transformationRules", self.transformation_rules);
         v.finish()?;
         Ok(DdiProvider {
             id,
@@ -94,101 +95,6 @@ fn check_addresses(v: &mut Validator, raw: Option<Value>) -> Vec<String> {
     nets.iter()
         .map(|(_, net)| detection::address_text(net))
         .collect()
-}
-
-/// The rule list as given (order kept; priority decides the order they run in);
-/// absent or `null` is an empty list.
-fn check_rules(v: &mut Validator, raw: Option<Value>) -> Vec<TransformationRule> {
-    let items = match raw {
-        None | Some(Value::Null) => return vec![],
-        Some(Value::Array(items)) => items,
-        Some(_) => {
-            v.error(
-                "transformationRules",
-                "must be an array of {matchExpr, replaceExpr, priority}",
-            );
-            return vec![];
-        }
-    };
-    if items.len() > MAX_RULES {
-        v.error("transformationRules", format!("at most {MAX_RULES} rules"));
-        return vec![];
-    }
-    items
-        .iter()
-        .enumerate()
-        .filter_map(|(i, item)| check_rule(v, &format!("transformationRules[{i}]"), item))
-        .collect()
-}
-
-fn check_rule(v: &mut Validator, field: &str, item: &Value) -> Option<TransformationRule> {
-    let Value::Object(map) = item else {
-        v.error(
-            field,
-            "must be an object {matchExpr, replaceExpr, priority}",
-        );
-        return None;
-    };
-    if let Some(unknown) = map
-        .keys()
-        .find(|k| !["matchExpr", "replaceExpr", "priority"].contains(&k.as_str()))
-    {
-        v.error(
-            field,
-            format!("unknown field {unknown:?} (expected matchExpr, replaceExpr, priority)"),
-        );
-    }
-    let match_field = format!("{field}.matchExpr");
-    let replace_field = format!("{field}.replaceExpr");
-    let priority_field = format!("{field}.priority");
-
-    let match_expr = string_field(v, map, "matchExpr", &match_field);
-    let replace_expr = string_field(v, map, "replaceExpr", &replace_field);
-    let regex = match_expr
-        .as_deref()
-        .and_then(|expr| match detection::compile_match(expr) {
-            Ok(re) => Some(re),
-            Err(e) => {
-                v.error(&match_field, e);
-                None
-            }
-        });
-    // Group references can only be checked against a pattern that compiled.
-    if let (Some(re), Some(replace)) = (&regex, &replace_expr) {
-        if let Err(e) = detection::check_replacement(re, replace) {
-            v.error(&replace_field, e);
-        }
-    }
-    let priority = match map.get("priority").and_then(Value::as_i64) {
-        Some(p) if (0..=MAX_PRIORITY).contains(&p) => Some(p),
-        _ => {
-            v.error(
-                &priority_field,
-                format!("required, an integer from 0 to {MAX_PRIORITY}"),
-            );
-            None
-        }
-    };
-    Some(TransformationRule {
-        match_expr: match_expr?,
-        replace_expr: replace_expr?,
-        priority: priority?,
-    })
-}
-
-fn string_field(
-    v: &mut Validator,
-    map: &Map<String, Value>,
-    key: &str,
-    field: &str,
-) -> Option<String> {
-    match map.get(key) {
-        Some(Value::String(s)) => Some(s.clone()),
-        _ => {
-            v.error(field, "required, a string");
-            None
-        }
-    }
 }
 
 pub struct DdiProviders;

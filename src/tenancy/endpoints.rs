@@ -7,7 +7,7 @@ use serde::Deserialize;
 use crate::auth::{Caller, Role};
 use crate::db::{self, endpoints, endpoints::Endpoint, DbConnection};
 use crate::error::{AppError, AppResult, Validator};
-use crate::fields::{check_name, reference};
+use crate::fields::{check_code, check_name, reference};
 use crate::ids::{ClientId, EndpointId, Id};
 use crate::listing::ListParams;
 use crate::ops::Resource;
@@ -23,6 +23,8 @@ pub struct EndpointInput {
     #[serde(rename = "type")]
     pub endpoint_type: Option<String>,
     pub name: Option<String>,
+    /// The extension or user id records carry; unique in the client (409).
+    pub code: Option<String>,
 }
 
 /// Why `endpoint_type` does not fit a client of `client_type`, naming what would.
@@ -81,6 +83,7 @@ impl EndpointInput {
         }
         let name = self.name.unwrap_or_default();
         check_name(&mut v, "name", &name, 100);
+        let code = check_code(&mut v, self.code);
         v.finish()?;
         let client = client.ok_or_else(|| AppError::invalid_field("client", "not found"))?;
         Ok(Endpoint {
@@ -91,6 +94,7 @@ impl EndpointInput {
             name: name.trim().to_string(),
             created_at,
             updated_at: db::now(),
+            code,
         })
     }
 }

@@ -324,6 +324,7 @@ mod choosing_the_template {
                 email: None,
                 created_at: at(0),
                 updated_at: at(0),
+                country: None,
             },
         )
         .unwrap();

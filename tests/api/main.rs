@@ -9,6 +9,7 @@ mod brands;
 mod call_csv_reports_api;
 mod call_csv_schedulers;
 mod carriers;
+mod cdr_sources;
 mod cli;
 mod ddi_providers;
 mod ddis;
