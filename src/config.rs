@@ -81,6 +81,8 @@ pub struct Config {
     pub bootstrap_password: Option<Secret>,
     pub db_pool_size: u32,
     pub max_body_bytes: usize,
+    /// Largest CDR file upload (streamed, so this bounds disk and time, not memory).
+    pub max_import_bytes: u64,
     /// CSV attachments larger than this are sent gzip-compressed.
     pub mail_gzip_above_bytes: u64,
     /// How long temporary SMTP failures are retried before a report is marked failed.
@@ -176,6 +178,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "CALLCSV_MAX_BODY_BYTES",
         "67108864",
         "largest request body accepted (413 above)",
+    ),
+    (
+        "CALLCSV_MAX_IMPORT_BYTES",
+        "10737418240",
+        "largest file uploaded to a CDR source (413 above); it is read as it arrives, not held",
     ),
     (
         "CALLCSV_LOG",
@@ -363,6 +370,13 @@ impl Config {
                 64 * 1024 * 1024,
                 1024,
                 1 << 32,
+            )?,
+            max_import_bytes: number(
+                &get,
+                "CALLCSV_MAX_IMPORT_BYTES",
+                10 * 1024 * 1024 * 1024,
+                1024,
+                1 << 50,
             )?,
             mail_gzip_above_bytes: number(
                 &get,

@@ -38,6 +38,8 @@ pub struct AppState {
     pub jwt: Arc<auth::jwt::JwtKeys>,
     /// Built rating plan indexes, shared by ingestion and rerating.
     pub plans: Arc<calls::rater::PlanCache>,
+    /// CDR sources loaded for pushes (kept a moment per source).
+    pub pushes: Arc<sources::push::Prepared>,
     /// Concurrent CSV streams and report downloads, and concurrent call ingestions, of
     /// this instance (total and per brand).
     pub streams: Arc<limits::Limiter>,

@@ -66,6 +66,7 @@ pub fn open(config: Config) -> Result<AppState, String> {
         config: Arc::new(config),
         jwt: Arc::new(jwt),
         plans: Default::default(),
+        pushes: Default::default(),
     })
 }
 

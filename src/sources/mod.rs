@@ -8,6 +8,7 @@
 //! direction rules (`{field, matchExpr, direction}` on [`Record::fields`]), client / carrier /
 //! endpoint mapping by field name, identity (callid + brand), storage and rating.
 
+pub mod arrivals;
 pub mod cdr_sources;
 pub mod formats;
 pub mod import;
