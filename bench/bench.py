@@ -218,7 +218,14 @@ def cmd_source(a):
                       "extensionMaxDigits": 4},
         "mapping": {"client": {"field": "accountcode"}},
     }, expect=(201,))
-    ids["source"], ids["pushSecret"] = created["id"], created["pushSecret"]
+    ids["source"] = created["id"]
+    pushed = api.ok("POST", "/cdr_sources", {
+        "brand": ids["brand"], "name": "bench freeswitch", "format": "freeswitch-json",
+        "numbering": {"countryCode": "34", "nationalPrefix": "", "internationalPrefix": "00",
+                      "extensionMaxDigits": 4},
+        "mapping": {"client": {"field": "variables.accountcode"}},
+    }, expect=(201,))
+    ids["pushSource"], ids["pushSecret"] = pushed["id"], pushed["pushSecret"]
     with open(a.state, "w") as f:
         json.dump(ids, f)
     print(json.dumps({"source": created["id"]}))
@@ -247,6 +254,70 @@ def cmd_upload(a):
                       "errors": done["errors"][:3]}))
     if done["status"] != "done" or done["rejected"] or done["unrated"]:
         sys.exit(f"upload: records rejected or unrated: {raw[:800]!r}")
+
+
+def push_sender(url, source, secret, seconds, sender, plan_prefixes, out):
+    """One switch: posts a mod_json_cdr document per call, one at a time, for `seconds`."""
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    rnd = random.Random(sender)
+    headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+    latencies, failures, i = [], 0, 0
+    t_end = time.time() + seconds
+    start = int(month_start(1).timestamp())
+    while time.time() < t_end:
+        p = rnd.choice(plan_prefixes)
+        dst = "00" + p + "".join(rnd.choices("0123456789", k=11 - len(p)))
+        billsec = rnd.randint(1, 900)
+        epoch = start + (sender * 1000003 + i * 7919) % (27 * 86400)
+        doc = json.dumps({
+            "variables": {"uuid": f"bench-{sender}-{i}-{rnd.getrandbits(32):08x}",
+                          "accountcode": "BENCH", "start_epoch": str(epoch),
+                          "answer_epoch": str(epoch + 5), "billsec": str(billsec),
+                          "hangup_cause": "NORMAL_CLEARING", "sip_gateway_name": "BENCHTRUNK"},
+            "callflow": [{"caller_profile": {"caller_id_number": str(200 + sender),
+                                             "destination_number": dst}}],
+        })
+        t0 = time.perf_counter()
+        conn.request("POST", f"/cdr_sources/{source}/records", body=doc, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        latencies.append((time.perf_counter() - t0) * 1000)
+        if response.status != 200 or json.loads(body).get("accepted") != 1:
+            failures += 1
+        i += 1
+    out.send((latencies, failures))
+
+
+def cmd_push(a):
+    """`--senders` switches pushing one record per request for `--seconds`; records/s, p50/p99."""
+    import multiprocessing
+    ids = json.load(open(a.state))
+    plan_prefixes = prefixes(ids["prefixes"], 1)
+    ctx = multiprocessing.get_context("spawn")
+    pipes, procs = [], []
+    for n in range(a.senders):
+        ours, theirs = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=push_sender, args=(a.url, ids["pushSource"], ids["pushSecret"],
+                                                     a.seconds, n, plan_prefixes, theirs))
+        proc.start()
+        pipes.append(ours)
+        procs.append(proc)
+    latencies, failures = [], 0
+    for ours in pipes:
+        got, failed = ours.recv()
+        latencies.extend(got)
+        failures += failed
+    for proc in procs:
+        proc.join()
+    latencies.sort()
+    print(json.dumps({
+        "senders": a.senders, "records": len(latencies), "failures": failures,
+        "per_second": round(len(latencies) / a.seconds),
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 1),
+        "load": round(os.getloadavg()[0], 1),
+    }))
 
 
 def cmd_ingest(a):
@@ -577,6 +648,8 @@ def main():
         ("--seed", {"type": int, "default": 0}), ("--out", {"required": True}))
     add("source", cmd_source)
     add("upload", cmd_upload, ("--file", {"required": True}))
+    add("push", cmd_push, ("--senders", {"type": int, "default": 16}),
+        ("--seconds", {"type": int, "default": 20}))
     add("stream", cmd_stream, ("--before", {"help": "only calls before this RFC 3339 time"}))
     add("scheduler", cmd_scheduler, ("--name", {"default": "bench report"}))
     add("rerun", cmd_rerun, ("--id", {"required": True}))

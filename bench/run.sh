@@ -58,12 +58,12 @@ if [ $QUICK = 1 ]; then
     BATCH=10000; BATCHES=10; SCHEDULERS=1000; ENGINE_CALLS=200000; SMALL_CALLS=20
     BACKLOG_SCHEDULERS=1; MAILED=200
     READERS=50; READERS_CALLS=20000; READERS_SECONDS=10
-    SOURCE_RECORDS=100000
+    SOURCE_RECORDS=100000; PUSH_SECONDS=5
 else
     BATCH=100000; BATCHES=10; SCHEDULERS=10000; ENGINE_CALLS=2000000; SMALL_CALLS=20
     BACKLOG_SCHEDULERS=10; MAILED=2000
     READERS=200; READERS_CALLS=100000; READERS_SECONDS=30
-    SOURCE_RECORDS=1000000
+    SOURCE_RECORDS=1000000; PUSH_SECONDS=20
 fi
 # SOURCE_BIG=10000000 adds one upload of that many records (peak RSS only).
 SOURCE_BIG=${SOURCE_BIG:-0}
@@ -754,6 +754,23 @@ bench_sources() {
         rm -f "$dir/Big.csv"
         log "  [$backend] big upload$big"
     fi
+    # Push: 16 senders, one record per request, PUSH_SECONDS each run.
+    local rates=() p99s=() pushes=()
+    for r in $(seq "$REPS"); do
+        fresh_db "$backend" "$dir"
+        start_service "$dir" "$DB_URL" 0 warn "$svclog"
+        out=$($PY push --url "$SVC_URL" --state "$dir/state.json" --senders 16 --seconds "$PUSH_SECONDS")
+        stop_service "$SVC_PID"
+        [ "$(json "$out" failures)" = 0 ] || die "push: $out"
+        rates+=("$(json "$out" per_second)"); p99s+=("$(json "$out" p99_ms)"); pushes+=("$out")
+        log "  [$backend] push run $r: $out"
+    done
+    local rate p99
+    rate=$(median "${rates[@]}"); p99=$(median "${p99s[@]}")
+    result sources "$backend" "push: 16 senders posting one FreeSWITCH mod_json_cdr document per request" \
+        "$(group "$rate") records/s, p99 $p99 ms" "≥ 2 000/s, p99 ≤ 50 ms" \
+        "$(verdict "$rate >= 2000 && $p99 <= 50")" "-" "runs: ${pushes[*]}"
+
     local m l ratio peak
     m=$(median "${secs[@]}"); l=$(median "${load[@]}"); ratio=$(calc "$m / $l"); peak=$(max "${rss[@]}")
     result sources "$backend" "upload of a $(group "$SOURCE_RECORDS")-line asterisk-csv Master.csv (18 columns; rated, stored)" \
