@@ -209,8 +209,6 @@ async fn an_upload_stores_rates_and_counts_every_record(app: TestApp) {
     );
     assert_eq!(first["price"], "0.0200");
     assert_eq!(first["cost"], "0.0100");
-    assert_eq!(first["source"], source.as_str());
-    assert_eq!(first["disposition"], "answered");
     let inbound = calls.iter().find(|c| c["direction"] == "inbound").unwrap();
     assert_eq!(inbound["callee"], "+34910000001");
     assert!(inbound["ddi"].is_string());
@@ -459,10 +457,7 @@ async fn a_push_with_the_secret_is_grouped_in_the_hours_import(app: TestApp) {
     );
     assert_eq!(imports[0]["skipped"]["leg"], 1);
     let (_, calls) = app
-        .get(
-            &format!("/billable_calls?brand={brand}&source={source}"),
-            &operator,
-        )
+        .get(&format!("/billable_calls?brand={brand}"), &operator)
         .await;
     let calls = calls.as_array().unwrap();
     assert_eq!(calls.len(), 2);
@@ -470,9 +465,10 @@ async fn a_push_with_the_secret_is_grouped_in_the_hours_import(app: TestApp) {
         calls.iter().any(|c| c["callee"] == "+34912000000"),
         "URL-decoded callee"
     );
-    assert!(calls
-        .iter()
-        .all(|c| c["hangupCause"] == 16 && c["billedSeconds"] == 60));
+    assert!(
+        calls.iter().all(|c| c["billedSeconds"] == 60),
+        "59.001 s billed as 60"
+    );
 
     // A disabled source: 403 to whoever holds the secret.
     app.patch(
