@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::calls::directory::Directory;
 use crate::calls::input::{self, RawCall};
-use crate::calls::rater::{CallToRate, PlanCache, Rater};
+use crate::calls::rater::{self, CallToRate, PlanCache, Rater};
 use crate::db::billable_calls::{self, BillableCall};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
@@ -32,7 +32,8 @@ pub struct Summary {
     pub accepted: usize,
     pub duplicates: usize,
     pub rejected: usize,
-    /// Accepted rows stored without cost/price (see their `ratingError`).
+    /// Accepted outbound rows stored without a price (see their `ratingError`); a row
+    /// with a price and no cost is rated.
     pub unrated: usize,
     pub errors: Vec<RowError>,
 }
@@ -289,11 +290,15 @@ pub fn ingest(
     // Unrated among the stored: a duplicate's row was not stored, so count only accepted
     // ones. Duplicates are rare; recount exactly only when there were any.
     summary.unrated = if summary.duplicates == 0 {
-        good.iter().filter(|c| c.rating_error.is_some()).count()
+        good.iter().filter(|c| unrated(c)).count()
     } else {
         count_unrated_stored(conn, &good)?
     };
     Ok(summary)
+}
+
+fn unrated(call: &BillableCall) -> bool {
+    rater::is_unrated(&call.direction, &call.disposition, call.price.as_deref())
 }
 
 /// Of `calls`, how many were stored by this request (their generated ids exist) unrated.
@@ -301,12 +306,12 @@ fn count_unrated_stored(conn: &mut DbConnection, calls: &[BillableCall]) -> AppR
     use crate::db::schema::billable_calls as t;
     use diesel::prelude::*;
     let mut n = 0;
-    let unrated: Vec<&str> = calls
+    let ids: Vec<&str> = calls
         .iter()
-        .filter(|c| c.rating_error.is_some())
+        .filter(|c| unrated(c))
         .map(|c| c.id.as_str())
         .collect();
-    for chunk in unrated.chunks(500) {
+    for chunk in ids.chunks(500) {
         let found: i64 = t::table
             .filter(t::id.eq_any(chunk))
             .count()

@@ -99,6 +99,8 @@ impl PlanCache {
 pub struct CallToRate<'a> {
     pub direction: &'a str,
     pub client_id: &'a str,
+    /// None: an outbound call whose record named no carrier (CDR sources store those; the
+    /// API's own ingestion requires one): no cost, `cost: no carrier for record`.
     pub carrier_id: Option<&'a str>,
     pub callee: &'a str,
     pub start: NaiveDateTime,
@@ -188,8 +190,15 @@ impl Rater {
         n.checked_sub(1).map(|i| list[i].1.as_str())
     }
 
-    /// Rates one call. Inbound calls have no cost or price. An outbound call gets both or,
-    /// when either cannot be computed, neither, and the reason in `error`.
+    /// Rates one call. Inbound calls have no cost or price. An outbound call's price (its
+    /// client's plan) and cost (its carrier's plan) are computed independently: a side that
+    /// cannot be computed stays empty, the other is kept, and `error` names the failing
+    /// side(s), price first, joined by "; ".
+    ///
+    /// `rating_plan_id` is the client's plan in force at the start (even if it had no rate
+    /// for the call); `destination_name` comes from the price only. Neither is ever taken
+    /// from the carrier's plan: client administrators see both fields, and the carrier's
+    /// plan is the brand's business.
     pub fn rate(&self, call: &CallToRate) -> Outcome {
         if call.direction != "outbound" {
             return Outcome::default();
@@ -200,33 +209,213 @@ impl Rater {
             None => Err("price: no rating profile for the client at the call's start".to_string()),
             Some(plan) => plan
                 .charge(call.callee, start, call.billed_seconds)
+                .map(|c| (c.amount, c.destination_name.to_string()))
                 .map_err(|e| format!("price: {e}")),
         };
-        let cost_plan = call
-            .carrier_id
-            .and_then(|c| Self::plan_at(self.carrier_profiles.get(c), call.start));
-        let cost = match cost_plan.and_then(|id| self.plans.get(id)) {
-            None => Err("cost: no rating profile for the carrier at the call's start".to_string()),
-            Some(plan) => plan
-                .charge(call.callee, start, call.billed_seconds)
-                .map_err(|e| format!("cost: {e}")),
-        };
-        match (price, cost) {
-            (Ok(p), Ok(c)) => Outcome {
-                cost: Some(rating::format_amount(c.amount)),
-                price: Some(rating::format_amount(p.amount)),
-                error: None,
-                destination_name: Some(p.destination_name.to_string()),
-                rating_plan_id: price_plan.map(str::to_string),
-            },
-            (p, c) => {
-                let errors: Vec<String> = [p.err(), c.err()].into_iter().flatten().collect();
-                Outcome {
-                    error: Some(errors.join("; ")),
-                    rating_plan_id: price_plan.map(str::to_string),
-                    ..Default::default()
+        let cost = match call.carrier_id {
+            None => Err("cost: no carrier for record".to_string()),
+            Some(carrier) => {
+                let plan = Self::plan_at(self.carrier_profiles.get(carrier), call.start)
+                    .and_then(|id| self.plans.get(id));
+                match plan {
+                    None => Err(
+                        "cost: no rating profile for the carrier at the call's start".to_string(),
+                    ),
+                    Some(plan) => plan
+                        .charge(call.callee, start, call.billed_seconds)
+                        .map(|c| c.amount)
+                        .map_err(|e| format!("cost: {e}")),
                 }
             }
+        };
+        let errors: Vec<&str> = [price.as_ref().err(), cost.as_ref().err()]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let error = (!errors.is_empty()).then(|| errors.join("; "));
+        let (price, destination_name) = match price {
+            Ok((amount, name)) => (Some(rating::format_amount(amount)), Some(name)),
+            Err(_) => (None, None),
+        };
+        Outcome {
+            cost: cost.ok().map(rating::format_amount),
+            price,
+            error,
+            destination_name,
+            rating_plan_id: price_plan.map(str::to_string),
         }
+    }
+}
+
+/// Whether a stored call counts as `unrated`: an answered outbound call without a price
+/// (inbound calls have neither amount by design, unanswered ones are never rated; a call
+/// with a price and no cost is rated, its `ratingError` says what the cost lacks).
+pub fn is_unrated(direction: &str, disposition: &str, price: Option<&str>) -> bool {
+    direction == "outbound" && disposition == "answered" && price.is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rating::{RateRow, WeekdaySet};
+    use chrono::{NaiveDate, NaiveTime};
+    use rust_decimal::Decimal;
+
+    /// A plan of (prefix, destination name, rate per minute) rows, per second, rounded
+    /// half-up to 4 places.
+    fn plan(rows: &[(&str, &str, &str)]) -> Arc<Plan> {
+        let settings = PlanSettings {
+            rounding_method: RoundingMethod::Middle,
+            rounding_decimals: 4,
+            timezone: chrono_tz::UTC,
+        };
+        let rows = rows
+            .iter()
+            .map(|(prefix, name, rate)| RateRow {
+                prefix: prefix.to_string(),
+                destination_name: name.to_string(),
+                connect_fee: Decimal::ZERO,
+                rate: rate.parse().unwrap(),
+                rate_unit: 60,
+                rate_increment: 1,
+                group_interval_start: 0,
+                weekdays: WeekdaySet::ALL,
+                time_in: NaiveTime::MIN,
+            })
+            .collect();
+        Arc::new(Plan::new(settings, rows).unwrap())
+    }
+
+    fn since() -> NaiveDateTime {
+        NaiveDate::from_ymd_opt(2020, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+    }
+
+    /// Client "client" priced by "retail" (Spain only), carrier "carrier" costed by
+    /// "wholesale" (Spain and the UK); "bare-client" and "bare-carrier" have no profile.
+    fn rater() -> Rater {
+        let profile = |plan: &str| vec![(since(), plan.to_string())];
+        Rater {
+            client_profiles: HashMap::from([("client".to_string(), profile("retail"))]),
+            carrier_profiles: HashMap::from([("carrier".to_string(), profile("wholesale"))]),
+            plans: HashMap::from([
+                ("retail".to_string(), plan(&[("34", "Spain", "0.10")])),
+                (
+                    "wholesale".to_string(),
+                    plan(&[
+                        ("34", "Spain (carrier)", "0.05"),
+                        ("44", "UK (carrier)", "0.05"),
+                    ]),
+                ),
+            ]),
+        }
+    }
+
+    fn rate(client: &str, carrier: Option<&str>, callee: &str) -> Outcome {
+        rater().rate(&CallToRate {
+            direction: "outbound",
+            client_id: client,
+            carrier_id: carrier,
+            callee,
+            start: since() + chrono::Duration::days(400),
+            billed_seconds: 90,
+        })
+    }
+
+    #[test]
+    fn both_sides_rated() {
+        let out = rate("client", Some("carrier"), "+34600000000");
+        assert_eq!(
+            out,
+            Outcome {
+                cost: Some("0.0750".into()),
+                price: Some("0.1500".into()),
+                error: None,
+                destination_name: Some("Spain".into()),
+                rating_plan_id: Some("retail".into()),
+            }
+        );
+    }
+
+    #[test]
+    fn a_price_without_a_cost_is_kept() {
+        let out = rate("client", Some("bare-carrier"), "+34600000000");
+        assert_eq!(
+            out,
+            Outcome {
+                cost: None,
+                price: Some("0.1500".into()),
+                error: Some("cost: no rating profile for the carrier at the call's start".into()),
+                destination_name: Some("Spain".into()),
+                rating_plan_id: Some("retail".into()),
+            }
+        );
+        assert!(!is_unrated("outbound", "answered", out.price.as_deref()));
+        let out = rate("client", None, "+34600000000");
+        assert_eq!(
+            (out.price.as_deref(), out.cost, out.error.as_deref()),
+            (Some("0.1500"), None, Some("cost: no carrier for record"))
+        );
+    }
+
+    #[test]
+    fn a_cost_without_a_price_is_kept_and_the_call_is_unrated() {
+        // No client profile: the cost stays; the carrier plan's destination name is not shown.
+        let out = rate("bare-client", Some("carrier"), "+34600000000");
+        assert_eq!(
+            out,
+            Outcome {
+                cost: Some("0.0750".into()),
+                price: None,
+                error: Some("price: no rating profile for the client at the call's start".into()),
+                destination_name: None,
+                rating_plan_id: None,
+            }
+        );
+        assert!(is_unrated("outbound", "answered", out.price.as_deref()));
+        // The client's plan has no rate for the UK, the carrier's has.
+        let out = rate("client", Some("carrier"), "+442071234567");
+        assert_eq!(
+            (out.price, out.cost.as_deref(), out.error.as_deref()),
+            (None, Some("0.0750"), Some("price: no rate for destination"))
+        );
+        assert_eq!(out.rating_plan_id.as_deref(), Some("retail"));
+        assert_eq!(out.destination_name, None);
+    }
+
+    #[test]
+    fn both_sides_failing_are_both_named() {
+        let out = rate("bare-client", None, "+34600000000");
+        assert_eq!(
+            out.error.as_deref(),
+            Some(
+                "price: no rating profile for the client at the call's start; \
+                 cost: no carrier for record"
+            )
+        );
+        assert_eq!((out.price, out.cost), (None, None));
+        let out = rate("client", Some("carrier"), "+1555");
+        assert_eq!(
+            out.error.as_deref(),
+            Some("price: no rate for destination; cost: no rate for destination")
+        );
+    }
+
+    #[test]
+    fn inbound_and_unanswered_calls_are_not_unrated() {
+        let inbound = rater().rate(&CallToRate {
+            direction: "inbound",
+            client_id: "client",
+            carrier_id: None,
+            callee: "+34911000000",
+            start: since(),
+            billed_seconds: 10,
+        });
+        assert_eq!(inbound, Outcome::default());
+        assert!(!is_unrated("inbound", "answered", None));
+        assert!(!is_unrated("outbound", "noanswer", None));
     }
 }

@@ -1,10 +1,12 @@
 //! Rerating: recompute cost and price of stored calls after plans or profiles change, with
-//! the profiles in force at each call's start. Walks the calls in keyset chunks so any
-//! number of them is handled with flat memory; reports already generated are untouched.
+//! the profiles in force at each call's start, each side on its own (see `Rater::rate`):
+//! calls stored under the old all-or-nothing rule get the price they can have here. Walks
+//! the calls in keyset chunks so any number of them is handled with flat memory; reports
+//! already generated are untouched.
 
 use serde::{Deserialize, Serialize};
 
-use crate::calls::rater::{CallToRate, PlanCache, Rater};
+use crate::calls::rater::{self, CallToRate, PlanCache, Rater};
 use crate::db::billable_calls::{self, Filter, Rating};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
@@ -81,7 +83,8 @@ pub struct RerateSummary {
     pub matched: usize,
     /// Calls whose cost, price or rating error changed.
     pub changed: usize,
-    /// Matched outbound calls that still cannot be rated.
+    /// Matched outbound calls left without a price (a call with a price and no cost is
+    /// rated; its `ratingError` names the cost's problem).
     pub unrated: usize,
 }
 
@@ -111,7 +114,7 @@ pub fn rerate(
                     start: call.start_time,
                     billed_seconds: call.billed_seconds as u64,
                 });
-                if call.direction == "outbound" && outcome.error.is_some() {
+                if rater::is_unrated(&call.direction, &call.disposition, outcome.price.as_deref()) {
                     summary.unrated += 1;
                 }
                 let unchanged = outcome.cost == call.cost

@@ -16,6 +16,8 @@ backend_tests!(
     rerating_after_a_plan_change,
     calls_are_tenant_isolated,
     csv_stream_walks_ties_across_chunks,
+    price_and_cost_are_independent,
+    rerating_applies_the_independent_rule_to_stored_calls,
 );
 
 /// A brand with a client, a carrier, a provider, a DDI and plans: price 0.10/min for the
@@ -151,10 +153,10 @@ async fn ingestion_rates_and_reports_every_row(app: TestApp) {
     );
     let (_, call) = app.get("/billable_calls?callid=unrated", op).await;
     assert!(call[0]["price"].is_null() && call[0]["cost"].is_null());
-    assert!(call[0]["ratingError"]
-        .as_str()
-        .unwrap()
-        .contains("no rate for destination"));
+    assert_eq!(
+        call[0]["ratingError"],
+        "price: no rate for destination; cost: no rate for destination"
+    );
 
     // The same body again changes nothing: every good row is now a duplicate.
     let (_, again) = app.post("/billable_calls", op, rows).await;
@@ -635,4 +637,183 @@ async fn csv_stream_walks_ties_across_chunks(app: TestApp) {
     check(&everything, 6021);
     let of_b = everything.iter().filter(|r| r.0 == t.brand_b).count();
     assert_eq!(of_b, 20);
+}
+
+/// The CSV stream of `path` as (header, rows).
+async fn csv_of(app: &TestApp, token: &str, path: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let res = app
+        .http
+        .get(app.url(path))
+        .bearer_auth(token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
+
+/// rating.md: price and cost are computed independently. A carrier without a profile
+/// leaves the cost empty and keeps the price (the call is rated); a client without one
+/// leaves the price empty and keeps the cost (the call is unrated).
+async fn price_and_cost_are_independent(app: TestApp) {
+    let w = world(&app).await;
+    let op = &w.t.operator_a;
+    let bare_carrier = id(&app
+        .create("/carriers", op, json!({"name": "No costs loaded"}))
+        .await);
+    let bare_client = app
+        .client(op, &w.t.brand_a, "No prices loaded", "retail")
+        .await;
+    let mut no_cost = outbound(&w, "no-cost", "2026-01-05T10:00:00Z", json!(90));
+    no_cost["carrier"] = json!(bare_carrier);
+    let mut no_price = outbound(&w, "no-price", "2026-01-05T10:01:00Z", json!(90));
+    no_price["client"] = json!(bare_client);
+
+    let (status, summary) = app.post("/billable_calls", op, json!([no_cost])).await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    assert_eq!(
+        (summary["accepted"].as_u64(), summary["unrated"].as_u64()),
+        (Some(1), Some(0)),
+        "a call with a price is rated: {summary}"
+    );
+    let (_, summary) = app.post("/billable_calls", op, json!([no_price])).await;
+    assert_eq!(
+        (summary["accepted"].as_u64(), summary["unrated"].as_u64()),
+        (Some(1), Some(1)),
+        "a call without a price is unrated: {summary}"
+    );
+
+    let (_, call) = app.get("/billable_calls?callid=no-cost", op).await;
+    let call = &call[0];
+    assert_eq!(call["price"], "0.1500", "{call}");
+    assert!(call["cost"].is_null(), "{call}");
+    assert_eq!(
+        call["ratingError"],
+        "cost: no rating profile for the carrier at the call's start"
+    );
+    assert_eq!(call["destinationName"], "Spain");
+    assert_eq!(call["ratingPlan"], w.client_plan.as_str());
+    let (_, call) = app.get("/billable_calls?callid=no-price", op).await;
+    let call = &call[0];
+    assert!(call["price"].is_null(), "{call}");
+    assert_eq!(call["cost"], "0.0750", "{call}");
+    assert_eq!(
+        call["ratingError"],
+        "price: no rating profile for the client at the call's start"
+    );
+    assert!(
+        call["destinationName"].is_null() && call["ratingPlan"].is_null(),
+        "nothing of the carrier's plan is shown as the call's: {call}"
+    );
+
+    // The CSV stream shows the price of the call without a cost, and the cost of the other.
+    let (header, rows) = csv_of(&app, op, "/billable_calls?_order[startTime]=asc").await;
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let cells: Vec<(&str, &str, &str, &str)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[at("callid")].as_str(),
+                r[at("cost")].as_str(),
+                r[at("price")].as_str(),
+                r[at("ratingError")].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            (
+                "no-cost",
+                "",
+                "0.1500",
+                "cost: no rating profile for the carrier at the call's start"
+            ),
+            (
+                "no-price",
+                "0.0750",
+                "",
+                "price: no rating profile for the client at the call's start"
+            ),
+        ]
+    );
+    // The client administrator sees the price and the error, never the cost.
+    let (_, mine) = app
+        .get("/billable_calls?callid=no-cost", &w.t.client_admin_a)
+        .await;
+    assert_eq!(mine[0]["price"], "0.1500");
+    assert!(mine[0].get("cost").is_none(), "{}", mine[0]);
+}
+
+/// Calls stored under the old rule (no price because the cost failed) are not rewritten
+/// until rerated; rerating gives them their price, and counts unrated the calls without one.
+async fn rerating_applies_the_independent_rule_to_stored_calls(app: TestApp) {
+    let w = world(&app).await;
+    let op = &w.t.operator_a;
+    let bare_carrier = id(&app
+        .create("/carriers", op, json!({"name": "No costs loaded"}))
+        .await);
+    let bare_client = app
+        .client(op, &w.t.brand_a, "No prices loaded", "retail")
+        .await;
+    let mut old = outbound(&w, "old", "2026-05-01T10:00:00Z", json!(60));
+    old["carrier"] = json!(bare_carrier);
+    let mut no_price = outbound(&w, "no-price", "2026-05-01T11:00:00Z", json!(60));
+    no_price["client"] = json!(bare_client);
+    let (_, summary) = app
+        .post("/billable_calls", op, json!([old, no_price]))
+        .await;
+    assert_eq!(summary["accepted"], 2, "{summary}");
+    // "old" as the all-or-nothing rule stored it: neither amount.
+    let pool = app.pool();
+    tokio::task::spawn_blocking(move || {
+        use callcsv::db::schema::billable_calls as t;
+        use diesel::prelude::*;
+        let mut conn = pool.get().unwrap();
+        let n = diesel::update(t::table.filter(t::callid.eq("old")))
+            .set((
+                t::price.eq(None::<String>),
+                t::destination_name.eq(None::<String>),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+        assert_eq!(n, 1);
+    })
+    .await
+    .unwrap();
+    let (_, call) = app.get("/billable_calls?callid=old", op).await;
+    assert!(call[0]["price"].is_null(), "{}", call[0]);
+
+    let (status, counts) = app
+        .post("/billable_calls/rerate", op, json!({"startTime[after]": "2026-05-01T00:00:00Z", "startTime[strictly_before]": "2026-06-01T00:00:00Z"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{counts}");
+    assert_eq!(
+        (
+            counts["matched"].as_u64(),
+            counts["changed"].as_u64(),
+            counts["unrated"].as_u64()
+        ),
+        (Some(2), Some(1), Some(1)),
+        "{counts}"
+    );
+    let (_, call) = app.get("/billable_calls?callid=old", op).await;
+    assert_eq!(
+        (call[0]["price"].as_str(), call[0]["cost"].as_str()),
+        (Some("0.1000"), None)
+    );
+    assert_eq!(call[0]["destinationName"], "Spain");
 }

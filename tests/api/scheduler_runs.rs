@@ -26,6 +26,7 @@ backend_cases!(
     a_connection_lost_after_data_flags_the_resend,
     a_disabled_scheduler_builds_nothing_already_recorded,
     a_recorded_occurrence_keeps_its_timezone,
+    a_report_shows_the_price_of_a_call_without_a_cost,
 );
 
 /// Starts the app with a runner polling every second and mail to `smtp` (or the outbox).
@@ -677,5 +678,62 @@ async fn a_recorded_occurrence_keeps_its_timezone(backend: Backend) {
     assert!(
         text.contains(&format!(",{} 01:00:00,", first.format("%Y-%m-%d"))),
         "times in Madrid: {text}"
+    );
+}
+
+/// rating.md: price and cost are independent, so a call whose carrier has no rating profile
+/// is in the report with its price and an empty cost, and one whose client has none with its
+/// cost and an empty price.
+async fn a_report_shows_the_price_of_a_call_without_a_cost(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let w: World = world(&app).await;
+    let op = &w.t.operator_a;
+    let (first, _, due) = last_complete_month();
+    let bare_carrier = id(&app
+        .create("/carriers", op, json!({"name": "No costs loaded"}))
+        .await);
+    let bare_client = app
+        .client(op, &w.t.brand_a, "No prices loaded", "retail")
+        .await;
+    let (one, two) = (at_madrid(first, 10), at_madrid(first, 11));
+    let mut no_cost = outbound(&w, "no-cost", &rfc(one), json!(60));
+    no_cost["carrier"] = json!(bare_carrier);
+    let mut no_price = outbound(&w, "no-price", &rfc(two), json!(60));
+    no_price["client"] = json!(bare_client);
+    let (_, summary) = app
+        .post("/billable_calls", op, json!([no_cost, no_price]))
+        .await;
+    assert_eq!(
+        (summary["accepted"].as_u64(), summary["unrated"].as_u64()),
+        (Some(2), Some(1)),
+        "{summary}"
+    );
+    let sid = id(&app
+        .create(
+            "/call_csv_schedulers",
+            op,
+            json!({"name": "Monthly", "unit": "month", "nextExecution": rfc(due)}),
+        )
+        .await);
+    app.run_runner_once().await;
+    let reports = reports_of(&app, op, &sid, 1, &["none"]).await;
+    assert_eq!(reports[0]["rowCount"], 2, "{}", reports[0]);
+    let (_, bytes) = download(&app, op, reports[0]["id"].as_str().unwrap()).await;
+    let local = |t: DateTime<Utc>| {
+        t.with_timezone(&Madrid)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    };
+    assert_eq!(
+        String::from_utf8(bytes).unwrap(),
+        format!(
+            "callid,startTime,duration,caller,callee,cost,price,endpointType,endpointId,direction,companyId,carrierId,ddiProviderId,ddiId\r\n\
+             no-cost,{},60,+34911000001,+34600111222,,0.1000,,,outbound,{},{bare_carrier},,\r\n\
+             no-price,{},60,+34911000001,+34600111222,0.0500,,,,outbound,{bare_client},{},,\r\n",
+            local(one),
+            w.t.client_a,
+            local(two),
+            w.carrier
+        )
     );
 }
