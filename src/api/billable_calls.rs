@@ -60,6 +60,11 @@ pub struct CallView {
     pub rating_plan: Hidden<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The CDR source the call came from; none when posted to the API.
+    pub source: Option<String>,
+    pub disposition: String,
+    /// Q.850 cause, when the record had one.
+    pub hangup_cause: Option<i32>,
 }
 
 /// A field some roles may not see: `Hidden` is left out of the JSON entirely.
@@ -117,6 +122,9 @@ impl CallView {
             rating_plan: Hidden::of(c.rating_plan_id, full),
             created_at: ts(c.created_at),
             updated_at: ts(c.updated_at),
+            source: c.source_id,
+            disposition: c.disposition,
+            hangup_cause: c.hangup_cause,
         }
     }
 }

@@ -225,7 +225,7 @@ pub fn validate(raw: &RawCall, dir: &Directory, rater: &Rater) -> Result<Billabl
         created_at: now,
         updated_at: now,
         source_id: None,
-        disposition: "answered".into(),
+        disposition: billable_calls::ANSWERED.into(),
         hangup_cause: None,
     })
 }

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::billable_calls::ANSWERED;
 use crate::db::schema::{rates, rating_plans, rating_profiles};
 use crate::db::DbConnection;
 use crate::error::{AppError, AppResult};
@@ -252,7 +253,7 @@ impl Rater {
 /// (inbound calls have neither amount by design, unanswered ones are never rated; a call
 /// with a price and no cost is rated, its `ratingError` says what the cost lacks).
 pub fn is_unrated(direction: &str, disposition: &str, price: Option<&str>) -> bool {
-    direction == "outbound" && disposition == "answered" && price.is_none()
+    direction == "outbound" && disposition == ANSWERED && price.is_none()
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! Reading calls: which a caller may see, the filters a read takes, and the CSV export of
 //! every matching call. Client administrators read their own client's calls only, without
 //! the operator's costs and suppliers (cost, carrier, DDI provider, source address) nor the
-//! rating plan (rating plans are closed to them).
+//! rating plan (rating plans are closed to them); where a call came from (`source`) and how
+//! it ended (`disposition`, `hangupCause`) everybody sees.
 
 use crate::auth::{Caller, Role};
 use crate::db::billable_calls::{self as calls, BillableCall, Filter};
@@ -24,6 +25,8 @@ pub const FILTERS: &[&str] = &[
     "endpointType",
     "endpointId",
     "callid",
+    "disposition",
+    "source",
 ];
 pub const ORDER: &[&str] = &["startTime", "callid", "duration"];
 
@@ -53,6 +56,9 @@ pub const COLUMNS: &[&str] = &[
     "ratingPlan",
     "createdAt",
     "updatedAt",
+    "source",
+    "disposition",
+    "hangupCause",
 ];
 pub const HIDDEN_FROM_CLIENTS: &[&str] =
     &["cost", "carrier", "ddiProvider", "sourceIp", "ratingPlan"];
@@ -78,6 +84,8 @@ pub fn filter(caller: &Caller, params: &ListParams) -> AppResult<Filter> {
         endpoint_id: params.filter_id("endpointId")?,
         callid: params.filter("callid").map(str::to_string),
         client_type: None,
+        source: params.filter_id("source")?,
+        disposition: params.filter_choice("disposition", calls::DISPOSITIONS)?,
     };
     if !sees_costs(caller) && (f.carrier.is_some() || f.ddi_provider.is_some()) {
         return Err(AppError::invalid_query(
@@ -196,6 +204,9 @@ fn csv_cells(c: &BillableCall, columns: &[&str]) -> Vec<String> {
             "ratingPlan" => opt(&c.rating_plan_id),
             "createdAt" => ts(c.created_at),
             "updatedAt" => ts(c.updated_at),
+            "source" => opt(&c.source_id),
+            "disposition" => c.disposition.clone(),
+            "hangupCause" => c.hangup_cause.map(|h| h.to_string()).unwrap_or_default(),
             _ => String::new(),
         })
         .collect()
@@ -212,6 +223,13 @@ mod tests {
     use crate::report::paced::Chunks;
     use crate::schedulers::tests::client;
     use crate::tenancy::{carriers::CarrierInput, Carriers};
+
+    #[test]
+    fn the_disposition_filter_takes_what_sources_store() {
+        use crate::sources::Disposition::*;
+        let stored = [Answered, Busy, NoAnswer, Failed, Cancelled, Congestion].map(|d| d.name());
+        assert_eq!(stored, calls::DISPOSITIONS);
+    }
 
     #[test]
     fn client_administrators_read_their_own_calls_without_costs() {

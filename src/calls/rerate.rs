@@ -71,6 +71,8 @@ pub fn rerate_range(
         carrier: carrier.map(String::from),
         after: Some(after),
         strictly_before: Some(before),
+        // Unanswered calls are never rated.
+        disposition: Some(billable_calls::ANSWERED.into()),
         ..Default::default()
     };
     rerate(conn, cache, &filter)
@@ -79,7 +81,7 @@ pub fn rerate_range(
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RerateSummary {
-    /// Calls in the range (and client/carrier, when given).
+    /// Answered calls in the range (and client/carrier, when given).
     pub matched: usize,
     /// Calls whose cost, price or rating error changed.
     pub changed: usize,

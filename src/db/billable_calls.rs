@@ -45,6 +45,19 @@ pub struct BillableCall {
     pub hangup_cause: Option<i32>,
 }
 
+/// The disposition of a call that was answered: the only ones rated and reported.
+pub const ANSWERED: &str = "answered";
+
+/// Every disposition a call may have (the names `sources::Disposition` stores).
+pub const DISPOSITIONS: &[&str] = &[
+    ANSWERED,
+    "busy",
+    "noanswer",
+    "failed",
+    "cancelled",
+    "congestion",
+];
+
 /// Rows per INSERT statement: 26 columns × 400 rows stays under SQLite's 32 766 bound
 /// parameters.
 pub const INSERT_CHUNK: usize = 400;
@@ -110,6 +123,12 @@ pub struct Filter {
     pub callid: Option<String>,
     /// Only calls of clients of this type (schedulers' `clientType`).
     pub client_type: Option<String>,
+    /// Only calls from this CDR source.
+    pub source: Option<String>,
+    /// Only calls that ended so (`answered` for reports and rerating: unanswered calls are
+    /// never rated nor reported). No index has it: with a time range it filters the rows the
+    /// range's index walk reads.
+    pub disposition: Option<String>,
 }
 
 /// Narrows a boxed `billable_calls` query of either backend to a [`Filter`]. A macro, not
@@ -152,6 +171,12 @@ macro_rules! apply_filter {
         }
         if let Some(v) = &f.callid {
             q = q.filter(billable_calls::callid.eq(v.clone()));
+        }
+        if let Some(v) = &f.source {
+            q = q.filter(billable_calls::source_id.eq(v.clone()));
+        }
+        if let Some(v) = &f.disposition {
+            q = q.filter(billable_calls::disposition.eq(v.clone()));
         }
         if let Some(v) = &f.client_type {
             use crate::db::schema::clients;

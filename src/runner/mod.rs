@@ -19,7 +19,7 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 
 use crate::config::Config;
-use crate::db::billable_calls::Filter;
+use crate::db::billable_calls::{Filter, ANSWERED};
 use crate::db::reports::{self, Report};
 use crate::db::schedulers::{self, Scheduler};
 use crate::db::schema::call_csv_reports as r;
@@ -182,6 +182,9 @@ fn filter_for(sch: &Scheduler, report: &Report) -> Filter {
         endpoint_type: sch.endpoint_type.clone(),
         endpoint_id: sch.endpoint_id.clone(),
         callid: None,
+        source: None,
+        // Unanswered calls (kept by sources with `answeredOnly: false`) are never reported.
+        disposition: Some(ANSWERED.into()),
     }
 }
 

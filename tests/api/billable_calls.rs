@@ -18,6 +18,7 @@ backend_tests!(
     csv_stream_walks_ties_across_chunks,
     price_and_cost_are_independent,
     rerating_applies_the_independent_rule_to_stored_calls,
+    source_disposition_and_hangup_cause_on_reads,
 );
 
 /// A brand with a client, a carrier, a provider, a DDI and plans: price 0.10/min for the
@@ -816,4 +817,169 @@ async fn rerating_applies_the_independent_rule_to_stored_calls(app: TestApp) {
         (Some("0.1000"), None)
     );
     assert_eq!(call[0]["destinationName"], "Spain");
+}
+
+/// Stores an unanswered outbound call of `client` straight in the database, as a CDR source
+/// with `answeredOnly: false` does (the API's own ingestion only takes answered calls).
+pub async fn store_unanswered(
+    app: &TestApp,
+    brand: &str,
+    client: &str,
+    callid: &str,
+    start: &str,
+    source: &str,
+) {
+    let call = callcsv::db::billable_calls::BillableCall {
+        id: uuid::Uuid::new_v4().to_string(),
+        brand_id: brand.into(),
+        callid: callid.into(),
+        start_time: chrono::DateTime::parse_from_rfc3339(start)
+            .unwrap()
+            .naive_utc(),
+        duration: "0".into(),
+        billed_seconds: 0,
+        caller: "+34911000001".into(),
+        callee: "+34600111222".into(),
+        direction: "outbound".into(),
+        client_id: client.into(),
+        carrier_id: None,
+        ddi_id: None,
+        ddi_provider_id: None,
+        source_ip: None,
+        endpoint_type: None,
+        endpoint_id: None,
+        cost: None,
+        price: None,
+        rating_error: None,
+        destination_name: None,
+        rating_plan_id: None,
+        created_at: chrono::Utc::now().naive_utc(),
+        updated_at: chrono::Utc::now().naive_utc(),
+        source_id: Some(source.into()),
+        disposition: "noanswer".into(),
+        hangup_cause: Some(19),
+    };
+    let pool = app.pool();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().unwrap();
+        let n = callcsv::db::billable_calls::insert_new(&mut conn, &[call]).unwrap();
+        assert_eq!(n, 1);
+    })
+    .await
+    .unwrap();
+}
+
+/// `source`, `disposition` and `hangupCause` are shown to every role, in JSON and CSV, and
+/// filter the list; an unanswered call is never rated, not even by a rerate.
+async fn source_disposition_and_hangup_cause_on_reads(app: TestApp) {
+    let w = world(&app).await;
+    let op = &w.t.operator_a;
+    let (_, summary) = app
+        .post(
+            "/billable_calls",
+            op,
+            json!([outbound(&w, "answered", "2026-03-01T10:00:00Z", json!(60))]),
+        )
+        .await;
+    assert_eq!(summary["accepted"], 1, "{summary}");
+    let source = uuid::Uuid::new_v4().to_string();
+    store_unanswered(
+        &app,
+        &w.t.brand_a,
+        &w.t.client_a,
+        "missed",
+        "2026-03-01T11:00:00Z",
+        &source,
+    )
+    .await;
+
+    for token in [op, &w.t.client_admin_a] {
+        let (_, all) = app.get("/billable_calls", token).await;
+        let of = |callid: &str| {
+            all.as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["callid"] == callid)
+                .unwrap()
+                .clone()
+        };
+        let answered = of("answered");
+        assert_eq!(
+            (
+                &answered["source"],
+                &answered["disposition"],
+                &answered["hangupCause"]
+            ),
+            (&Value::Null, &json!("answered"), &Value::Null),
+            "posted calls are answered, from no source: {answered}"
+        );
+        let missed = of("missed");
+        assert_eq!(
+            (
+                &missed["source"],
+                &missed["disposition"],
+                &missed["hangupCause"]
+            ),
+            (&json!(source), &json!("noanswer"), &json!(19)),
+            "{missed}"
+        );
+
+        let (status, listed) = app.get("/billable_calls?disposition=noanswer", token).await;
+        assert_eq!(status, StatusCode::OK, "{listed}");
+        let callids: Vec<&str> = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["callid"].as_str().unwrap())
+            .collect();
+        assert_eq!(callids, ["missed"]);
+        let (_, listed) = app.get("/billable_calls?disposition=answered", token).await;
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+        assert_eq!(listed[0]["callid"], "answered");
+        let (_, listed) = app
+            .get(&format!("/billable_calls?source={source}"), token)
+            .await;
+        assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+        assert_eq!(listed[0]["callid"], "missed");
+
+        let (header, rows) = csv_of(&app, token, "/billable_calls?disposition=noanswer").await;
+        assert_eq!(
+            &header[header.len() - 3..],
+            ["source", "disposition", "hangupCause"]
+        );
+        assert_eq!(rows.len(), 1);
+        let last = &rows[0][rows[0].len() - 3..];
+        assert_eq!(last, [source.as_str(), "noanswer", "19"]);
+    }
+    let (_, rows) = csv_of(&app, op, "/billable_calls?callid=answered").await;
+    assert_eq!(&rows[0][rows[0].len() - 3..], ["", "answered", ""]);
+
+    // Bad filter values are 400s with the error shape, never a 500 or an empty list.
+    for bad in [
+        "disposition=ringing",
+        "disposition=ANSWERED",
+        "disposition=",
+        "source=not-a-uuid",
+    ] {
+        let (status, body) = app.get(&format!("/billable_calls?{bad}"), op).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert_eq!(body["code"], "invalid_query", "{bad}: {body}");
+    }
+
+    // Rerating leaves the unanswered call alone: not matched, still without amounts.
+    let (status, counts) = app
+        .post("/billable_calls/rerate", op, json!({"startTime[after]": "2026-03-01T00:00:00Z", "startTime[strictly_before]": "2026-04-01T00:00:00Z"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{counts}");
+    assert_eq!(
+        (counts["matched"].as_u64(), counts["unrated"].as_u64()),
+        (Some(1), Some(0)),
+        "{counts}"
+    );
+    let (_, missed) = app.get("/billable_calls?callid=missed", op).await;
+    assert!(
+        missed[0]["price"].is_null() && missed[0]["cost"].is_null(),
+        "{}",
+        missed[0]
+    );
 }

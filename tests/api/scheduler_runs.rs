@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::backend_cases;
-use crate::billable_calls::{outbound, world, World};
+use crate::billable_calls::{outbound, store_unanswered, world, World};
 use crate::common::{id, Backend, TestApp};
 use crate::smtp::SmtpServer;
 
@@ -27,6 +27,7 @@ backend_cases!(
     a_disabled_scheduler_builds_nothing_already_recorded,
     a_recorded_occurrence_keeps_its_timezone,
     a_report_shows_the_price_of_a_call_without_a_cost,
+    unanswered_calls_are_listed_but_never_reported,
 );
 
 /// Starts the app with a runner polling every second and mail to `smtp` (or the outbox).
@@ -736,4 +737,62 @@ async fn a_report_shows_the_price_of_a_call_without_a_cost(backend: Backend) {
             w.carrier
         )
     );
+}
+
+/// An unanswered call (stored by a source that keeps them) is in /billable_calls with its
+/// disposition, and never in a call CSV report, brand- or client-level.
+async fn unanswered_calls_are_listed_but_never_reported(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let w: World = world(&app).await;
+    let op = &w.t.operator_a;
+    let (first, _, due) = last_complete_month();
+    let (one, two) = (at_madrid(first, 10), at_madrid(first, 11));
+    let (_, summary) = app
+        .post(
+            "/billable_calls",
+            op,
+            json!([outbound(&w, "answered", &rfc(one), json!(60))]),
+        )
+        .await;
+    assert_eq!(summary["accepted"], 1, "{summary}");
+    let source = uuid::Uuid::new_v4().to_string();
+    store_unanswered(
+        &app,
+        &w.t.brand_a,
+        &w.t.client_a,
+        "missed",
+        &rfc(two),
+        &source,
+    )
+    .await;
+
+    let (status, listed) = app.get("/billable_calls?disposition=noanswer", op).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["callid"], "missed");
+
+    let brand_sid = id(&app
+        .create(
+            "/call_csv_schedulers",
+            op,
+            json!({"name": "Brand", "unit": "month", "nextExecution": rfc(due)}),
+        )
+        .await);
+    let client_sid = id(&app
+        .create(
+            "/call_csv_schedulers",
+            &w.t.client_admin_a,
+            json!({"name": "Client", "unit": "month", "nextExecution": rfc(due)}),
+        )
+        .await);
+    app.run_runner_once().await;
+    for (token, sid) in [(op, &brand_sid), (&w.t.client_admin_a, &client_sid)] {
+        let reports = reports_of(&app, token, sid, 1, &["none"]).await;
+        assert_eq!(reports[0]["rowCount"], 1, "{}", reports[0]);
+        let (_, bytes) = download(&app, token, reports[0]["id"].as_str().unwrap()).await;
+        let text = String::from_utf8(bytes).unwrap();
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.contains("\r\nanswered,"), "{text}");
+        assert!(!text.contains("missed"), "{text}");
+    }
 }
