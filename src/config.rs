@@ -77,6 +77,8 @@ pub struct Config {
     pub mail_from: String,
     /// Seconds between runner polls; 0 disables the runner in this process.
     pub runner_interval_seconds: u64,
+    /// Seconds between two scans of the spool directories.
+    pub spool_poll_seconds: u64,
     pub bootstrap_admin: Option<String>,
     pub bootstrap_password: Option<Secret>,
     pub db_pool_size: u32,
@@ -158,6 +160,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "CALLCSV_RUNNER_INTERVAL",
         "30",
         "seconds between runner polls (0 disables the runner in this process)",
+    ),
+    (
+        "CALLCSV_SPOOL_POLL_SECONDS",
+        "5",
+        "seconds between two scans of the CDR sources' spool directories (with CALLCSV_SPOOL_ROOT)",
     ),
     (
         "CALLCSV_BOOTSTRAP_ADMIN",
@@ -361,6 +368,7 @@ impl Config {
             mail_from: get("CALLCSV_MAIL_FROM")
                 .unwrap_or_else(|| "callcsv <no-reply@localhost>".into()),
             runner_interval_seconds: number(&get, "CALLCSV_RUNNER_INTERVAL", 30, 0, 24 * 3600)?,
+            spool_poll_seconds: number(&get, "CALLCSV_SPOOL_POLL_SECONDS", 5, 1, 24 * 3600)?,
             bootstrap_admin,
             bootstrap_password,
             db_pool_size: number(&get, "CALLCSV_DB_POOL_SIZE", 8, 1, 256)?,
@@ -583,6 +591,7 @@ mod tests {
             DatabaseUrl::Sqlite(PathBuf::from("./data/callcsv.db"))
         );
         assert_eq!(c.runner_interval_seconds, 30);
+        assert_eq!(c.spool_poll_seconds, 5);
     }
 
     #[test]

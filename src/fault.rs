@@ -5,6 +5,7 @@
 use std::sync::OnceLock;
 
 /// The points the runner passes, in order, for one report.
+/// The spool passes `spool_after_batch` after committing each batch of a file.
 pub const POINTS: &[&str] = &[
     "after_claim",
     "mid_csv",

@@ -8,6 +8,7 @@ pub mod brands;
 pub mod carriers;
 pub mod cdr_imports;
 pub mod cdr_sources;
+pub mod cdr_spool_files;
 pub mod clients;
 pub mod ddi_providers;
 pub mod ddis;

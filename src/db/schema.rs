@@ -323,6 +323,8 @@ diesel::table! {
         path -> Text,
         byte_offset -> BigInt,
         updated_at -> Timestamp,
+        head_len -> BigInt,
+        head_sha256 -> Text,
     }
 }
 

@@ -7,8 +7,11 @@
 //! (3), claim due emails and send them, a bounded number at once, recording the attempt
 //! before and the outcome after: a stalled mail server holds up mail, never building.
 //! No transaction is open while a CSV is written or an SMTP server is talked to.
+//! A spool worker (`spool`) scans the CDR sources' spool directories every
+//! `CALLCSV_SPOOL_POLL_SECONDS`.
 
 pub mod claims;
+mod spool;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -46,6 +49,8 @@ pub struct Pass {
     pub built: usize,
     pub emailed: usize,
     pub email_failures: usize,
+    /// Spool imports created (one per file with new records).
+    pub spool_imports: usize,
 }
 
 pub struct Runner {
@@ -60,6 +65,8 @@ pub struct Runner {
     mail_turns: Mutex<claims::Turns>,
     /// Rung when a built report has an email to send, so delivery starts at once.
     mail_bell: Bell,
+    /// Rating plans of the spool imports.
+    plans: crate::calls::rater::PlanCache,
 }
 
 /// A wake-up call between threads: `ring` wakes every `wait` that started before it.
@@ -95,6 +102,7 @@ struct Tally {
     built: AtomicUsize,
     emailed: AtomicUsize,
     email_failures: AtomicUsize,
+    spool_imports: AtomicUsize,
 }
 
 impl Tally {
@@ -104,6 +112,7 @@ impl Tally {
             built: self.built.load(Ordering::Relaxed),
             emailed: self.emailed.load(Ordering::Relaxed),
             email_failures: self.email_failures.load(Ordering::Relaxed),
+            spool_imports: self.spool_imports.load(Ordering::Relaxed),
         }
     }
 }
@@ -205,6 +214,7 @@ impl Runner {
             build_turns: Default::default(),
             mail_turns: Default::default(),
             mail_bell: Bell::default(),
+            plans: Default::default(),
         })
     }
 
@@ -221,7 +231,11 @@ impl Runner {
     /// due, and stop once building is over and no email is due. Blocking; stops early
     /// (between items) when the service is shutting down.
     pub fn run_once(&self) -> AppResult<Pass> {
+        let scanned = self.scan_spools()?;
         let tally = Tally::default();
+        tally
+            .spool_imports
+            .fetch_add(scanned.imports.len(), Ordering::Relaxed);
         let building = AtomicBool::new(true);
         std::thread::scope(|scope| {
             let senders: Vec<_> = (0..self.config.mail_concurrency)
@@ -913,6 +927,12 @@ pub fn spawn(
     workers.push(tokio::task::spawn_blocking(move || {
         r.keep_building(interval)
     }));
+    if config.spool_root.is_some() {
+        let r = runner.clone();
+        workers.push(tokio::task::spawn_blocking(move || {
+            r.keep_scanning_spools()
+        }));
+    }
     for _ in 0..config.mail_concurrency {
         let r = runner.clone();
         workers.push(tokio::task::spawn_blocking(move || {

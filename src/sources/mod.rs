@@ -18,6 +18,7 @@ pub mod push;
 mod read;
 pub mod resolve;
 pub mod settings;
+pub mod spool;
 
 use std::io::Read;
 use std::sync::Arc;

@@ -205,9 +205,19 @@ impl TestApp {
             .expect("recording due occurrences")
     }
 
-    fn runner(&self) -> callcsv::runner::Runner {
+    /// A runner of the app's database, as another process would have (its own leases).
+    pub fn runner(&self) -> callcsv::runner::Runner {
         callcsv::runner::Runner::new(self.pool.clone(), self.config.clone(), Default::default())
             .expect("runner starts")
+    }
+
+    /// `CALLCSV_DATABASE_URL` for another process on the app's database; `None` when it is
+    /// the default SQLite file of the data dir.
+    pub fn database_url(&self) -> Option<String> {
+        match &self.config.database_url {
+            callcsv::config::DatabaseUrl::Postgres(url) => Some(url.clone()),
+            callcsv::config::DatabaseUrl::Sqlite(_) => None,
+        }
     }
 
     /// The app's database pool, for tests that set up a state the API cannot reach.

@@ -28,5 +28,6 @@ mod rating_plans;
 mod rating_profiles;
 mod scheduler_runs;
 mod smtp;
+mod spool;
 mod stream_limits;
 mod strict_input;
