@@ -13,7 +13,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::calls::directory::Directory;
-use crate::calls::rater::{PlanCache, Rater};
+use crate::calls::rater::{is_unrated, PlanCache, Rater};
 use crate::db::billable_calls::{self, BillableCall};
 use crate::db::cdr_imports::{self, CdrImport, Counts};
 use crate::db::{self, DbConnection};
@@ -202,9 +202,7 @@ impl Batch {
                 .calls
                 .iter()
                 .filter(|c| {
-                    c.direction == "outbound"
-                        && c.disposition == "answered"
-                        && c.price.is_none()
+                    is_unrated(&c.direction, &c.disposition, c.price.as_deref())
                         && inserted.contains(&c.id)
                 })
                 .count() as i64;
