@@ -243,8 +243,8 @@ fn run_due(config: Config, once: bool) -> Result<(), String> {
     let runner = callcsv::runner::Runner::new(state.pool.clone(), state.config.clone(), stopping)?;
     let pass = runner.run_once().map_err(|e| e.to_string())?;
     println!(
-        "recorded {} occurrence(s), built {} report(s), sent {} email(s), {} email failure(s), {} spool import(s)",
-        pass.recorded, pass.built, pass.emailed, pass.email_failures, pass.spool_imports
+        "recorded {} occurrence(s), built {} report(s), sent {} email(s), {} email failure(s), {} spool import(s), {} pull import(s)",
+        pass.recorded, pass.built, pass.emailed, pass.email_failures, pass.spool_imports, pass.pull_imports
     );
     Ok(())
 }

@@ -238,3 +238,17 @@ pub fn list(
         .load(conn)?;
     Ok((total, rows))
 }
+
+/// When the source's newest import of `origin` started (a pull's last attempt).
+pub fn last_started(
+    conn: &mut DbConnection,
+    source_id: &str,
+    origin: &str,
+) -> AppResult<Option<NaiveDateTime>> {
+    use diesel::dsl::max;
+    Ok(cdr_imports::table
+        .filter(cdr_imports::source_id.eq(source_id))
+        .filter(cdr_imports::origin.eq(origin))
+        .select(max(cdr_imports::started_at))
+        .first(conn)?)
+}

@@ -268,3 +268,40 @@ pub fn following_brand_country(conn: &mut DbConnection, brand_id: &str) -> AppRe
         .count()
         .get_result(conn)?)
 }
+
+/// The enabled sources that pull a feed (`webex-cdr` with a URL and a token), with their
+/// interval in minutes.
+pub fn pulling(conn: &mut DbConnection) -> AppResult<Vec<(String, Option<i32>)>> {
+    use cdr_sources::dsl as s;
+    Ok(s::cdr_sources
+        .filter(s::enabled.eq(true))
+        .filter(s::format.eq("webex-cdr"))
+        .filter(s::pull_url.is_not_null())
+        .filter(s::pull_token.is_not_null())
+        .order(s::id)
+        .select((s::id, s::pull_interval_minutes))
+        .load(conn)?)
+}
+
+/// The end of the source's last complete pull window.
+pub fn pull_checkpoint(conn: &mut DbConnection, id: &str) -> AppResult<Option<NaiveDateTime>> {
+    Ok(cdr_sources::table
+        .find(id)
+        .select(cdr_sources::pull_checkpoint)
+        .first(conn)?)
+}
+
+/// Moves the pull checkpoint to the end of a window read whole (in the transaction of the
+/// window's last batch), `at` being when.
+pub fn save_pull_checkpoint(
+    conn: &mut DbConnection,
+    id: &str,
+    end: NaiveDateTime,
+    at: NaiveDateTime,
+) -> AppResult<()> {
+    use cdr_sources::dsl as s;
+    diesel::update(s::cdr_sources.find(id))
+        .set((s::pull_checkpoint.eq(end), s::last_pulled_at.eq(at)))
+        .execute(conn)?;
+    Ok(())
+}

@@ -114,7 +114,7 @@ pub fn renew_lease(
         Ok(())
     } else {
         Err(AppError::conflict(format!(
-            "cdr source {source_id}: the spool lease passed to another runner"
+            "cdr source {source_id}: the lease passed to another runner"
         )))
     }
 }

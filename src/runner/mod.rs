@@ -8,9 +8,11 @@
 //! before and the outcome after: a stalled mail server holds up mail, never building.
 //! No transaction is open while a CSV is written or an SMTP server is talked to.
 //! A spool worker (`spool`) scans the CDR sources' spool directories every
-//! `CALLCSV_SPOOL_POLL_SECONDS`.
+//! `CALLCSV_SPOOL_POLL_SECONDS`; a pull worker (`pull`) asks the Webex feeds of the sources
+//! due.
 
 pub mod claims;
+mod pull;
 mod spool;
 
 use std::path::{Path, PathBuf};
@@ -51,6 +53,8 @@ pub struct Pass {
     pub email_failures: usize,
     /// Spool imports created (one per file with new records).
     pub spool_imports: usize,
+    /// Pull imports created (one per window asked).
+    pub pull_imports: usize,
 }
 
 pub struct Runner {
@@ -103,6 +107,7 @@ struct Tally {
     emailed: AtomicUsize,
     email_failures: AtomicUsize,
     spool_imports: AtomicUsize,
+    pull_imports: AtomicUsize,
 }
 
 impl Tally {
@@ -113,6 +118,7 @@ impl Tally {
             emailed: self.emailed.load(Ordering::Relaxed),
             email_failures: self.email_failures.load(Ordering::Relaxed),
             spool_imports: self.spool_imports.load(Ordering::Relaxed),
+            pull_imports: self.pull_imports.load(Ordering::Relaxed),
         }
     }
 }
@@ -232,10 +238,14 @@ impl Runner {
     /// (between items) when the service is shutting down.
     pub fn run_once(&self) -> AppResult<Pass> {
         let scanned = self.scan_spools()?;
+        let pulled = self.pull_sources()?;
         let tally = Tally::default();
         tally
             .spool_imports
             .fetch_add(scanned.imports.len(), Ordering::Relaxed);
+        tally
+            .pull_imports
+            .fetch_add(pulled.imports.len(), Ordering::Relaxed);
         let building = AtomicBool::new(true);
         std::thread::scope(|scope| {
             let senders: Vec<_> = (0..self.config.mail_concurrency)
@@ -933,6 +943,8 @@ pub fn spawn(
             r.keep_scanning_spools()
         }));
     }
+    let r = runner.clone();
+    workers.push(tokio::task::spawn_blocking(move || r.keep_pulling()));
     for _ in 0..config.mail_concurrency {
         let r = runner.clone();
         workers.push(tokio::task::spawn_blocking(move || {

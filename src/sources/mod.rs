@@ -14,6 +14,7 @@ pub mod formats;
 pub mod import;
 pub mod imports;
 pub mod numbering;
+pub mod pull;
 pub mod push;
 mod read;
 pub mod resolve;

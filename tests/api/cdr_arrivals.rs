@@ -23,14 +23,7 @@ backend_tests!(
 /// accountcode to the client. Returns (brand, operator token, source, push secret).
 async fn pbx(app: &TestApp, name: &str) -> (String, String, String, String) {
     let brand = app.brand(name).await;
-    let (status, body) = app
-        .patch(
-            &format!("/brands/{brand}"),
-            &app.root,
-            json!({"country": "ES"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.brand_country(&brand, "ES").await;
     let operator = app.brand_operator(&brand, &format!("op-{name}")).await;
     let client = id(&app
         .create(

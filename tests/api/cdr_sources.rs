@@ -226,14 +226,7 @@ struct Setup {
 async fn setup(app: &TestApp) -> Setup {
     let t = Tenants::create(app).await;
     for brand in [&t.brand_a, &t.brand_b] {
-        let (status, _) = app
-            .patch(
-                &format!("/brands/{brand}"),
-                &app.root,
-                json!({"country": "ES"}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK);
+        app.brand_country(brand, "ES").await;
     }
     let carrier = id(&app
         .create(

@@ -334,6 +334,15 @@ impl TestApp {
         b["id"].as_str().unwrap().to_string()
     }
 
+    /// Gives `brand` a `country` (CDR sources number by it).
+    pub async fn brand_country(&self, brand: &str, country: &str) {
+        let path = format!("/brands/{brand}");
+        let (status, body) = self
+            .patch(&path, &self.root, json!({ "country": country }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "PATCH {path} {body}");
+    }
+
     pub async fn client(&self, token: &str, brand: &str, name: &str, client_type: &str) -> String {
         let body = json!({"brand": brand, "name": name, "type": client_type});
         let c = self.create("/clients", token, body).await;

@@ -24,6 +24,7 @@ mod mail_unit;
 mod metrics;
 mod notification_templates;
 mod openapi;
+mod pull;
 mod rating_plans;
 mod rating_profiles;
 mod scheduler_runs;

@@ -76,14 +76,7 @@ async fn spool(backend: Backend, extra: &[(&str, &str)]) -> Spool {
     vars.extend_from_slice(extra);
     let app = TestApp::start_with(backend, &vars).await;
     let t = Tenants::create(&app).await;
-    let (status, body) = app
-        .patch(
-            &format!("/brands/{}", t.brand_a),
-            &app.root,
-            json!({"country": "ES"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.brand_country(&t.brand_a, "ES").await;
     let source = id(&app
         .create(
             "/cdr_sources",
