@@ -176,7 +176,9 @@ def cmd_calls(a):
 
 def cmd_master_csv(a):
     """An Asterisk Master.csv of `count` answered outbound calls, 18 columns (with uniqueid
-    and userfield), as Asterisk writes it: strings quoted, integers bare, local times."""
+    and userfield), as Asterisk writes it: strings quoted, integers bare, local times, one
+    line per call as it ends, so start times run through the month in order (with
+    `--shuffled`, scattered over the month instead, as a file merged from many sources)."""
     ids = json.load(open(a.state))
     plan_prefixes = prefixes(ids["prefixes"], 1)
     start = month_start(1).replace(tzinfo=None)
@@ -185,7 +187,8 @@ def cmd_master_csv(a):
     with open(a.out, "w", newline="") as f:
         lines = []
         for i in range(a.count):
-            t = start + dt.timedelta(seconds=(i * 7919) % span)
+            offset = (i * 7919) % span if a.shuffled else i * span // a.count
+            t = start + dt.timedelta(seconds=offset)
             p = rnd.choice(plan_prefixes)
             dst = "00" + p + "".join(rnd.choices("0123456789", k=11 - len(p)))
             src = str(200 + i % 50)
@@ -254,6 +257,42 @@ def cmd_upload(a):
                       "errors": done["errors"][:3]}))
     if done["status"] != "done" or done["rejected"] or done["unrated"]:
         sys.exit(f"upload: records rejected or unrated: {raw[:800]!r}")
+
+
+def cmd_spool(a):
+    """Points the bench source at DIR (inside the service's CALLCSV_SPOOL_ROOT), appends FILE
+    to DIR/Master.csv in 1 MiB pieces as fast as the disk takes them, and waits until the
+    runner has stored every record; prints the seconds from the first byte appended to the
+    last record stored."""
+    api = Api(a.url)
+    ids = json.load(open(a.state))
+    api.ok("PATCH", f"/cdr_sources/{ids['source']}",
+           {"spool": {"path": a.dir, "pattern": "Master*.csv"}},
+           content_type="application/merge-patch+json")
+    expected = sum(1 for _ in open(a.file, "rb"))
+    target = os.path.join(a.dir, "Master.csv")
+    t0 = time.perf_counter()
+    with open(a.file, "rb") as src, open(target, "ab") as out:
+        while True:
+            piece = src.read(1 << 20)
+            if not piece:
+                break
+            out.write(piece)
+            out.flush()
+    appended = time.perf_counter() - t0
+    stored = 0
+    while True:
+        imports = api.ok("GET", f"/cdr_imports?source={ids['source']}&origin=spool&itemsPerPage=1000")
+        stored = sum(i["accepted"] + i["duplicates"] + i["rejected"] for i in imports)
+        if stored >= expected or time.perf_counter() - t0 > a.timeout:
+            break
+        time.sleep(0.2)
+    seconds = time.perf_counter() - t0
+    accepted = sum(i["accepted"] for i in imports)
+    print(json.dumps({"seconds": round(seconds, 3), "appended_s": round(appended, 3),
+                      "records": expected, "accepted": accepted, "imports": len(imports)}))
+    if accepted != expected:
+        sys.exit(f"spool: {accepted} of {expected} records stored after {seconds:.0f} s")
 
 
 def push_sender(url, source, secret, seconds, sender, plan_prefixes, out):
@@ -645,9 +684,13 @@ def main():
         ("--out", {"required": True}))
     add("ingest", cmd_ingest, ("--file", {"required": True}))
     add("master-csv", cmd_master_csv, ("--count", {"type": int, "required": True}),
-        ("--seed", {"type": int, "default": 0}), ("--out", {"required": True}))
+        ("--seed", {"type": int, "default": 0}), ("--out", {"required": True}),
+        ("--shuffled", {"action": "store_true"}))
     add("source", cmd_source)
     add("upload", cmd_upload, ("--file", {"required": True}))
+    add("spool", cmd_spool, ("--file", {"required": True}),
+        ("--dir", {"required": True, "help": "the spool directory (created by the caller)"}),
+        ("--timeout", {"type": float, "default": 3600}))
     add("push", cmd_push, ("--senders", {"type": int, "default": 16}),
         ("--seconds", {"type": int, "default": 20}))
     add("stream", cmd_stream, ("--before", {"help": "only calls before this RFC 3339 time"}))

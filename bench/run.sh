@@ -754,6 +754,22 @@ bench_sources() {
         rm -f "$dir/Big.csv"
         log "  [$backend] big upload$big"
     fi
+    # Spool: the same Master.csv appended to a file of the source's spool directory while the
+    # service runs (runner scanning every second); from the first byte appended to the last
+    # record stored.
+    local spools=() spoolruns=()
+    for r in $(seq "$REPS"); do
+        fresh_db "$backend" "$dir"
+        rm -rf "$dir/spoolroot"; mkdir -p "$dir/spoolroot/spool"
+        SVC_EXTRA="CALLCSV_SPOOL_ROOT=$dir/spoolroot CALLCSV_SPOOL_POLL_SECONDS=1" \
+            start_service "$dir" "$DB_URL" 30 warn "$svclog"
+        out=$($PY spool --url "$SVC_URL" --state "$dir/state.json" --file "$dir/Master.csv" \
+            --dir "$dir/spoolroot/spool")
+        stop_service "$SVC_PID"
+        spools+=("$(json "$out" seconds)"); spoolruns+=("$out")
+        log "  [$backend] spool run $r: $out"
+    done
+    rm -rf "$dir/spoolroot"
     # Push: 16 senders, one record per request, PUSH_SECONDS each run.
     local rates=() p99s=() pushes=()
     for r in $(seq "$REPS"); do
@@ -777,6 +793,11 @@ bench_sources() {
         "$m s = $(group "$(calc "$SOURCE_RECORDS / $m" 0)") records/s; bulk load $l s; ratio ${ratio}×" "≤ 2× bulk load, ≤ 100 MB" \
         "$(verdict "$ratio <= 2 && $peak <= 100")" "$peak MB" \
         "upload runs: ${secs[*]} (peaks ${rss[*]} MB); $( [ $backend = sqlite ] && echo 'sqlite3 .import' || echo 'psql \copy FROM') runs: ${load[*]}$big"
+    local sp sratio
+    sp=$(median "${spools[@]}"); sratio=$(calc "$sp / $m")
+    result sources "$backend" "spool: the same Master.csv appended to a watched spool file while the service runs" \
+        "$sp s from first byte appended to last record stored; upload $m s; ratio ${sratio}×" "≤ 2× upload" \
+        "$(verdict "$sratio <= 2")" "-" "runs: ${spoolruns[*]}"
 }
 
 # ---------------------------------------------------------------------------------------
