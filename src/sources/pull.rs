@@ -119,6 +119,21 @@ pub fn next_link<'a>(values: impl IntoIterator<Item = &'a str>) -> Option<String
     })
 }
 
+/// The page a `rel="next"` link of `page` leads to, when it stays with the same origin
+/// (scheme, host and port): the token goes only where `pull.url` points.
+pub fn follow(page: &url::Url, link: &str) -> Result<url::Url, String> {
+    let next = page
+        .join(link)
+        .map_err(|e| format!("the next link {link:?} is not a URL: {e}"))?;
+    if next.origin() != page.origin() {
+        return Err(format!(
+            "the next link leads to another site ({}), not followed",
+            next.origin().ascii_serialization()
+        ));
+    }
+    Ok(next)
+}
+
 /// How long a `Retry-After` value asks to wait at `now`: seconds, or an HTTP date (a date
 /// already past is no wait). `None` when it is neither.
 pub fn retry_after(value: &str, now: DateTime<chrono::Utc>) -> Option<std::time::Duration> {
@@ -350,7 +365,7 @@ impl Pull<'_> {
                 .send()
             {
                 Ok(response) => response,
-                Err(e) => return Ok(Err(format!("{}: {}", shown(url), causes(&e)))),
+                Err(e) => return Ok(Err(format!("{}: {}", shown(url), causes(&e.without_url())))),
             };
             let status = response.status();
             if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
@@ -387,12 +402,10 @@ impl Pull<'_> {
                     .iter()
                     .filter_map(|v| v.to_str().ok()),
             );
-            let following = match following.map(|next| url.join(&next)) {
+            let following = match following.map(|next| follow(url, &next)) {
                 None => None,
                 Some(Ok(next)) => Some(next),
-                Some(Err(e)) => {
-                    return Ok(Err(format!("{}: a bad next link: {e}", shown(url))));
-                }
+                Some(Err(e)) => return Ok(Err(format!("{}: {e}", shown(url)))),
             };
             let mut body = vec![];
             if let Err(e) = response.take(MAX_PAGE_BYTES + 1).read_to_end(&mut body) {
@@ -552,6 +565,32 @@ mod tests {
         assert_eq!(next_link(["<https://x/a>; rel=\"prev\""]), None);
         assert_eq!(next_link(["garbage"]), None);
         assert_eq!(next_link(Vec::<&str>::new()), None);
+    }
+
+    #[test]
+    fn next_links_are_followed_on_the_same_site_only() {
+        let page = url::Url::parse("https://analytics.webexapis.com/v1/cdr_feed?max=500").unwrap();
+        assert_eq!(
+            follow(&page, "/v1/cdr_feed?max=500&page=2")
+                .unwrap()
+                .as_str(),
+            "https://analytics.webexapis.com/v1/cdr_feed?max=500&page=2"
+        );
+        assert_eq!(
+            follow(&page, "https://analytics.webexapis.com/v1/cdr_feed?page=3")
+                .unwrap()
+                .as_str(),
+            "https://analytics.webexapis.com/v1/cdr_feed?page=3"
+        );
+        for elsewhere in [
+            "https://collector.example/v1/cdr_feed",
+            "http://analytics.webexapis.com/v1/cdr_feed",
+            "https://analytics.webexapis.com:8443/v1/cdr_feed",
+        ] {
+            let refused = follow(&page, elsewhere).unwrap_err();
+            assert!(refused.contains("another site"), "{refused}");
+        }
+        assert!(follow(&page, "http://[::1").is_err());
     }
 
     #[test]

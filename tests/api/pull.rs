@@ -498,6 +498,30 @@ async fn pull_failures_show_on_the_source_and_keep_the_checkpoint(backend: Backe
     assert_eq!(p.shown().await["lastError"], Value::Null);
     assert!(p.checkpoint().await >= Some(checkpoint));
     assert_eq!(p.calls().await, ["r-1", "r-3"]);
+
+    // A feed nobody answers at: shown with its URL, the checkpoint kept.
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/v1/cdr_feed", listener.local_addr().unwrap())
+    };
+    let kept = checkpoint - Duration::hours(1);
+    p.set_checkpoint(kept).await;
+    let (status, body) = p
+        .app
+        .patch(
+            &format!("/cdr_sources/{}", p.source),
+            &p.operator,
+            json!({"pull": {"url": closed, "token": "tok-1"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    p.interval_passes().await;
+    assert_eq!(p.pull().await, 1);
+    let error = p.shown().await["lastError"].as_str().unwrap().to_string();
+    assert!(error.starts_with(&closed), "{error}");
+    assert!(error.to_lowercase().contains("connect"), "{error}");
+    assert_eq!(p.checkpoint().await, Some(kept));
+    assert_eq!(p.imports().await.last().unwrap()["status"], "failed");
 }
 
 async fn pull_two_runners_at_once_ask_each_window_once(backend: Backend) {
