@@ -185,12 +185,45 @@ impl Running {
     }
 }
 
+/// Fills in `destinationCountry` of calls stored before calls had it, a chunk per
+/// transaction from its checkpoint (`calls::country::backfill_step`), on its own thread:
+/// requests are served meanwhile, and a restart resumes where it stopped.
+fn spawn_backfill(pool: db::DbPool, stopping: Arc<AtomicBool>) {
+    let work = move || {
+        let mut total = 0;
+        while !stopping.load(Ordering::Relaxed) {
+            let step = pool
+                .get()
+                .map_err(crate::error::AppError::from)
+                .and_then(|mut conn| crate::calls::country::backfill_step(&mut conn));
+            match step {
+                Ok(0) => break,
+                Ok(n) => total += n,
+                Err(e) => {
+                    tracing::warn!(error = %e.message, "destination country backfill; retrying in 10 s");
+                    std::thread::sleep(Duration::from_secs(10));
+                }
+            }
+        }
+        if total > 0 {
+            tracing::info!(calls = total, "destination country backfill done");
+        }
+    };
+    if let Err(e) = std::thread::Builder::new()
+        .name("country-backfill".into())
+        .spawn(work)
+    {
+        tracing::warn!(error = %e, "destination country backfill not started");
+    }
+}
+
 /// Starts the HTTP server on an already bound listener (tests bind port 0) and the runner.
 /// Must be called inside the actix system that will drive them.
 pub fn start(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Running> {
     let stopping = Arc::new(AtomicBool::new(false));
     let runner = crate::runner::spawn(state.pool.clone(), state.config.clone(), stopping.clone())
         .map_err(std::io::Error::other)?;
+    spawn_backfill(state.pool.clone(), stopping.clone());
     let server = http_server(state, listener, workers)?;
     Ok(Running {
         server,

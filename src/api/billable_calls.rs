@@ -65,6 +65,8 @@ pub struct CallView {
     pub disposition: String,
     /// Q.850 cause, when the record had one.
     pub hangup_cause: Option<i32>,
+    /// ISO alpha-2 of the external party's number; none for extensions and unknown ones.
+    pub destination_country: Option<String>,
 }
 
 /// A field some roles may not see: `Hidden` is left out of the JSON entirely.
@@ -125,6 +127,7 @@ impl CallView {
             source: c.source_id,
             disposition: c.disposition,
             hangup_cause: c.hangup_cause,
+            destination_country: c.destination_country,
         }
     }
 }

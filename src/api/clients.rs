@@ -40,6 +40,7 @@ impl Rest for Clients {
             language: c.language,
             show_billing_details: c.show_billing_details,
             code: c.code,
+            country: c.country,
             created_at: ts(c.created_at),
             updated_at: ts(c.updated_at),
         })
@@ -58,6 +59,8 @@ pub struct ClientView {
     pub language: String,
     pub show_billing_details: bool,
     pub code: Option<String>,
+    /// Home country (ISO alpha-2); none = the brand's. Calls elsewhere are international.
+    pub country: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }

@@ -200,6 +200,8 @@ pub fn validate(raw: &RawCall, dir: &Directory, rater: &Rater) -> Result<Billabl
         billed_seconds: billed,
     });
     let now = db::now();
+    let destination_country =
+        crate::calls::country::destination_country(direction, &caller, &callee);
     Ok(BillableCall {
         id: db::new_id(),
         brand_id: dir.brand_id.clone(),
@@ -227,6 +229,7 @@ pub fn validate(raw: &RawCall, dir: &Directory, rater: &Rater) -> Result<Billabl
         source_id: None,
         disposition: billable_calls::ANSWERED.into(),
         hangup_cause: None,
+        destination_country,
     })
 }
 

@@ -2,8 +2,10 @@
 //! `input` parses bodies into raw rows, `directory` is the brand's tenancy as ingestion
 //! needs it (with inbound DDI provider detection), `rater` finds the plans in force and
 //! prices calls, and `ingest` ties them together row by row; `rerate` prices stored calls
-//! again; `read` is who sees which calls, and their CSV export.
+//! again; `read` is who sees which calls, and their CSV export; `country` is where a call
+//! goes (`destinationCountry`).
 
+pub mod country;
 pub mod directory;
 pub mod ingest;
 pub mod input;

@@ -27,6 +27,7 @@ pub const FILTERS: &[&str] = &[
     "callid",
     "disposition",
     "source",
+    "destinationCountry",
 ];
 pub const ORDER: &[&str] = &["startTime", "callid", "duration"];
 
@@ -59,6 +60,7 @@ pub const COLUMNS: &[&str] = &[
     "source",
     "disposition",
     "hangupCause",
+    "destinationCountry",
 ];
 pub const HIDDEN_FROM_CLIENTS: &[&str] =
     &["cost", "carrier", "ddiProvider", "sourceIp", "ratingPlan"];
@@ -86,6 +88,8 @@ pub fn filter(caller: &Caller, params: &ListParams) -> AppResult<Filter> {
         client_type: None,
         source: params.filter_id("source")?,
         disposition: params.filter_choice("disposition", calls::DISPOSITIONS)?,
+        destination_countries: countries(params.filter("destinationCountry"))?,
+        international: None,
     };
     if !sees_costs(caller) && (f.carrier.is_some() || f.ddi_provider.is_some()) {
         return Err(AppError::invalid_query(
@@ -99,6 +103,21 @@ pub fn filter(caller: &Caller, params: &ListParams) -> AppResult<Filter> {
         f.brand = Some(String::from("-"));
     }
     Ok(f)
+}
+
+/// A `destinationCountry` filter: one ISO alpha-2 code or a comma list (`GB,IE`).
+pub fn countries(raw: Option<&str>) -> AppResult<Option<Vec<String>>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let codes: Vec<String> = raw.split(',').map(|c| c.trim().to_string()).collect();
+    if let Some(bad) = codes
+        .iter()
+        .find(|c| !crate::calls::country::is_country_code(c))
+    {
+        return Err(AppError::invalid_query(format!(
+            "destinationCountry: {bad:?} is not an ISO 3166-1 alpha-2 country code in capitals (e.g. GB, or a comma list GB,IE)"
+        )));
+    }
+    Ok(Some(codes))
 }
 
 /// A page of the calls `filter` (made by [`filter`]) matches.
@@ -207,6 +226,7 @@ fn csv_cells(c: &BillableCall, columns: &[&str]) -> Vec<String> {
             "source" => opt(&c.source_id),
             "disposition" => c.disposition.clone(),
             "hangupCause" => c.hangup_cause.map(|h| h.to_string()).unwrap_or_default(),
+            "destinationCountry" => opt(&c.destination_country),
             _ => String::new(),
         })
         .collect()

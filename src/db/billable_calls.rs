@@ -43,6 +43,33 @@ pub struct BillableCall {
     pub disposition: String,
     /// The Q.850 cause, when the record had one.
     pub hangup_cause: Option<i32>,
+    /// ISO 3166-1 alpha-2 of the external party (see `calls::country`).
+    pub destination_country: Option<String>,
+}
+
+/// A call as inserted: its columns plus its money in millionths, derived here from the
+/// text amounts so the two never disagree (statistics sum the integers).
+type StoredCall<'a> = (
+    &'a BillableCall,
+    diesel::dsl::Eq<billable_calls::cost_micros, Option<i64>>,
+    diesel::dsl::Eq<billable_calls::price_micros, Option<i64>>,
+);
+
+fn stored(call: &BillableCall) -> StoredCall<'_> {
+    (
+        call,
+        billable_calls::cost_micros.eq(micros(call.cost.as_deref())),
+        billable_calls::price_micros.eq(micros(call.price.as_deref())),
+    )
+}
+
+/// A stored amount in millionths: exact, as plans round to at most 6 decimals.
+pub fn micros(amount: Option<&str>) -> Option<i64> {
+    use rust_decimal::prelude::ToPrimitive;
+    let value: rust_decimal::Decimal = amount?.trim().parse().ok()?;
+    (value * rust_decimal::Decimal::from(1_000_000))
+        .round()
+        .to_i64()
 }
 
 /// The disposition of a call that was answered: the only ones rated and reported.
@@ -58,7 +85,7 @@ pub const DISPOSITIONS: &[&str] = &[
     "congestion",
 ];
 
-/// Rows per INSERT statement: 26 columns × 400 rows stays under SQLite's 32 766 bound
+/// Rows per INSERT statement: 29 columns × 400 rows stays under SQLite's 32 766 bound
 /// parameters.
 pub const INSERT_CHUNK: usize = 400;
 
@@ -67,6 +94,7 @@ pub const INSERT_CHUNK: usize = 400;
 pub fn insert_new(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResult<usize> {
     let mut inserted = 0;
     for chunk in rows.chunks(INSERT_CHUNK) {
+        let chunk: Vec<StoredCall> = chunk.iter().map(stored).collect();
         // ON CONFLICT is backend-specific SQL in Diesel: dispatch on the variant.
         inserted += match conn {
             DbConnection::Sqlite(c) => diesel::insert_into(billable_calls::table)
@@ -88,6 +116,7 @@ pub fn insert_new(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResult<u
 pub fn insert_new_ids(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResult<Vec<String>> {
     let mut ids = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(INSERT_CHUNK) {
+        let chunk: Vec<StoredCall> = chunk.iter().map(stored).collect();
         let inserted: Vec<String> = match conn {
             DbConnection::Sqlite(c) => diesel::insert_into(billable_calls::table)
                 .values(chunk)
@@ -129,7 +158,18 @@ pub struct Filter {
     /// never rated nor reported). No index has it: with a time range it filters the rows the
     /// range's index walk reads.
     pub disposition: Option<String>,
+    /// Only calls to these countries (ISO alpha-2).
+    pub destination_countries: Option<Vec<String>>,
+    /// Only international calls (true) or only the others (false): see [`INTERNATIONAL`].
+    pub international: Option<bool>,
 }
+
+/// SQL condition: the call is international, i.e. its destination country is known and
+/// differs from its client's home country (else its brand's); NULL (not international)
+/// when neither has one.
+pub const INTERNATIONAL: &str = "(billable_calls.destination_country <> \
+     (SELECT COALESCE(clients.country, brands.country) FROM clients \
+      JOIN brands ON brands.id = clients.brand_id WHERE clients.id = billable_calls.client_id))";
 
 /// Narrows a boxed `billable_calls` query of either backend to a [`Filter`]. A macro, not
 /// a function, because the keyset walk below also builds these queries for PostgreSQL's own
@@ -177,6 +217,17 @@ macro_rules! apply_filter {
         }
         if let Some(v) = &f.disposition {
             q = q.filter(billable_calls::disposition.eq(v.clone()));
+        }
+        if let Some(v) = &f.destination_countries {
+            q = q.filter(billable_calls::destination_country.eq_any(v.clone()));
+        }
+        if let Some(international) = f.international {
+            let condition = if international {
+                format!("COALESCE({}, FALSE)", INTERNATIONAL)
+            } else {
+                format!("NOT COALESCE({}, FALSE)", INTERNATIONAL)
+            };
+            q = q.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&condition));
         }
         if let Some(v) = &f.client_type {
             use crate::db::schema::clients;
@@ -363,8 +414,45 @@ pub struct Rating {
 }
 
 pub fn set_rating(conn: &mut DbConnection, id: &str, rating: &Rating) -> AppResult<()> {
+    // The money in millionths beside the text, as for inserts.
+    let changes = (
+        rating,
+        billable_calls::cost_micros.eq(micros(rating.cost.as_deref())),
+        billable_calls::price_micros.eq(micros(rating.price.as_deref())),
+    );
     diesel::update(billable_calls::table.find(id))
-        .set(rating)
+        .set(changes)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Up to `limit` calls after id `after` in id order, as (id, direction, caller, callee):
+/// what the destination country backfill reads.
+pub fn parties_after(
+    conn: &mut DbConnection,
+    after: &str,
+    limit: i64,
+) -> AppResult<Vec<(String, String, String, String)>> {
+    Ok(billable_calls::table
+        .filter(billable_calls::id.gt(after))
+        .order(billable_calls::id.asc())
+        .limit(limit)
+        .select((
+            billable_calls::id,
+            billable_calls::direction,
+            billable_calls::caller,
+            billable_calls::callee,
+        ))
+        .load(conn)?)
+}
+
+pub fn set_destination_country(
+    conn: &mut DbConnection,
+    id: &str,
+    country: Option<&str>,
+) -> AppResult<()> {
+    diesel::update(billable_calls::table.find(id))
+        .set(billable_calls::destination_country.eq(country))
         .execute(conn)?;
     Ok(())
 }

@@ -22,6 +22,8 @@ pub struct Client {
     pub updated_at: chrono::NaiveDateTime,
     /// The account code records carry, unique in the brand.
     pub code: Option<String>,
+    /// Home country (ISO 3166-1 alpha-2); None = the brand's.
+    pub country: Option<String>,
 }
 
 const NAME_TAKEN: &str = "a client with this name already exists in the brand";

@@ -27,6 +27,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         code -> Nullable<Text>,
+        country -> Nullable<Text>,
     }
 }
 
@@ -251,6 +252,17 @@ diesel::table! {
         source_id -> Nullable<Text>,
         disposition -> Text,
         hangup_cause -> Nullable<Integer>,
+        destination_country -> Nullable<Text>,
+        cost_micros -> Nullable<BigInt>,
+        price_micros -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    call_backfills (name) {
+        name -> Text,
+        last_id -> Text,
+        done -> Bool,
     }
 }
 

@@ -200,6 +200,8 @@ fn filter_for(sch: &Scheduler, report: &Report) -> Filter {
         source: None,
         // Unanswered calls (kept by sources with `answeredOnly: false`) are never reported.
         disposition: Some(ANSWERED.into()),
+        destination_countries: None,
+        international: None,
     }
 }
 

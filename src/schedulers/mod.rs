@@ -688,6 +688,7 @@ pub(crate) mod tests {
             language: None,
             show_billing_details: None,
             code: None,
+            country: None,
         };
         Clients::create(conn, &operator_of(brand), input)
             .expect("client")

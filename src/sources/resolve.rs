@@ -283,6 +283,11 @@ impl Context<'_> {
             source_id: Some(source.id.clone()),
             disposition: record.disposition.name().to_string(),
             hangup_cause: record.hangup_cause.map(i32::from),
+            destination_country: crate::calls::country::destination_country(
+                direction.name(),
+                caller.text(),
+                callee.text(),
+            ),
         })))
     }
 

@@ -68,7 +68,7 @@ impl BrandInput {
 }
 
 /// A country the numbering library knows (ISO 3166-1 alpha-2), in capitals; empty is none.
-fn country_code(v: &mut Validator, raw: Option<String>) -> Option<String> {
+pub(crate) fn country_code(v: &mut Validator, raw: Option<String>) -> Option<String> {
     let code = raw
         .map(|c| c.trim().to_ascii_uppercase())
         .filter(|c| !c.is_empty())?;

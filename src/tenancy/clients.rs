@@ -24,6 +24,8 @@ pub struct ClientInput {
     pub show_billing_details: Option<bool>,
     /// The account code records carry; unique in the brand (409).
     pub code: Option<String>,
+    /// Home country (ISO 3166-1 alpha-2); none = the brand's.
+    pub country: Option<String>,
 }
 
 impl ClientInput {
@@ -58,6 +60,7 @@ impl ClientInput {
             "not a language code (e.g. en, es, pt-BR)",
         );
         let code = check_code(&mut v, self.code);
+        let country = crate::tenancy::brands::country_code(&mut v, self.country);
         v.finish()?;
         Ok(Client {
             id,
@@ -70,6 +73,7 @@ impl ClientInput {
             created_at,
             updated_at: db::now(),
             code,
+            country,
         })
     }
 }

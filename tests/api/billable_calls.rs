@@ -858,6 +858,7 @@ pub async fn store_unanswered(
         source_id: Some(source.into()),
         disposition: "noanswer".into(),
         hangup_cause: Some(19),
+        destination_country: None,
     };
     let pool = app.pool();
     tokio::task::spawn_blocking(move || {

@@ -30,5 +30,6 @@ mod rating_profiles;
 mod scheduler_runs;
 mod smtp;
 mod spool;
+mod stats;
 mod stream_limits;
 mod strict_input;
