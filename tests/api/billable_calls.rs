@@ -945,15 +945,15 @@ async fn source_disposition_and_hangup_cause_on_reads(app: TestApp) {
 
         let (header, rows) = csv_of(&app, token, "/billable_calls?disposition=noanswer").await;
         assert_eq!(
-            &header[header.len() - 3..],
-            ["source", "disposition", "hangupCause"]
+            &header[header.len() - 4..],
+            ["source", "disposition", "hangupCause", "destinationCountry"]
         );
         assert_eq!(rows.len(), 1);
-        let last = &rows[0][rows[0].len() - 3..];
+        let last = &rows[0][rows[0].len() - 4..rows[0].len() - 1];
         assert_eq!(last, [source.as_str(), "noanswer", "19"]);
     }
     let (_, rows) = csv_of(&app, op, "/billable_calls?callid=answered").await;
-    assert_eq!(&rows[0][rows[0].len() - 3..], ["", "answered", ""]);
+    assert_eq!(&rows[0][rows[0].len() - 4..], ["", "answered", "", "ES"]);
 
     // Bad filter values are 400s with the error shape, never a 500 or an empty list.
     for bad in [
