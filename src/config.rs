@@ -115,6 +115,12 @@ pub struct Config {
     /// The directory CDR sources' spool directories must be inside (canonical: symlinks
     /// resolved); `None` = spool sources are refused.
     pub spool_root: Option<PathBuf>,
+    /// Whether `callcsv serve` serves the web console at `/ui/`.
+    pub ui_enabled: bool,
+    /// Seconds a console session lives without a request.
+    pub ui_session_idle_seconds: i64,
+    /// Console cookies are `Secure` always (otherwise only on requests that came over https).
+    pub cookie_secure: bool,
 }
 
 /// Every variable the service reads, with its default, for the README table and `--help`.
@@ -270,6 +276,21 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "CALLCSV_SPOOL_ROOT",
         "unset = spool sources refused",
         "an existing directory that every CDR source's spool directory must be inside",
+    ),
+    (
+        "CALLCSV_UI",
+        "true",
+        "serve the web console at /ui/ (false turns it off; / then answers 404)",
+    ),
+    (
+        "CALLCSV_UI_SESSION_IDLE",
+        "1800",
+        "seconds a console session stays signed in without a request",
+    ),
+    (
+        "CALLCSV_COOKIE_SECURE",
+        "false",
+        "true marks the console's cookie Secure on every response (it is anyway on requests that came over https)",
     ),
 ];
 
@@ -440,6 +461,15 @@ impl Config {
                 10_000,
             )?,
             spool_root,
+            ui_enabled: flag(&get, "CALLCSV_UI", true)?,
+            ui_session_idle_seconds: number(
+                &get,
+                "CALLCSV_UI_SESSION_IDLE",
+                1800,
+                60,
+                30 * 24 * 3600,
+            )?,
+            cookie_secure: flag(&get, "CALLCSV_COOKIE_SECURE", false)?,
         })
     }
 
@@ -492,6 +522,16 @@ fn spool_root(raw: &str) -> Result<PathBuf, String> {
 }
 
 /// Reads an integer variable within bounds, or its default.
+/// A `true`/`false` variable (also `1`/`0`, `yes`/`no`).
+fn flag(get: &impl Fn(&str) -> Option<String>, name: &str, default: bool) -> Result<bool, String> {
+    match get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes") => Ok(true),
+        Some("false" | "0" | "no") => Ok(false),
+        Some(other) => Err(format!("{name}: {other:?} is not true or false")),
+    }
+}
+
 fn number<T>(
     get: &impl Fn(&str) -> Option<String>,
     name: &str,

@@ -28,6 +28,7 @@ pub mod schedulers;
 pub mod server;
 pub mod sources;
 pub mod tenancy;
+pub mod ui;
 
 use std::sync::Arc;
 

@@ -1,6 +1,7 @@
 //! What a list asks for, whichever front door it came through: the page, the order and
 //! the filters (by name, values as given). The JSON API fills it from the query string
-//! (`api::ListParams::parse`); the operations and the queries read it here.
+//! (`ListParams::parse`), the console from its filter forms (`ListParams::from_pairs`); the
+//! operations and the queries read it here.
 
 use std::collections::BTreeMap;
 
@@ -99,4 +100,94 @@ impl ListParams {
             ))),
         }
     }
+}
+
+/// The query string of a collection request: `?page=&itemsPerPage=&_order[field]=&<filters>`.
+/// Unknown parameters are a 400, so a typo never silently returns everything.
+impl ListParams {
+    pub fn parse(
+        req: &actix_web::HttpRequest,
+        allowed_filters: &[&str],
+        allowed_order: &[&str],
+    ) -> AppResult<ListParams> {
+        let pairs = url::form_urlencoded::parse(req.query_string().as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()));
+        ListParams::from_pairs(pairs, allowed_filters, allowed_order)
+    }
+
+    /// The same from already decoded pairs (the console's filter forms, blanks left out).
+    pub fn from_pairs(
+        pairs: impl IntoIterator<Item = (String, String)>,
+        allowed_filters: &[&str],
+        allowed_order: &[&str],
+    ) -> AppResult<ListParams> {
+        let mut params = ListParams::default();
+        let mut seen = std::collections::HashSet::new();
+        for (key, value) in pairs {
+            if !seen.insert(key.clone()) {
+                return Err(AppError::invalid_query(format!(
+                    "{key}: given more than once"
+                )));
+            }
+            match key.as_str() {
+                "page" => params.page = positive(&key, &value, MAX_PAGE)?,
+                "itemsPerPage" => params.per_page = positive(&key, &value, MAX_ITEMS_PER_PAGE)?,
+                _ if key.starts_with("_order[") && key.ends_with(']') => {
+                    let field = &key["_order[".len()..key.len() - 1];
+                    if !allowed_order.contains(&field) {
+                        return Err(AppError::invalid_query(format!(
+                            "{key}: cannot order by {field:?} (possible: {})",
+                            allowed_order.join(", ")
+                        )));
+                    }
+                    let direction = match value.as_str() {
+                        "asc" | "ASC" => Direction::Asc,
+                        "desc" | "DESC" => Direction::Desc,
+                        _ => {
+                            return Err(AppError::invalid_query(format!(
+                                "{key}: expected asc or desc"
+                            )))
+                        }
+                    };
+                    params.order.push((field.to_string(), direction));
+                }
+                _ if allowed_filters.contains(&key.as_str()) => {
+                    params.filters.insert(key, value);
+                }
+                _ => {
+                    let mut known: Vec<&str> = vec!["page", "itemsPerPage"];
+                    known.extend(allowed_filters);
+                    return Err(AppError::invalid_query(format!(
+                        "unknown query parameter {key:?} (possible: {}, _order[field])",
+                        known.join(", ")
+                    )));
+                }
+            }
+        }
+        Ok(params)
+    }
+}
+
+fn positive(key: &str, value: &str, max: i64) -> AppResult<i64> {
+    // Plain digits only: `parse` alone would also take a leading `+`.
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+    match value.parse::<i64>() {
+        Ok(n) if digits && n >= 1 && n <= max => Ok(n),
+        _ => Err(AppError::invalid_query(format!(
+            "{key}: {value:?} must be a whole number from 1 to {max}"
+        ))),
+    }
+}
+
+/// The URL of another page of the same list: the request's path and query with `page`
+/// replaced (the API's `Link` header and the console's page links).
+pub fn page_link(req: &actix_web::HttpRequest, page: i64) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        if key != "page" {
+            query.append_pair(&key, &value);
+        }
+    }
+    query.append_pair("page", &page.to_string());
+    format!("{}?{}", req.path(), query.finish())
 }

@@ -97,7 +97,7 @@ fn bootstrap_admin(config: &Config, conn: &mut db::DbConnection) -> Result<(), S
 
 /// The application's settings for body/query extraction: every malformed input becomes a
 /// 4xx in the one error shape.
-pub fn configure_app(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
+pub fn configure_app(cfg: &mut web::ServiceConfig, max_body_bytes: usize, ui: bool) {
     let json = web::JsonConfig::default()
         .limit(max_body_bytes)
         .content_type(|mime| mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
@@ -109,6 +109,11 @@ pub fn configure_app(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
         .app_data(query)
         .app_data(web::PayloadConfig::new(max_body_bytes))
         .configure(crate::api::configure)
+        .configure(|cfg| {
+            if ui {
+                crate::ui::configure(cfg);
+            }
+        })
         .default_service(web::to(|| async {
             Err::<actix_web::HttpResponse, _>(AppError::not_found())
         }));
@@ -246,6 +251,7 @@ pub fn http_server(
 
     let state = web::Data::new(state);
     let max_body = state.config.max_body_bytes;
+    let ui = state.config.ui_enabled;
     let local = listener.local_addr()?;
     let builder = actix_server::Server::build();
     let shutdown = builder.graceful_shutdown_signal();
@@ -256,7 +262,7 @@ pub fn http_server(
             let state = state.clone();
             let app = App::new()
                 .app_data(state)
-                .configure(|cfg| configure_app(cfg, max_body))
+                .configure(|cfg| configure_app(cfg, max_body, ui))
                 .wrap_fn(|mut req, srv| {
                     // HEAD is served as GET (RFC 9110 asks every server for it); the HTTP
                     // layer still knows the request was HEAD and sends the headers without

@@ -13,7 +13,7 @@ use crate::calls::ingest::{self, Format};
 use crate::calls::rerate::{self, RerateInput};
 use crate::calls::{self, read};
 use crate::db;
-use crate::db::billable_calls::{BillableCall, Filter};
+use crate::db::billable_calls::BillableCall;
 use crate::error::{AppError, AppResult};
 use crate::ids::{BrandId, CallId, Id};
 use crate::report;
@@ -202,7 +202,7 @@ async fn list(
     let params = ListParams::parse(&req, read::FILTERS, read::ORDER)?;
     let filter = read::filter(&caller, &params)?;
     if wants_csv(&req) {
-        return Ok(stream_csv(&state, &caller, filter));
+        return Ok(report::download::calls_csv(&state, &caller, filter));
     }
     let full = read::sees_costs(&caller);
     paged(
@@ -213,30 +213,6 @@ async fn list(
         |c| CallView::new(c, full),
     )
     .await
-}
-
-/// Streams every matching call as CSV, one chunk at a time as the client reads (see
-/// `report::paced`): memory per stream stays at one chunk however slow the reader. One
-/// slot of the stream limit per brand (platform-wide streams share one key) is held until
-/// the body ends; beyond the limit, 429.
-fn stream_csv(state: &AppState, caller: &Caller, filter: Filter) -> HttpResponse {
-    let tenant = filter.brand.clone().unwrap_or_else(|| "*".into());
-    let permit = match state.streams.acquire(&tenant) {
-        Ok(permit) => permit,
-        Err(e) => return e.response_retry_after(crate::limits::RETRY_AFTER_SECONDS),
-    };
-    let export = read::Export::new(caller, filter);
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"billable_calls.csv\"",
-        ))
-        .streaming(report::paced::body(
-            state.pool.clone(),
-            export,
-            Some(permit),
-        ))
 }
 
 async fn get(

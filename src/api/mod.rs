@@ -373,62 +373,6 @@ pub fn no_content() -> HttpResponse {
 // ---------------------------------------------------------------------------------------
 // Lists
 
-/// The query string of a collection request: `?page=&itemsPerPage=&_order[field]=&<filters>`.
-/// Unknown parameters are a 400, so a typo never silently returns everything.
-impl ListParams {
-    pub fn parse(
-        req: &HttpRequest,
-        allowed_filters: &[&str],
-        allowed_order: &[&str],
-    ) -> AppResult<ListParams> {
-        let mut params = ListParams::default();
-        let mut seen = std::collections::HashSet::new();
-        for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
-            let (key, value) = (key.into_owned(), value.into_owned());
-            if !seen.insert(key.clone()) {
-                return Err(AppError::invalid_query(format!(
-                    "{key}: given more than once"
-                )));
-            }
-            match key.as_str() {
-                "page" => params.page = positive(&key, &value, MAX_PAGE)?,
-                "itemsPerPage" => params.per_page = positive(&key, &value, MAX_ITEMS_PER_PAGE)?,
-                _ if key.starts_with("_order[") && key.ends_with(']') => {
-                    let field = &key["_order[".len()..key.len() - 1];
-                    if !allowed_order.contains(&field) {
-                        return Err(AppError::invalid_query(format!(
-                            "{key}: cannot order by {field:?} (possible: {})",
-                            allowed_order.join(", ")
-                        )));
-                    }
-                    let direction = match value.as_str() {
-                        "asc" | "ASC" => Direction::Asc,
-                        "desc" | "DESC" => Direction::Desc,
-                        _ => {
-                            return Err(AppError::invalid_query(format!(
-                                "{key}: expected asc or desc"
-                            )))
-                        }
-                    };
-                    params.order.push((field.to_string(), direction));
-                }
-                _ if allowed_filters.contains(&key.as_str()) => {
-                    params.filters.insert(key, value);
-                }
-                _ => {
-                    let mut known: Vec<&str> = vec!["page", "itemsPerPage"];
-                    known.extend(allowed_filters);
-                    return Err(AppError::invalid_query(format!(
-                        "unknown query parameter {key:?} (possible: {}, _order[field])",
-                        known.join(", ")
-                    )));
-                }
-            }
-        }
-        Ok(params)
-    }
-}
-
 /// `?force=true` on a DELETE (the only parameter a DELETE takes).
 pub fn force_param(req: &HttpRequest) -> AppResult<bool> {
     let params = ListParams::parse(req, &["force"], &[])?;
@@ -436,17 +380,6 @@ pub fn force_param(req: &HttpRequest) -> AppResult<bool> {
         return Err(AppError::invalid_query("a DELETE takes only ?force=true"));
     }
     Ok(params.filter_bool("force")?.unwrap_or(false))
-}
-
-fn positive(key: &str, value: &str, max: i64) -> AppResult<i64> {
-    // Plain digits only: `parse` alone would also take a leading `+`.
-    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
-    match value.parse::<i64>() {
-        Ok(n) if digits && n >= 1 && n <= max => Ok(n),
-        _ => Err(AppError::invalid_query(format!(
-            "{key}: {value:?} must be a whole number from 1 to {max}"
-        ))),
-    }
 }
 
 /// A page of a collection: the JSON array, `X-Total-Count`, and `Link` rel=next/prev.
@@ -459,16 +392,7 @@ pub fn page<T: Serialize>(
     let mut response = HttpResponse::Ok();
     response.insert_header(("X-Total-Count", total.to_string()));
     let mut links = vec![];
-    let link_to = |page: i64| {
-        let mut query = url::form_urlencoded::Serializer::new(String::new());
-        for (key, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
-            if key != "page" {
-                query.append_pair(&key, &value);
-            }
-        }
-        query.append_pair("page", &page.to_string());
-        format!("<{}?{}>", req.path(), query.finish())
-    };
+    let link_to = |page: i64| format!("<{}>", crate::listing::page_link(req, page));
     if params.offset() + params.per_page < total {
         links.push(format!("{}; rel=\"next\"", link_to(params.page + 1)));
     }

@@ -340,6 +340,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ui_sessions (id) {
+        id -> Text,
+        administrator_id -> Text,
+        token_version -> BigInt,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(rates -> rating_plans (rating_plan_id));
 diesel::joinable!(rating_profiles -> rating_plans (rating_plan_id));
 diesel::joinable!(billable_calls -> clients (client_id));
@@ -364,4 +375,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     cdr_sources,
     cdr_imports,
     cdr_spool_files,
+    ui_sessions,
 );

@@ -129,6 +129,31 @@ fn normalise_email(raw: &str) -> Result<String, String> {
 }
 
 impl SchedulerInput {
+    /// The input that stores `current` as it is: a front door changing one field (the
+    /// console's enable/disable) starts from it.
+    pub fn of(current: &Scheduler) -> SchedulerInput {
+        SchedulerInput {
+            brand: Some(current.brand_id.clone()),
+            client: current.client_id.clone(),
+            name: Some(current.name.clone()),
+            client_type: current.client_type.clone(),
+            unit: Some(current.unit.clone()),
+            frequency: Some(i64::from(current.frequency)),
+            cron: current.cron.clone(),
+            call_direction: Some(current.call_direction.clone()),
+            carrier: current.carrier_id.clone(),
+            ddi_provider: current.ddi_provider_id.clone(),
+            ddi: current.ddi_id.clone(),
+            endpoint_type: current.endpoint_type.clone(),
+            endpoint_id: current.endpoint_id.clone(),
+            email: Some(current.email.clone()),
+            notification_template: current.notification_template_id.clone(),
+            next_execution: current.next_execution.map(crate::fields::ts),
+            enabled: Some(current.enabled),
+            max_catch_up: DEFAULT_MAX_CATCH_UP,
+        }
+    }
+
     /// Validates every field against `owner` (every reference must be of its brand, and of
     /// its client where the spec says so) and builds the row. `kept` holds what the input
     /// cannot change: the run history of an existing scheduler.

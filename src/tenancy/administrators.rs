@@ -242,6 +242,10 @@ impl Resource for Administrators {
                 // Tokens issued before the change stop working (see `auth::caller`).
                 administrators::revoke_tokens(conn, &row.id)?;
             }
+            if password_changed || !row.active {
+                // Their console sessions end now too (each request checks as well).
+                db::ui_sessions::delete_of(conn, &row.id)?;
+            }
             Ok::<_, AppError>(())
         })?;
         Ok(row)
@@ -260,6 +264,7 @@ impl Resource for Administrators {
         if caller.role == Role::Brand && current.role == "platform" {
             return Err(AppError::not_found());
         }
+        db::ui_sessions::delete_of(conn, &current.id)?;
         administrators::delete(conn, &current.id)?;
         Ok(())
     }

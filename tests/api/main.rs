@@ -13,6 +13,7 @@ mod cdr_arrivals;
 mod cdr_sources;
 mod cli;
 mod cli_import;
+mod console;
 mod ddi_providers;
 mod ddis;
 mod demo;

@@ -1,0 +1,231 @@
+//! The calls search: the filters of `calls::read` from a form (times in the viewer's zone),
+//! a page of calls, and **Export CSV** of exactly the current filter through the same
+//! streamed export as `GET /billable_calls` with `Accept: text/csv`. Client administrators
+//! see neither cost nor carrier (`calls::read::sees_costs`).
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::auth::{Caller, Role};
+use crate::calls::read;
+use crate::db::{self, billable_calls::BillableCall, DbConnection};
+use crate::error::AppResult;
+use crate::ids::{BrandId, Id};
+use crate::listing::ListParams;
+use crate::tenancy::{Carriers, Clients};
+use crate::ui::schedulers::{all, Choice};
+use crate::ui::view::{self, Nav};
+use crate::ui::{filled_query, page, Console, Pager, UiError};
+use crate::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/calls", web::get().to(search))
+        .route("/calls/export", web::get().to(export));
+}
+
+struct Row {
+    start: String,
+    caller: String,
+    callee: String,
+    direction: String,
+    client: String,
+    carrier: String,
+    duration: String,
+    destination: String,
+    price: String,
+    cost: String,
+    disposition: String,
+    rating_error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "calls.html")]
+struct SearchPage {
+    nav: Nav,
+    rows: Vec<Row>,
+    costs: bool,
+    clients: Vec<Choice>,
+    carriers: Vec<Choice>,
+    form: HashMap<String, String>,
+    export: String,
+    dispositions: &'static [&'static str],
+    pager: Pager,
+}
+
+impl SearchPage {
+    fn v(&self, name: &str) -> &str {
+        self.form.get(name).map(String::as_str).unwrap_or_default()
+    }
+
+    fn is(&self, name: &str, value: &str) -> bool {
+        self.v(name) == value
+    }
+}
+
+/// The page's query (blanks dropped) and the operation's parameters it stands for: `from`
+/// and `to` are `datetime-local` values in the viewer's zone.
+fn read_query(
+    req: &HttpRequest,
+    console: &Console,
+) -> Result<(HashMap<String, String>, ListParams), UiError> {
+    let mut form = HashMap::new();
+    let mut pairs = Vec::new();
+    for (k, v) in filled_query(req) {
+        let operation_name = match k.as_str() {
+            "from" => Some("startTime[after]"),
+            "to" => Some("startTime[strictly_before]"),
+            _ => None,
+        };
+        match operation_name {
+            Some(name) => {
+                let t = view::from_local_input(&v, console.timezone)
+                    .map_err(|e| crate::error::AppError::invalid_query(format!("{k}: {e}")))?;
+                pairs.push((name.to_string(), t));
+            }
+            None => pairs.push((k.clone(), v.clone())),
+        }
+        form.insert(k, v);
+    }
+    let mut order = vec![];
+    if !form.keys().any(|k| k.starts_with("_order[")) {
+        order.push(("_order[startTime]".to_string(), "desc".to_string()));
+    }
+    let params =
+        ListParams::from_pairs(pairs.into_iter().chain(order), read::FILTERS, read::ORDER)?;
+    Ok((form, params))
+}
+
+/// Names and currencies for the rows: client and carrier names, each brand's currency.
+struct Names {
+    clients: HashMap<String, String>,
+    carriers: HashMap<String, String>,
+    currencies: HashMap<String, String>,
+}
+
+fn names(conn: &mut DbConnection, caller: &Caller, calls: &[BillableCall]) -> AppResult<Names> {
+    let clients = all::<Clients>(conn, caller)?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    let carriers = match caller.role {
+        Role::Client => HashMap::new(),
+        _ => all::<Carriers>(conn, caller)?
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect(),
+    };
+    let mut currencies = HashMap::new();
+    for call in calls {
+        if !currencies.contains_key(&call.brand_id) {
+            let brand = db::brands::find(conn, &BrandId::from_db(call.brand_id.clone()))?;
+            let currency = brand.map(|b| b.currency).unwrap_or_default();
+            currencies.insert(call.brand_id.clone(), currency);
+        }
+    }
+    Ok(Names {
+        clients,
+        carriers,
+        currencies,
+    })
+}
+
+fn row(c: BillableCall, names: &Names, console: &Console) -> Row {
+    let currency = names
+        .currencies
+        .get(&c.brand_id)
+        .cloned()
+        .unwrap_or_default();
+    let money = |amount: Option<String>| view::money(amount, &currency);
+    let costs = console.sees_costs();
+    Row {
+        start: view::local(c.start_time, console.timezone),
+        caller: c.caller,
+        callee: c.callee,
+        direction: c.direction,
+        client: names.clients.get(&c.client_id).cloned().unwrap_or_default(),
+        carrier: match (costs, &c.carrier_id) {
+            (true, Some(id)) => names.carriers.get(id).cloned().unwrap_or_default(),
+            _ => String::new(),
+        },
+        duration: format!("{} s", c.billed_seconds),
+        destination: c.destination_name.unwrap_or_default(),
+        price: money(c.price),
+        cost: if costs { money(c.cost) } else { String::new() },
+        disposition: c.disposition,
+        rating_error: c.rating_error,
+    }
+}
+
+async fn search(
+    state: web::Data<AppState>,
+    console: Console,
+    req: HttpRequest,
+) -> Result<HttpResponse, UiError> {
+    let (form, params) = read_query(&req, &console)?;
+    let filter = read::filter(&console.caller, &params)?;
+    let (caller, viewer) = (console.caller.clone(), console.clone());
+    let (params, total, rows, clients, carriers) = db::run(&state.pool, move |conn| {
+        let (total, calls) = read::list(conn, &filter, &params)?;
+        let names = names(conn, &caller, &calls)?;
+        let rows = calls.into_iter().map(|c| row(c, &names, &viewer)).collect();
+        let choice = |m: &HashMap<String, String>| {
+            let mut v: Vec<Choice> = m
+                .iter()
+                .map(|(id, name)| Choice::new(id.clone(), name.clone()))
+                .collect();
+            v.sort_by(|a, b| a.label.cmp(&b.label));
+            v
+        };
+        Ok((
+            params,
+            total,
+            rows,
+            choice(&names.clients),
+            choice(&names.carriers),
+        ))
+    })
+    .await?;
+    // The same filter (blanks left out, page and order dropped): every matching call.
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    let mut filled: Vec<(&String, &String)> = form
+        .iter()
+        .filter(|(k, _)| *k != "page" && !k.starts_with("_order["))
+        .collect();
+    filled.sort();
+    for (k, v) in filled {
+        query.append_pair(k, v);
+    }
+    let export = format!("/ui/calls/export?{}", query.finish());
+    page(&SearchPage {
+        nav: Nav::of(&console, "calls"),
+        rows,
+        costs: console.sees_costs(),
+        clients: if console.caller.role == Role::Client {
+            vec![]
+        } else {
+            clients
+        },
+        carriers,
+        form,
+        export,
+        dispositions: crate::db::billable_calls::DISPOSITIONS,
+        pager: Pager::new(&req, &params, total),
+    })
+}
+
+/// Every call of the page's filter (all pages) as CSV, streamed.
+async fn export(
+    state: web::Data<AppState>,
+    console: Console,
+    req: HttpRequest,
+) -> Result<HttpResponse, UiError> {
+    let (_, params) = read_query(&req, &console)?;
+    let filter = read::filter(&console.caller, &params)?;
+    Ok(crate::report::download::calls_csv(
+        &state,
+        &console.caller,
+        filter,
+    ))
+}

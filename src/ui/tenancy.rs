@@ -1,0 +1,161 @@
+//! The tenancy lists (clients, carriers, DDI providers, DDIs, endpoints): one page shape,
+//! each a `Resource::list` with the session's caller, so a role sees exactly what the API
+//! shows it (and a 403 page where the API says 403).
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::auth::Caller;
+use crate::db::{self, DbConnection};
+use crate::error::AppResult;
+use crate::ops::Resource;
+use crate::tenancy::{Carriers, Clients, DdiProviders, Ddis, Endpoints};
+use crate::ui::schedulers::all;
+use crate::ui::view::{self, Nav};
+use crate::ui::{page, query_params, Console, Pager, UiError};
+use crate::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/clients", web::get().to(list::<Clients>))
+        .route("/carriers", web::get().to(list::<Carriers>))
+        .route("/ddi_providers", web::get().to(list::<DdiProviders>))
+        .route("/ddis", web::get().to(list::<Ddis>))
+        .route("/endpoints", web::get().to(list::<Endpoints>));
+}
+
+/// How a resource's list page looks: its title, columns and the cells of one object.
+trait Listed: Resource {
+    const SECTION: &'static str;
+    const TITLE: &'static str;
+    const COLUMNS: &'static [&'static str];
+    fn cells(object: Self::Object, names: &Names, console: &Console) -> Vec<String>;
+}
+
+/// Client names by id (DDIs and endpoints show their client).
+struct Names {
+    clients: HashMap<String, String>,
+}
+
+fn names(conn: &mut DbConnection, caller: &Caller) -> AppResult<Names> {
+    Ok(Names {
+        clients: all::<Clients>(conn, caller)?
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect(),
+    })
+}
+
+fn client_name(names: &Names, id: &str) -> String {
+    names.clients.get(id).cloned().unwrap_or_default()
+}
+
+impl Listed for Clients {
+    const SECTION: &'static str = "clients";
+    const TITLE: &'static str = "Clients";
+    const COLUMNS: &'static [&'static str] =
+        &["Name", "Type", "Time zone", "Language", "Code", "Created"];
+    fn cells(c: Self::Object, _: &Names, console: &Console) -> Vec<String> {
+        vec![
+            c.name,
+            c.client_type,
+            c.timezone,
+            c.language,
+            c.code.unwrap_or_default(),
+            view::local(c.created_at, console.timezone),
+        ]
+    }
+}
+
+impl Listed for Carriers {
+    const SECTION: &'static str = "carriers";
+    const TITLE: &'static str = "Carriers";
+    const COLUMNS: &'static [&'static str] = &["Name", "Description", "Code", "Created"];
+    fn cells(c: Self::Object, _: &Names, console: &Console) -> Vec<String> {
+        vec![
+            c.name,
+            c.description,
+            c.code.unwrap_or_default(),
+            view::local(c.created_at, console.timezone),
+        ]
+    }
+}
+
+impl Listed for DdiProviders {
+    const SECTION: &'static str = "ddi_providers";
+    const TITLE: &'static str = "DDI providers";
+    const COLUMNS: &'static [&'static str] = &["Name", "Description", "Created"];
+    fn cells(p: Self::Object, _: &Names, console: &Console) -> Vec<String> {
+        vec![
+            p.name,
+            p.description,
+            view::local(p.created_at, console.timezone),
+        ]
+    }
+}
+
+impl Listed for Ddis {
+    const SECTION: &'static str = "ddis";
+    const TITLE: &'static str = "DDIs";
+    const COLUMNS: &'static [&'static str] = &["DDI", "Client", "Created"];
+    fn cells(d: Self::Object, names: &Names, console: &Console) -> Vec<String> {
+        vec![
+            d.ddi_e164,
+            client_name(names, &d.client_id),
+            view::local(d.created_at, console.timezone),
+        ]
+    }
+}
+
+impl Listed for Endpoints {
+    const SECTION: &'static str = "endpoints";
+    const TITLE: &'static str = "Endpoints";
+    const COLUMNS: &'static [&'static str] = &["Name", "Type", "Client", "Code", "Created"];
+    fn cells(e: Self::Object, names: &Names, console: &Console) -> Vec<String> {
+        vec![
+            e.name,
+            e.endpoint_type,
+            client_name(names, &e.client_id),
+            e.code.unwrap_or_default(),
+            view::local(e.created_at, console.timezone),
+        ]
+    }
+}
+
+#[derive(Template)]
+#[template(path = "table.html")]
+struct TablePage {
+    nav: Nav,
+    title: &'static str,
+    columns: &'static [&'static str],
+    rows: Vec<Vec<String>>,
+    pager: Pager,
+}
+
+async fn list<R: Listed>(
+    state: web::Data<AppState>,
+    console: Console,
+    req: HttpRequest,
+) -> Result<HttpResponse, UiError> {
+    R::may_list(&console.caller)?;
+    let params = query_params(&req, R::filters(&console.caller), R::ORDER)?;
+    let viewer = console.clone();
+    let (params, total, rows) = db::run(&state.pool, move |conn| {
+        let (total, found) = R::list(conn, &viewer.caller, &params)?;
+        let names = names(conn, &viewer.caller)?;
+        let rows = found
+            .into_iter()
+            .map(|o| R::cells(o, &names, &viewer))
+            .collect();
+        Ok((params, total, rows))
+    })
+    .await?;
+    page(&TablePage {
+        nav: Nav::of(&console, R::SECTION),
+        title: R::TITLE,
+        columns: R::COLUMNS,
+        rows,
+        pager: Pager::new(&req, &params, total),
+    })
+}
