@@ -58,6 +58,7 @@ pub fn open(config: Config) -> Result<AppState, String> {
         config.max_ingestions_per_brand,
         0,
     );
+    let pushes = Arc::new(crate::sources::push::Prepared::new(&config.database_url));
     Ok(AppState {
         streams,
         ingestions,
@@ -66,7 +67,7 @@ pub fn open(config: Config) -> Result<AppState, String> {
         config: Arc::new(config),
         jwt: Arc::new(jwt),
         plans: Default::default(),
-        pushes: Default::default(),
+        pushes,
     })
 }
 

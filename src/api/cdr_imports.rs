@@ -279,12 +279,21 @@ async fn push_records(
     let secret = push_secret(&req);
     let (plans, prepared) = (state.plans.clone(), state.pushes.clone());
     // The secret is checked before the body is read.
+    let loading = prepared.clone();
     let loaded = db::run(&state.pool, move |conn| {
-        arrivals::for_push(conn, &plans, &prepared, &id, secret.as_deref())
+        arrivals::for_push(conn, &plans, &loading, &id, secret.as_deref())
     })
     .await?;
     let body = read_body(payload, state.config.max_body_bytes).await?;
-    let pushed = db::run(&state.pool, move |conn| push::push(conn, &loaded, &body)).await?;
+    let pool = state.pool.clone();
+    let pushed = web::block(move || {
+        let mut conn = pool.get()?;
+        let resolved = push::resolve(&mut conn, &loaded, &body)?;
+        // Not held while the push waits for its turn to be stored.
+        drop(conn);
+        prepared.store(&pool, resolved)
+    })
+    .await??;
     let c: Counts = pushed.counts;
     Ok(ok(&PushedView {
         import: pushed.import_id,

@@ -5,7 +5,7 @@
 //! time, the first [`KEEP_ERRORS`] errors.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::io::{self, Read};
 use std::rc::Rc;
 
@@ -189,35 +189,72 @@ impl Batch {
         bytes: i64,
         also: impl FnOnce(&mut DbConnection) -> AppResult<()>,
     ) -> AppResult<Counts> {
-        let mut batch = std::mem::take(self);
-        db::transaction(conn, |conn| {
-            let inserted: HashSet<String> = billable_calls::insert_new_ids(conn, &batch.calls)?
-                .into_iter()
+        let part = Part {
+            import_id: import_id.to_string(),
+            batch: std::mem::take(self),
+            bytes,
+        };
+        Ok(store_together(conn, vec![part], also)?[0])
+    }
+}
+
+/// A batch on its way into an import, with the bytes of input it covers.
+pub struct Part {
+    pub import_id: String,
+    pub batch: Batch,
+    pub bytes: i64,
+}
+
+/// Stores several batches in one transaction, each counted in its own import, with `also`
+/// inside the transaction; returns each batch's counts, in order. Pushes arriving together
+/// share one transaction this way (see [`crate::sources::push`]).
+pub fn store_together(
+    conn: &mut DbConnection,
+    mut parts: Vec<Part>,
+    also: impl FnOnce(&mut DbConnection) -> AppResult<()>,
+) -> AppResult<Vec<Counts>> {
+    // One INSERT for all the calls; each part remembers which of them are its own.
+    let mut calls = vec![];
+    let mut ranges = vec![];
+    for part in &mut parts {
+        let start = calls.len();
+        calls.append(&mut part.batch.calls);
+        ranges.push(start..calls.len());
+    }
+    db::transaction(conn, |conn| {
+        let inserted: HashSet<String> = billable_calls::insert_new_ids(conn, &calls)?
+            .into_iter()
+            .collect();
+        let mut each = Vec::with_capacity(parts.len());
+        // Per import, in id order: two instances storing into the same imports lock their
+        // rows in the same order.
+        let mut imports: BTreeMap<&str, (Counts, Vec<serde_json::Value>, i64)> = BTreeMap::new();
+        for (part, range) in parts.iter().zip(ranges) {
+            let mut counts = part.batch.counts;
+            let stored: Vec<&BillableCall> = calls[range.clone()]
+                .iter()
+                .filter(|c| inserted.contains(&c.id))
                 .collect();
-            batch.counts.accepted += inserted.len() as i64;
-            batch.counts.duplicates += (batch.calls.len() - inserted.len()) as i64;
+            counts.accepted += stored.len() as i64;
+            counts.duplicates += (range.len() - stored.len()) as i64;
             // Unrated: stored outbound calls without a price (inbound calls have none by
             // design, unanswered ones are never rated).
-            batch.counts.unrated += batch
-                .calls
+            counts.unrated += stored
                 .iter()
-                .filter(|c| {
-                    is_unrated(&c.direction, &c.disposition, c.price.as_deref())
-                        && inserted.contains(&c.id)
-                })
+                .filter(|c| is_unrated(&c.direction, &c.disposition, c.price.as_deref()))
                 .count() as i64;
-            cdr_imports::add(
-                conn,
-                import_id,
-                &batch.counts,
-                &batch.errors,
-                KEEP_ERRORS,
-                bytes,
-            )?;
-            also(conn)
-        })?;
-        Ok(batch.counts)
-    }
+            let import = imports.entry(&part.import_id).or_default();
+            add_counts(&mut import.0, &counts);
+            import.1.extend(part.batch.errors.iter().cloned());
+            import.2 += part.bytes;
+            each.push(counts);
+        }
+        for (id, (counts, errors, bytes)) in &imports {
+            cdr_imports::add(conn, id, counts, errors, KEEP_ERRORS, *bytes)?;
+        }
+        also(conn)?;
+        Ok(each)
+    })
 }
 
 /// What a running import has done so far (for a progress bar).

@@ -1,36 +1,53 @@
 //! Push: a switch posts each call as it ends (FreeSWITCH `mod_json_cdr`, scripts). Every
-//! push is read whole (they are small), resolved like any other arrival and stored in one
-//! transaction with the counts of the source's import for the current hour, so an operator
-//! sees one import per source and hour instead of one per call.
+//! push is read whole (they are small), resolved like any other arrival and stored with the
+//! counts of the source's import for the current hour, so an operator sees one import per
+//! source and hour instead of one per call; pushes arriving together share one transaction
+//! (see "Pushes stored together" below).
 //!
 //! Loading what records are resolved against (the brand's DDIs, codes and plans) costs
 //! several queries; at thousands of pushes a second it is kept for [`FRESH_FOR`] per source
 //! ([`Prepared`]), so a DDI or code added to the brand applies to pushes within that time.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DurationRound, TimeDelta};
 
 use crate::calls::rater::PlanCache;
 use crate::db::cdr_imports::{self, Counts};
-use crate::db::{self, DbConnection};
+use crate::config::DatabaseUrl;
+use crate::db::{self, DbConnection, DbPool};
 use crate::error::{AppError, AppResult};
-use crate::sources::import::{add_counts, Batch, Loaded, Origin, BATCH};
+use crate::sources::import::{add_counts, store_together, Batch, Loaded, Origin, Part, BATCH};
 use crate::sources::settings::SourceSettings;
 use crate::sources::{self, ReadOptions};
 
 /// How long a source's loaded directory serves pushes before it is loaded again.
 pub const FRESH_FOR: Duration = Duration::from_secs(2);
 
-/// Sources loaded for pushes, by id, with when they were loaded.
+/// Sources loaded for pushes, by id, with when they were loaded; and the pushes waiting to
+/// be stored.
 #[derive(Default)]
 pub struct Prepared {
     loaded: Mutex<HashMap<String, (Instant, Arc<Loaded>)>>,
+    /// Pushes waiting to be stored together.
+    together: Together,
 }
 
 impl Prepared {
+    /// For a service on `database`: on PostgreSQL two groups of pushes may be stored at
+    /// once (one prepares while the other waits for its commit to reach the disk); SQLite
+    /// has one writer at a time anyway.
+    pub fn new(database: &DatabaseUrl) -> Prepared {
+        let mut prepared = Prepared::default();
+        prepared.together.at_once = match database {
+            DatabaseUrl::Postgres(_) => 2,
+            DatabaseUrl::Sqlite(_) => 1,
+        };
+        prepared
+    }
+
     /// The source `id` as last changed at `version`, loaded: from the cache when loaded
     /// less than [`FRESH_FOR`] ago at that version, else with `settings` (and cached).
     pub fn get(
@@ -64,9 +81,18 @@ pub struct Pushed {
     pub errors: Vec<serde_json::Value>,
 }
 
-/// Stores the records of one pushed body (in the source's format; FreeSWITCH's `cdr=`
-/// form too) into the source's import of the current hour.
-pub fn push(conn: &mut DbConnection, loaded: &Loaded, body: &[u8]) -> AppResult<Pushed> {
+/// A pushed body read and resolved, ready to be stored ([`Prepared::store`]).
+pub struct Resolved {
+    import_id: String,
+    /// Batches of at most [`BATCH`] records; a push of one call makes one small batch.
+    batches: Vec<Batch>,
+    bytes: i64,
+}
+
+/// Reads and resolves the records of one pushed body (in the source's format; FreeSWITCH's
+/// `cdr=` form too), and finds (or opens) the source's import of the current hour. Nothing
+/// is stored yet; a body that cannot be read is a 400 and stores nothing.
+pub fn resolve(conn: &mut DbConnection, loaded: &Loaded, body: &[u8]) -> AppResult<Resolved> {
     let now = db::now();
     let hour = now
         .duration_trunc(TimeDelta::hours(1))
@@ -82,35 +108,169 @@ pub fn push(conn: &mut DbConnection, loaded: &Loaded, body: &[u8]) -> AppResult<
         ..loaded.settings.read.clone()
     };
     let mut reader = sources::records(loaded.settings.format, body, &options)?;
-    let mut batch = Batch::default();
-    let mut counts = Counts::default();
-    let mut errors = vec![];
-    let mut first = true;
-    loop {
-        let item = reader.next().transpose().map_err(|e| {
-            AppError::bad_request(format!("the body could not be read: {}", e.message))
-        })?;
-        let end = item.is_none();
-        if let Some(outcome) = item {
-            batch.take(loaded, outcome);
+    let mut batches = vec![Batch::default()];
+    while let Some(item) = reader.next().transpose().map_err(|e| {
+        AppError::bad_request(format!("the body could not be read: {}", e.message))
+    })? {
+        if batches.last().is_some_and(|b| b.len() >= BATCH) {
+            batches.push(Batch::default());
         }
-        if end || batch.len() >= BATCH {
-            errors.extend(batch.errors().iter().cloned());
-            // The body's bytes are counted once, with its first batch.
-            let bytes = if first { body.len() as i64 } else { 0 };
-            first = false;
-            let added = batch.store(conn, &import.id, bytes, |conn| {
-                cdr_imports::touch_finished(conn, &import.id)
-            })?;
-            add_counts(&mut counts, &added);
-        }
-        if end {
-            break;
+        if let Some(batch) = batches.last_mut() {
+            batch.take(loaded, item);
         }
     }
-    Ok(Pushed {
+    Ok(Resolved {
         import_id: import.id,
+        batches,
+        bytes: body.len() as i64,
+    })
+}
+
+/// Stores a push's batches in transactions of their own, the body's bytes counted with
+/// the first.
+fn store_alone(conn: &mut DbConnection, resolved: Resolved) -> AppResult<Pushed> {
+    let Resolved {
+        import_id,
+        batches,
+        mut bytes,
+    } = resolved;
+    let mut counts = Counts::default();
+    let mut errors = vec![];
+    for mut batch in batches {
+        errors.extend(batch.errors().iter().cloned());
+        let added = batch.store(conn, &import_id, std::mem::take(&mut bytes), |conn| {
+            cdr_imports::touch_finished(conn, &import_id)
+        })?;
+        add_counts(&mut counts, &added);
+    }
+    Ok(Pushed {
+        import_id,
         counts,
         errors,
     })
+}
+
+// ---------------------------------------------------------------------------------------
+// Pushes stored together
+//
+// A push is usually one call. Stored alone, each is a transaction of its own that updates
+// the same row (the source's import of the hour): on PostgreSQL every push then waits for
+// the previous one's commit to reach the disk, which caps a source at a few hundred pushes
+// a second. So pushes that arrive together share a transaction ("group commit"): each push
+// queues its batch; whoever finds no transaction under way takes everything queued, stores
+// it in one transaction, hands each push its own counts, and lets the next waiting push take
+// its turn. A push waits for at most the transaction under way and its own; it holds no
+// database connection while it waits.
+
+/// Pushes stored together in one transaction at most (a group is also at most the calls of
+/// [`BATCH`]).
+const GROUP: usize = 256;
+
+/// The pushes waiting to be stored, and the outcome of those stored.
+#[derive(Default)]
+struct Queue {
+    next_ticket: u64,
+    waiting: Vec<(u64, Part)>,
+    done: HashMap<u64, AppResult<Counts>>,
+    /// Groups being stored now.
+    storing: usize,
+}
+
+/// Pushes waiting for their group's transaction.
+#[derive(Default)]
+struct Together {
+    queue: Mutex<Queue>,
+    turn: Condvar,
+    /// Groups stored at once at most (0 is taken as 1).
+    at_once: usize,
+}
+
+impl Together {
+    /// Queues `part`, and stores it with whatever else is queued when its turn comes.
+    fn store(&self, pool: &DbPool, part: Part) -> AppResult<Counts> {
+        let mut queue = self.queue.lock().map_err(AppError::internal)?;
+        let ticket = queue.next_ticket;
+        queue.next_ticket += 1;
+        queue.waiting.push((ticket, part));
+        loop {
+            if let Some(outcome) = queue.done.remove(&ticket) {
+                return outcome;
+            }
+            if queue.storing < self.at_once.max(1) && !queue.waiting.is_empty() {
+                queue.storing += 1;
+                let group = take_group(&mut queue.waiting);
+                drop(queue);
+                let outcomes = store_group(pool, group);
+                queue = self.queue.lock().map_err(AppError::internal)?;
+                queue.storing -= 1;
+                queue.done.extend(outcomes);
+                self.turn.notify_all();
+                continue;
+            }
+            queue = self.turn.wait(queue).map_err(AppError::internal)?;
+        }
+    }
+}
+
+/// The first pushes of the queue, up to [`GROUP`] of them and [`BATCH`] calls.
+fn take_group(waiting: &mut Vec<(u64, Part)>) -> Vec<(u64, Part)> {
+    let (mut count, mut calls) = (0, 0);
+    for (_, part) in waiting.iter() {
+        if count > 0 && (count == GROUP || calls + part.batch.len() > BATCH) {
+            break;
+        }
+        count += 1;
+        calls += part.batch.len();
+    }
+    waiting.drain(..count).collect()
+}
+
+/// Stores a group in one transaction; every push of it gets its counts, or the error.
+fn store_group(pool: &DbPool, group: Vec<(u64, Part)>) -> Vec<(u64, AppResult<Counts>)> {
+    let (tickets, parts): (Vec<u64>, Vec<Part>) = group.into_iter().unzip();
+    let mut imports: Vec<String> = parts.iter().map(|p| p.import_id.clone()).collect();
+    imports.sort();
+    imports.dedup();
+    let stored = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut conn = pool.get()?;
+        store_together(&mut conn, parts, |conn| {
+            imports
+                .iter()
+                .try_for_each(|id| cdr_imports::touch_finished(conn, id))
+        })
+    }))
+    .unwrap_or_else(|_| Err(AppError::internal("storing pushed calls panicked")));
+    match stored {
+        Ok(counts) => tickets.into_iter().zip(counts.into_iter().map(Ok)).collect(),
+        Err(e) => tickets.into_iter().map(|t| (t, Err(e.clone()))).collect(),
+    }
+}
+
+impl Prepared {
+    /// Stores a resolved push: a push of one batch in a transaction shared with the pushes
+    /// arriving meanwhile, a larger one in transactions of its own. Blocking.
+    pub fn store(&self, pool: &DbPool, resolved: Resolved) -> AppResult<Pushed> {
+        if resolved.batches.len() > 1 {
+            let mut conn = pool.get()?;
+            return store_alone(&mut conn, resolved);
+        }
+        let Resolved {
+            import_id,
+            batches,
+            bytes,
+        } = resolved;
+        let batch = batches.into_iter().next().unwrap_or_default();
+        let errors = batch.errors().to_vec();
+        let part = Part {
+            import_id: import_id.clone(),
+            batch,
+            bytes,
+        };
+        let counts = self.together.store(pool, part)?;
+        Ok(Pushed {
+            import_id,
+            counts,
+            errors,
+        })
+    }
 }
