@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use chrono::{DurationRound, TimeDelta};
 
 use crate::calls::rater::PlanCache;
-use crate::db::cdr_imports::{self, Counts};
 use crate::config::DatabaseUrl;
+use crate::db::cdr_imports::{self, Counts};
 use crate::db::{self, DbConnection, DbPool};
 use crate::error::{AppError, AppResult};
 use crate::sources::import::{add_counts, store_together, Batch, Loaded, Origin, Part, BATCH};
@@ -109,9 +109,11 @@ pub fn resolve(conn: &mut DbConnection, loaded: &Loaded, body: &[u8]) -> AppResu
     };
     let mut reader = sources::records(loaded.settings.format, body, &options)?;
     let mut batches = vec![Batch::default()];
-    while let Some(item) = reader.next().transpose().map_err(|e| {
-        AppError::bad_request(format!("the body could not be read: {}", e.message))
-    })? {
+    while let Some(item) = reader
+        .next()
+        .transpose()
+        .map_err(|e| AppError::bad_request(format!("the body could not be read: {}", e.message)))?
+    {
         if batches.last().is_some_and(|b| b.len() >= BATCH) {
             batches.push(Batch::default());
         }
@@ -241,7 +243,10 @@ fn store_group(pool: &DbPool, group: Vec<(u64, Part)>) -> Vec<(u64, AppResult<Co
     }))
     .unwrap_or_else(|_| Err(AppError::internal("storing pushed calls panicked")));
     match stored {
-        Ok(counts) => tickets.into_iter().zip(counts.into_iter().map(Ok)).collect(),
+        Ok(counts) => tickets
+            .into_iter()
+            .zip(counts.into_iter().map(Ok))
+            .collect(),
         Err(e) => tickets.into_iter().map(|t| (t, Err(e.clone()))).collect(),
     }
 }

@@ -15,6 +15,7 @@ backend_tests!(
     a_broken_upload_keeps_what_arrived_and_the_same_file_again_stores_the_rest,
     uploads_are_refused_to_whoever_may_not_write_the_source,
     a_push_with_the_secret_is_grouped_in_the_hours_import,
+    pushes_arriving_together_are_each_counted_once,
     imports_are_listed_filtered_and_kept_to_the_brand
 );
 
@@ -479,6 +480,89 @@ async fn a_push_with_the_secret_is_grouped_in_the_hours_import(app: TestApp) {
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// Pushes sent at the same moment share transactions: each push still answers with its
+/// own counts, a call pushed twice at once is stored once, a broken push is rejected alone,
+/// and the hour's import adds up to what is stored.
+async fn pushes_arriving_together_are_each_counted_once(app: TestApp) {
+    let (brand, operator, _, _) = pbx(&app, "Together").await;
+    let created = app
+        .create(
+            "/cdr_sources",
+            &operator,
+            json!({"name": "fs", "format": "freeswitch-json",
+                   "mapping": {"client": {"field": "variables.accountcode"}}}),
+        )
+        .await;
+    let (source, secret) = (
+        id(&created),
+        created["pushSecret"].as_str().unwrap().to_string(),
+    );
+    // 40 calls, the first 10 of them pushed twice, and 2 bodies that are not JSON.
+    let mut bodies: Vec<String> = (0..40)
+        .chain(0..10)
+        .map(|i| fs_document(&format!("call-{i}"), "912345678", false).to_string())
+        .collect();
+    bodies.extend(["{not json".to_string(), "[1,".to_string()]);
+    let answers = futures_util::future::join_all(bodies.iter().map(|body| {
+        push(
+            &app,
+            &source,
+            Some(("bearer", &secret)),
+            "application/json",
+            body.clone(),
+        )
+    }))
+    .await;
+    let mut accepted = 0;
+    for (body, (status, answer)) in bodies.iter().zip(&answers) {
+        if body.starts_with("{\"") {
+            assert_eq!(status, &StatusCode::OK, "{answer}");
+            assert_eq!(answer["records"], 1, "{answer}");
+            let (a, d) = (
+                answer["accepted"].as_i64().unwrap(),
+                answer["duplicates"].as_i64().unwrap(),
+            );
+            assert_eq!(a + d, 1, "each push counts its own call: {answer}");
+            accepted += a;
+        } else {
+            assert_eq!(status, &StatusCode::OK, "{answer}");
+            assert_eq!(
+                (&answer["rejected"], &answer["accepted"]),
+                (&json!(1), &json!(0))
+            );
+            assert_eq!(answer["errors"][0]["line"], 1, "{answer}");
+        }
+    }
+    assert_eq!(accepted, 40, "every call accepted by exactly one push");
+
+    let (_, imports) = app
+        .get(
+            &format!("/cdr_imports?source={source}&origin=push"),
+            &operator,
+        )
+        .await;
+    let imports = imports.as_array().unwrap();
+    assert_eq!(imports.len(), 1, "{imports:?}");
+    assert_eq!(
+        (
+            &imports[0]["records"],
+            &imports[0]["accepted"],
+            &imports[0]["duplicates"],
+            &imports[0]["rejected"]
+        ),
+        (&json!(52), &json!(40), &json!(10), &json!(2)),
+        "{imports:?}"
+    );
+    let (status, calls) = app
+        .get(
+            &format!("/billable_calls?brand={brand}&itemsPerPage=100"),
+            &operator,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(calls.as_array().unwrap().len(), 40);
 }
 
 async fn imports_are_listed_filtered_and_kept_to_the_brand(app: TestApp) {
