@@ -5,7 +5,8 @@
 use std::sync::OnceLock;
 
 /// The points the runner passes, in order, for one report.
-/// The spool passes `spool_after_batch` after committing each batch of a file.
+/// The spool passes `spool_after_batch` after committing each batch of a file, a pull
+/// `pull_after_batch` after committing each page of a window but its last.
 pub const POINTS: &[&str] = &[
     "after_claim",
     "mid_csv",

@@ -252,3 +252,28 @@ pub fn last_started(
         .select(max(cdr_imports::started_at))
         .first(conn)?)
 }
+
+/// Marks the source's imports of `origin` still `running` as `failed` with `failure`: what
+/// a runner that died left (the caller holds the source's lease, so no other runs).
+pub fn fail_running(
+    conn: &mut DbConnection,
+    source_id: &str,
+    origin: &str,
+    failure: &str,
+) -> AppResult<usize> {
+    use cdr_imports::dsl as t;
+    let now = crate::db::now();
+    Ok(diesel::update(
+        cdr_imports::table
+            .filter(t::source_id.eq(source_id))
+            .filter(t::origin.eq(origin))
+            .filter(t::status.eq("running")),
+    )
+    .set((
+        t::status.eq("failed"),
+        t::failure.eq(failure),
+        t::finished_at.eq(Some(now)),
+        t::updated_at.eq(now),
+    ))
+    .execute(conn)?)
+}

@@ -305,3 +305,13 @@ pub fn save_pull_checkpoint(
         .execute(conn)?;
     Ok(())
 }
+
+/// Where a source never pulled starts (`sources::pull::starting_point`), unless another
+/// runner set it first.
+pub fn start_pull(conn: &mut DbConnection, id: &str, checkpoint: NaiveDateTime) -> AppResult<()> {
+    use cdr_sources::dsl as s;
+    diesel::update(s::cdr_sources.find(id).filter(s::pull_checkpoint.is_null()))
+        .set(s::pull_checkpoint.eq(checkpoint))
+        .execute(conn)?;
+    Ok(())
+}

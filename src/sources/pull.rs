@@ -58,17 +58,28 @@ impl Window {
     }
 }
 
-/// The next window to ask for at `now`, given the end of the last complete window (`None`:
-/// never pulled, the first window is the 12 hours before the last 5 minutes), or `None`
-/// when nothing new is ready yet. Windows end at whole seconds.
-pub fn next_window(checkpoint: Option<NaiveDateTime>, now: NaiveDateTime) -> Option<Window> {
-    let ready = now.trunc_subsecs(0) - Duration::minutes(READY_AFTER_MINUTES);
-    let start = match checkpoint {
-        Some(done) if done >= ready => return None,
-        Some(done) => done - Duration::minutes(OVERLAP_MINUTES),
-        None => ready - Duration::hours(WINDOW_HOURS),
-    };
-    let start = start.max(ready - Duration::hours(KEPT_HOURS));
+/// Where a source never pulled starts, at `now`: as if a window had ended an hour after the
+/// start of the 12 hours before the last 5 minutes, so that its first window is those 12
+/// hours. Stored on the first pull, it stays where it is when that pull fails or dies, and
+/// the window is asked again from the same start.
+pub fn starting_point(now: NaiveDateTime) -> NaiveDateTime {
+    ready_at(now) - Duration::hours(WINDOW_HOURS) + Duration::minutes(OVERLAP_MINUTES)
+}
+
+/// The end of what the feed has ready at `now`: 5 minutes ago, at a whole second.
+fn ready_at(now: NaiveDateTime) -> NaiveDateTime {
+    now.trunc_subsecs(0) - Duration::minutes(READY_AFTER_MINUTES)
+}
+
+/// The next window to ask for at `now`, given the end of the last complete window (see
+/// [`starting_point`] for a source never pulled), or `None` when nothing new is ready yet.
+pub fn next_window(checkpoint: NaiveDateTime, now: NaiveDateTime) -> Option<Window> {
+    let ready = ready_at(now);
+    if checkpoint >= ready {
+        return None;
+    }
+    let start =
+        (checkpoint - Duration::minutes(OVERLAP_MINUTES)).max(ready - Duration::hours(KEPT_HOURS));
     let end = (start + Duration::hours(WINDOW_HOURS)).min(ready);
     Some(Window { start, end })
 }
@@ -232,7 +243,20 @@ impl Pull<'_> {
         if !due(conn, self.source_id(), self.interval, now)? {
             return Ok(pulled);
         }
-        let mut checkpoint = stored::pull_checkpoint(conn, self.source_id())?;
+        cdr_imports::fail_running(
+            conn,
+            self.source_id(),
+            Origin::Pull.name(),
+            "the runner stopped while reading this window; it was asked again",
+        )?;
+        let mut checkpoint = match stored::pull_checkpoint(conn, self.source_id())? {
+            Some(checkpoint) => checkpoint,
+            None => {
+                let start = starting_point(now);
+                stored::start_pull(conn, self.source_id(), start)?;
+                start
+            }
+        };
         while let Some(window) = next_window(checkpoint, now) {
             if (self.stopping)() {
                 break;
@@ -257,7 +281,7 @@ impl Pull<'_> {
                     return Err(e);
                 }
             }
-            checkpoint = Some(window.end);
+            checkpoint = window.end;
         }
         Ok(pulled)
     }
@@ -324,14 +348,14 @@ impl Pull<'_> {
                 }
                 batch.take(self.loaded, outcome);
                 if batch.len() >= BATCH {
-                    let added = batch.store(conn, import_id, unstored_bytes as i64, |conn| {
-                        self.renew(conn)
-                    })?;
-                    unstored_bytes = 0;
-                    add_counts(counts, &added);
+                    self.store(conn, &mut batch, import_id, &mut unstored_bytes, counts)?;
                 }
             }
-            fault::hit("pull_after_page");
+            // A page is stored as it comes; the last one with the checkpoint, below.
+            if next.is_some() {
+                self.store(conn, &mut batch, import_id, &mut unstored_bytes, counts)?;
+                fault::hit("pull_after_batch");
+            }
         };
         // What was read is stored either way (a window asked again finds it duplicate); the
         // checkpoint moves only with a window read whole.
@@ -345,6 +369,23 @@ impl Pull<'_> {
         })?;
         add_counts(counts, &added);
         Ok(asked)
+    }
+
+    /// Stores a batch of the window (not its last), `unstored_bytes` of the feed's with it.
+    fn store(
+        &self,
+        conn: &mut DbConnection,
+        batch: &mut Batch,
+        import_id: &str,
+        unstored_bytes: &mut u64,
+        counts: &mut Counts,
+    ) -> AppResult<()> {
+        let added = batch.store(conn, import_id, *unstored_bytes as i64, |conn| {
+            self.renew(conn)
+        })?;
+        *unstored_bytes = 0;
+        add_counts(counts, &added);
+        Ok(())
     }
 
     /// Inside a batch's transaction: the lease renewed, or the batch rolled back when
@@ -483,7 +524,7 @@ mod tests {
     #[test]
     fn the_first_window_is_the_12_hours_before_the_last_5_minutes() {
         let now = at(1, 12, 0, 30) + Duration::milliseconds(750);
-        let w = next_window(None, now).unwrap();
+        let w = next_window(starting_point(now), now).unwrap();
         assert_eq!(w.end, at(1, 11, 55, 30));
         assert_eq!(w.start, at(1, 11, 55, 30) - Duration::hours(12));
         assert_eq!(feed_time(w.start), "2026-11-30T23:55:30.000Z");
@@ -491,7 +532,7 @@ mod tests {
 
     #[test]
     fn a_window_starts_an_hour_before_the_checkpoint_and_ends_5_minutes_ago() {
-        let w = next_window(Some(at(1, 11, 40, 0)), at(1, 12, 0, 0)).unwrap();
+        let w = next_window(at(1, 11, 40, 0), at(1, 12, 0, 0)).unwrap();
         assert_eq!(
             w,
             Window {
@@ -500,18 +541,18 @@ mod tests {
             }
         );
         // Nothing new is ready yet.
-        assert_eq!(next_window(Some(at(1, 11, 55, 0)), at(1, 12, 0, 0)), None);
-        assert_eq!(next_window(Some(at(1, 11, 56, 0)), at(1, 12, 0, 0)), None);
+        assert_eq!(next_window(at(1, 11, 55, 0), at(1, 12, 0, 0)), None);
+        assert_eq!(next_window(at(1, 11, 56, 0), at(1, 12, 0, 0)), None);
     }
 
     #[test]
     fn a_source_far_behind_catches_up_in_12_hour_windows_overlapping_by_an_hour() {
         let now = at(3, 12, 0, 0);
-        let mut checkpoint = Some(at(2, 0, 0, 0));
+        let mut checkpoint = at(2, 0, 0, 0);
         let mut windows = vec![];
         while let Some(w) = next_window(checkpoint, now) {
             windows.push(w);
-            checkpoint = Some(w.end);
+            checkpoint = w.end;
         }
         let w = |start, end| Window { start, end };
         assert_eq!(
@@ -528,7 +569,7 @@ mod tests {
     #[test]
     fn a_source_behind_more_than_the_feed_keeps_starts_at_its_oldest() {
         let now = at(5, 12, 0, 0);
-        let w = next_window(Some(at(1, 0, 0, 0)), now).unwrap();
+        let w = next_window(at(1, 0, 0, 0), now).unwrap();
         assert_eq!(w.start, at(3, 11, 55, 0));
         assert_eq!(w.end, at(3, 23, 55, 0));
     }

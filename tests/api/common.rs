@@ -220,6 +220,32 @@ impl TestApp {
         }
     }
 
+    /// `callcsv run-due --once` in another process on the app's database (with `extra`
+    /// variables and a 5 s lease), aborting like `kill -9` at the fault point `point`.
+    pub async fn run_due_crashing_at(&self, point: &str, extra: &[(&str, &str)]) {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_callcsv"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("CALLCSV_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("CALLCSV_DATA_DIR", self.data_dir.path())
+            .env("CALLCSV_REPORT_LEASE_SECONDS", "5")
+            .env("CALLCSV_LOG", "warn")
+            .env("CALLCSV_TEST_CRASH_AT", point)
+            .envs(extra.iter().copied())
+            .args(["run-due", "--once"]);
+        if let Some(url) = self.database_url() {
+            cmd.env("CALLCSV_DATABASE_URL", url);
+        }
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "the child crashed: {stderr}");
+        assert!(stderr.contains(&format!("crashing at {point}")), "{stderr}");
+    }
+
     /// The app's database pool, for tests that set up a state the API cannot reach.
     pub fn pool(&self) -> callcsv::db::DbPool {
         self.pool.clone()

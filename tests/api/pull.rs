@@ -22,6 +22,7 @@ backend_cases!(
     pull_windows_pages_retry_after_and_overlap,
     pull_failures_show_on_the_source_and_keep_the_checkpoint,
     pull_two_runners_at_once_ask_each_window_once,
+    pull_crash_mid_window_stores_each_call_once,
 );
 
 /// How the fake feed answers.
@@ -208,7 +209,11 @@ struct Pulling {
 /// An app, a brand in Spain and a `webex-cdr` source pulling the local feed with the token
 /// `tok-1`, its calls going to the brand's client.
 async fn pulling(backend: Backend) -> Pulling {
-    let app = TestApp::start(backend).await;
+    pulling_with(backend, &[]).await
+}
+
+async fn pulling_with(backend: Backend, extra: &[(&str, &str)]) -> Pulling {
+    let app = TestApp::start_with(backend, extra).await;
     let feed = Feed::start();
     let t = Tenants::create(&app).await;
     app.brand_country(&t.brand_a, "ES").await;
@@ -444,12 +449,18 @@ async fn pull_failures_show_on_the_source_and_keep_the_checkpoint(backend: Backe
     assert!(error.contains("valid access token"), "{error}");
     assert!(!error.contains("startTime"), "no query in errors: {error}");
     assert_eq!(shown["lastPulledAt"], Value::Null);
-    assert_eq!(p.checkpoint().await, None);
+    // Where pulling starts is kept: an hour after the start of the first window, as if a
+    // window had ended there.
+    let first = p.feed.seen()[0].window();
+    assert_eq!(p.checkpoint().await, Some(first.0 + Duration::hours(1)));
 
-    // Retried an interval later, with a good token: done, the problem cleared.
+    // Retried an interval later, with a good token: the same start, done, the problem
+    // cleared.
     p.feed.set(Mode::Pages, 0);
     p.interval_passes().await;
-    assert_eq!(p.pull().await, 1);
+    // The first 12 hours, then (when a second passed since) the little that followed.
+    assert!(p.pull().await >= 1);
+    assert_eq!(p.feed.seen()[1].window().0, first.0);
     let shown = p.shown().await;
     assert_eq!(shown["lastError"], Value::Null);
     assert!(shown["lastPulledAt"].is_string());
@@ -464,7 +475,7 @@ async fn pull_failures_show_on_the_source_and_keep_the_checkpoint(backend: Backe
     p.interval_passes().await;
     assert_eq!(p.pull().await, 1);
     let imports = p.imports().await;
-    assert_eq!(imports[2]["status"], "failed");
+    assert_eq!(imports.last().unwrap()["status"], "failed");
     let error = p.shown().await["lastError"].as_str().unwrap().to_string();
     assert!(error.contains("not a page of records"), "{error}");
     assert_eq!(p.checkpoint().await, Some(earlier));
@@ -477,8 +488,9 @@ async fn pull_failures_show_on_the_source_and_keep_the_checkpoint(backend: Backe
     let asked = p.feed.seen().len();
     assert_eq!(p.pull().await, 1);
     let imports = p.imports().await;
-    assert_eq!(imports[3]["status"], "failed");
-    assert_eq!(counts(&imports[3]), (2, 0, 1, 1, 0), "{}", imports[3]);
+    let last = imports.last().unwrap();
+    assert_eq!(last["status"], "failed");
+    assert_eq!(counts(last), (2, 0, 1, 1, 0), "{last}");
     assert!(p.shown().await["lastError"]
         .as_str()
         .unwrap()
@@ -537,4 +549,39 @@ async fn pull_two_runners_at_once_ask_each_window_once(backend: Backend) {
     assert_eq!(p.imports().await.len(), 1);
     assert_eq!(p.feed.seen().len(), 2, "one window, two pages");
     assert_eq!(p.calls().await, ["r-1", "r-3"]);
+}
+
+async fn pull_crash_mid_window_stores_each_call_once(backend: Backend) {
+    let p = pulling_with(backend, &[("CALLCSV_REPORT_LEASE_SECONDS", "5")]).await;
+    // `callcsv run-due --once` on the same database, aborting (like kill -9) right after
+    // committing the window's first page.
+    p.app.run_due_crashing_at("pull_after_batch", &[]).await;
+    assert_eq!(p.calls().await, ["r-1"], "the first page stored");
+    let imports = p.imports().await;
+    assert_eq!(imports[0]["status"], "running");
+    assert_eq!(p.feed.seen().len(), 1);
+    let window = p.feed.seen()[0].window();
+    assert_eq!(
+        p.checkpoint().await,
+        Some(window.0 + Duration::hours(1)),
+        "the window not complete"
+    );
+
+    // The dead runner's lease runs out; a pull an interval later marks its import failed and
+    // asks the same window again: nothing lost, nothing twice.
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    p.interval_passes().await;
+    // The crashed window again, then the seconds that passed meanwhile.
+    assert_eq!(p.pull().await, 2);
+    assert_eq!(p.calls().await, ["r-1", "r-3"]);
+    let imports = p.imports().await;
+    assert_eq!(imports[0]["status"], "failed", "{}", imports[0]);
+    assert_eq!(imports[1]["status"], "done");
+    assert_eq!(counts(&imports[1]), (4, 1, 1, 1, 1));
+    assert_eq!(
+        p.feed.seen()[1].window().0,
+        window.0,
+        "the same start again"
+    );
+    assert!(p.checkpoint().await >= Some(window.1));
 }

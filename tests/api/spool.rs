@@ -6,7 +6,6 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use diesel::prelude::*;
 use reqwest::StatusCode;
@@ -242,30 +241,10 @@ async fn spool_crash_between_batches_stores_each_call_once(backend: Backend) {
     append(&s.dir.join("Master.csv"), &lines(0..MANY));
     // `callcsv run-due --once` on the same database, aborting (like kill -9) right after
     // committing its first batch.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_callcsv"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("CALLCSV_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("CALLCSV_DATA_DIR", s.app.data_dir.path())
-        .env("CALLCSV_SPOOL_ROOT", &s.root)
-        .env("CALLCSV_REPORT_LEASE_SECONDS", "5")
-        .env("CALLCSV_LOG", "warn")
-        .env("CALLCSV_TEST_CRASH_AT", "spool_after_batch")
-        .args(["run-due", "--once"]);
-    if let Some(url) = s.app.database_url() {
-        cmd.env("CALLCSV_DATABASE_URL", url);
-    }
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    assert!(!out.status.success(), "the child crashed");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("crashing at spool_after_batch"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let root = s.root.to_string_lossy().into_owned();
+    s.app
+        .run_due_crashing_at("spool_after_batch", &[("CALLCSV_SPOOL_ROOT", &root)])
+        .await;
     assert_eq!(s.calls().await, (2_000, 2_000), "one batch stored");
 
     // The dead runner's lease runs out; the next scan stores the rest, nothing twice.
