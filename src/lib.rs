@@ -27,6 +27,7 @@ pub mod schedule;
 pub mod schedulers;
 pub mod server;
 pub mod sources;
+pub mod stats;
 pub mod tenancy;
 pub mod ui;
 

@@ -183,7 +183,7 @@ fn body_format(req: &HttpRequest) -> AppResult<Format> {
     }
 }
 
-fn wants_csv(req: &HttpRequest) -> bool {
+pub(crate) fn wants_csv(req: &HttpRequest) -> bool {
     req.headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -23,6 +23,7 @@ pub mod notification_templates;
 pub mod rating_plans;
 pub mod rating_profiles;
 pub mod rest;
+pub mod stats;
 
 use std::collections::BTreeMap;
 
@@ -64,6 +65,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     call_csv_schedulers::routes(cfg);
     call_csv_reports::routes(cfg);
     cdr_imports::routes(cfg);
+    stats::routes(cfg);
 }
 
 /// A resource whose unlisted methods answer 405 (actix would say 404), with the `Allow`

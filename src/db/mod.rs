@@ -20,6 +20,7 @@ pub mod rating_profiles;
 pub mod reports;
 pub mod schedulers;
 pub mod schema;
+pub mod stats;
 pub mod ui_sessions;
 
 use std::time::Duration;

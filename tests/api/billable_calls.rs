@@ -641,7 +641,7 @@ async fn csv_stream_walks_ties_across_chunks(app: TestApp) {
 }
 
 /// The CSV stream of `path` as (header, rows).
-async fn csv_of(app: &TestApp, token: &str, path: &str) -> (Vec<String>, Vec<Vec<String>>) {
+pub async fn csv_of(app: &TestApp, token: &str, path: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let res = app
         .http
         .get(app.url(path))

@@ -1,0 +1,146 @@
+//! `GET /stats`: the query string into a `stats::StatsQuery`, the operation, and its answer
+//! as JSON or (`Accept: text/csv`) CSV. The rules are `stats::query`'s.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Map, Value};
+
+use crate::api::billable_calls::wants_csv;
+use crate::api::{ok, resource, ListParams};
+use crate::auth::Caller;
+use crate::db;
+use crate::error::{AppError, AppResult};
+use crate::stats::measures::{Measures, Visibility};
+use crate::stats::{self, StatsAnswer, StatsQuery, StatsRow};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/stats").route(web::get().to(get)));
+}
+
+async fn get(
+    state: web::Data<crate::AppState>,
+    caller: Caller,
+    req: HttpRequest,
+) -> AppResult<HttpResponse> {
+    let params = ListParams::parse(&req, stats::PARAMS, stats::ORDER)?;
+    let query = StatsQuery::from_params(&params)?;
+    let answer = db::run(&state.pool, move |conn| stats::query(conn, &caller, &query)).await?;
+    if wants_csv(&req) {
+        return Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .body(csv(&answer)?));
+    }
+    Ok(ok(&to_json(&answer)))
+}
+
+fn to_json(a: &StatsAnswer) -> Value {
+    let rows: Vec<Value> = a.rows.iter().map(|r| row_json(r, a.visibility)).collect();
+    json!({
+        "from": a.from,
+        "to": a.to,
+        "timezone": a.timezone,
+        "groupBy": a.group_by.iter().map(|d| d.name()).collect::<Vec<_>>(),
+        "rows": rows,
+        "totals": Measures::of(&a.totals, a.visibility),
+    })
+}
+
+fn row_json(r: &StatsRow, shown: Visibility) -> Value {
+    let mut out = Map::new();
+    match &r.key {
+        None => {
+            out.insert("key".into(), json!("other"));
+        }
+        Some(parts) => {
+            let mut key = Map::new();
+            let mut names = Map::new();
+            for p in parts {
+                key.insert(p.dimension.name().into(), json!(p.value));
+                if p.dimension.names_from().is_some() {
+                    names.insert(p.dimension.name().into(), json!(p.name));
+                }
+            }
+            out.insert("key".into(), Value::Object(key));
+            if !names.is_empty() {
+                out.insert("names".into(), Value::Object(names));
+            }
+        }
+    }
+    if let Value::Object(measures) = json!(Measures::of(&r.sums, shown)) {
+        out.extend(measures);
+    }
+    Value::Object(out)
+}
+
+/// The rows as CSV: the key columns (entities as id and name: `client,clientName`), then
+/// the measures the caller sees; the "other" row has `other` in its first key column.
+fn csv(a: &StatsAnswer) -> AppResult<Vec<u8>> {
+    let shown = a.visibility;
+    let mut header: Vec<String> = Vec::new();
+    for d in &a.group_by {
+        header.push(d.name().into());
+        if d.names_from().is_some() {
+            header.push(format!("{}Name", d.name()));
+        }
+    }
+    let measures: Vec<&str> = [
+        ("calls", true),
+        ("answered", true),
+        ("asr", true),
+        ("billedSeconds", true),
+        ("minutes", true),
+        ("acd", true),
+        ("cost", shown.cost),
+        ("price", shown.price),
+        ("margin", shown.cost),
+        ("unrated", true),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    header.extend(measures.iter().map(|m| m.to_string()));
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let csv_error = |e: csv::Error| AppError::internal(format!("CSV: {e}"));
+    writer.write_record(&header).map_err(csv_error)?;
+    for r in &a.rows {
+        let mut cells: Vec<String> = Vec::new();
+        match &r.key {
+            Some(parts) => {
+                for p in parts {
+                    cells.push(p.value.clone().unwrap_or_default());
+                    if p.dimension.names_from().is_some() {
+                        cells.push(p.name.clone().unwrap_or_default());
+                    }
+                }
+            }
+            None => {
+                let width = header.len() - measures.len();
+                cells.extend((0..width).map(|i| {
+                    if i == 0 {
+                        "other".into()
+                    } else {
+                        String::new()
+                    }
+                }));
+            }
+        }
+        let m = Measures::of(&r.sums, shown);
+        for name in &measures {
+            cells.push(match *name {
+                "calls" => m.calls.to_string(),
+                "answered" => m.answered.to_string(),
+                "asr" => m.asr.clone().unwrap_or_default(),
+                "billedSeconds" => m.billed_seconds.to_string(),
+                "minutes" => m.minutes.clone(),
+                "acd" => m.acd.clone().unwrap_or_default(),
+                "cost" => m.cost.clone().unwrap_or_default(),
+                "price" => m.price.clone().unwrap_or_default(),
+                "margin" => m.margin.clone().unwrap_or_default(),
+                _ => m.unrated.to_string(),
+            });
+        }
+        writer.write_record(&cells).map_err(csv_error)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| AppError::internal(e.to_string()))
+}
