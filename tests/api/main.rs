@@ -6,6 +6,7 @@ mod administrators;
 mod auth;
 mod billable_calls;
 mod brands;
+mod browser;
 mod call_csv_reports_api;
 mod call_csv_schedulers;
 mod carriers;
