@@ -18,7 +18,7 @@ use crate::listing::ListParams;
 use crate::ops::Resource;
 use crate::schedulers::{SchedulerInput, Schedulers, ZonedScheduler};
 use crate::tenancy::{self, Brands, Carriers, Clients, DdiProviders, Ddis};
-use crate::ui::session::{field, Change};
+use crate::ui::session::{field, from_htmx, Change};
 use crate::ui::view::{self, Nav};
 use crate::ui::{html, page, path_id, query_params, see_other, Console, Pager, UiError};
 use crate::AppState;
@@ -514,9 +514,19 @@ async fn update(
     }
 }
 
+/// One row of the list alone: what an htmx request gets back.
+#[derive(Template)]
+#[template(path = "scheduler_row.html")]
+struct RowFragment {
+    nav: Nav,
+    r: Row,
+}
+
 /// Enable or disable (`enabled=true|false`): the scheduler saved with only that changed.
+/// From htmx, the answer is the scheduler's new row; otherwise back to the list.
 async fn set_enabled(
     state: web::Data<AppState>,
+    req: HttpRequest,
     change: Change,
     id: web::Path<String>,
 ) -> Result<HttpResponse, UiError> {
@@ -527,16 +537,21 @@ async fn set_enabled(
         _ => return Err(AppError::invalid_field("enabled", "true or false").into()),
     };
     let (caller, config) = (change.console.caller.clone(), state.config.clone());
-    db::run(&state.pool, move |conn| {
-        Schedulers::update(conn, &caller, &id, |current| {
+    let r = db::run(&state.pool, move |conn| {
+        let saved = Schedulers::update(conn, &caller, &id, |current| {
             let input = SchedulerInput {
                 enabled: Some(enabled),
                 ..SchedulerInput::of(&current.scheduler)
             };
             Ok(Schedulers::with_config(input, &config))
-        })
+        })?;
+        Ok(row(saved, &client_names(conn, &caller)?))
     })
     .await?;
+    if from_htmx(&req) {
+        let nav = Nav::of(&change.console, "schedulers");
+        return page(&RowFragment { nav, r });
+    }
     Ok(see_other("/ui/schedulers"))
 }
 

@@ -282,6 +282,28 @@ async fn console_in_a_browser_sign_in_create_and_reschedule_a_scheduler_sign_out
     let (_, list) = app.get("/call_csv_schedulers", &operator).await;
     assert_eq!(list[0]["nextExecution"], "2026-03-01T07:00:00Z");
 
+    // Disable it from the list: htmx swaps the row in place (no page load).
+    c.execute("window.notReloaded = true", vec![])
+        .await
+        .unwrap();
+    c.find(Locator::Css("button[aria-label='Disable Nightly Acme']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .for_element(Locator::Css("button[aria-label='Enable Nightly Acme']"))
+        .await
+        .unwrap();
+    let same_page = c
+        .execute("return window.notReloaded === true", vec![])
+        .await
+        .unwrap();
+    assert_eq!(same_page, json!(true), "swapped by htmx, not reloaded");
+    let (_, list) = app.get("/call_csv_schedulers", &operator).await;
+    assert_eq!(list[0]["enabled"], false);
+
     // Every page, at both widths.
     for (name, path) in [
         ("schedulers", "/ui/schedulers"),

@@ -480,6 +480,27 @@ async fn console_schedulers_pages_create_edit_disable_and_delete(app: TestApp) {
         s["nextExecution"], "2026-03-01T07:00:00Z",
         "nothing else changed"
     );
+    // From htmx (the list's button), the answer is the row alone, to swap in place.
+    let cookie = format!("callcsv_session={}", b.cookies["callcsv_session"]);
+    let res = reqwest::Client::new()
+        .post(app.url(&format!("/ui/schedulers/{sid}/enabled")))
+        .header(COOKIE, cookie)
+        .header("X-CSRF-Token", &csrf)
+        .header("HX-Request", "true")
+        .form(&[("enabled", "true")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let fragment = res.text().await.unwrap();
+    assert!(fragment.trim_start().starts_with("<tr>"), "{fragment}");
+    assert!(fragment.contains("Monthly A") && fragment.contains("Yes · disable"));
+    assert!(!fragment.contains("<html"));
+    let (_, s) = app
+        .get(&format!("/call_csv_schedulers/{sid}"), &t.operator_a)
+        .await;
+    assert_eq!(s["enabled"], true);
+
     let confirm = b.get(&format!("/ui/schedulers/{sid}/delete")).await;
     assert!(confirm.body.contains("Delete the scheduler"));
     let gone = b
