@@ -44,6 +44,18 @@ pub struct ZonedScheduler {
     pub timezone: String,
 }
 
+impl ZonedScheduler {
+    /// The first and last local day of the report its next run builds (what an operator
+    /// moving `nextExecution` back asks to generate again); `None` without a next run.
+    pub fn next_period(&self) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
+        let tz: chrono_tz::Tz = self.timezone.parse().ok()?;
+        let rec = crate::runner::recurrence_of(&self.scheduler).ok()?;
+        let due = self.scheduler.next_execution?.and_utc();
+        let period = schedule::period_for(&rec, tz, due)?;
+        Some(schedule::covered_days(&period, tz))
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SchedulerInput {

@@ -183,6 +183,8 @@ struct FormPage {
     brand_level: bool,
     last: String,
     last_error: Option<String>,
+    /// The days of the report the next run builds, as stored now.
+    next_period: Option<String>,
     client_types: &'static [&'static str],
     endpoint_types: &'static [&'static str],
 }
@@ -351,7 +353,6 @@ fn input_of(form: &[(String, String)], zone: Tz, state: &AppState) -> AppResult<
     Ok(Schedulers::with_config(input, &state.config))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn form_page(
     console: &Console,
     id: Option<String>,
@@ -359,8 +360,12 @@ fn form_page(
     failure: Option<AppError>,
     zone: &str,
     choices: Choices,
-    current: Option<&Scheduler>,
+    current: Option<&ZonedScheduler>,
 ) -> FormPage {
+    let next_period = current
+        .and_then(ZonedScheduler::next_period)
+        .map(|(first, last)| format!("{first} to {last}"));
+    let current = current.map(|z| &z.scheduler);
     let (errors, error) = match failure {
         Some(e) if !e.fields.is_empty() => (e.fields, None),
         Some(e) => (BTreeMap::new(), Some(e.message)),
@@ -386,6 +391,7 @@ fn form_page(
             .map(|s| view::local_opt(s.last_execution, zone_tz))
             .unwrap_or_default(),
         last_error: current.and_then(|s| s.last_execution_error.clone()),
+        next_period,
         client_types: tenancy::CLIENT_TYPES,
         endpoint_types: tenancy::ENDPOINT_TYPES,
     }
@@ -471,7 +477,7 @@ async fn edit(
         None,
         &found.timezone,
         choices,
-        Some(s),
+        Some(&found),
     ))
 }
 
@@ -508,7 +514,7 @@ async fn update(
                 Some(e),
                 &current.timezone,
                 choices,
-                Some(&current.scheduler),
+                Some(&current),
             ),
         ),
     }

@@ -463,6 +463,13 @@ async fn console_schedulers_pages_create_edit_disable_and_delete(app: TestApp) {
     assert_eq!(s["nextExecution"], "2026-03-01T07:00:00Z");
     let page = b.get("/ui/schedulers").await;
     assert!(page.body.contains("2026-03-01 08:00"), "{}", page.body);
+    let edit = b.get(&format!("/ui/schedulers/{sid}")).await;
+    assert!(
+        edit.body
+            .contains("The next run builds the report of 2026-02-01 to 2026-02-28"),
+        "{}",
+        edit.body
+    );
 
     // Disable, then delete after the confirmation page.
     let off = b
