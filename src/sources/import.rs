@@ -17,7 +17,7 @@ use crate::calls::rater::{is_unrated, PlanCache, Rater};
 use crate::db::billable_calls::{self, BillableCall};
 use crate::db::cdr_imports::{self, CdrImport, Counts};
 use crate::db::{self, DbConnection};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::sources::resolve::{Codes, Context, Skip, Verdict};
 use crate::sources::settings::SourceSettings;
 use crate::sources::{self, Outcome, ReadOptions};
@@ -290,7 +290,7 @@ pub fn import_stream(
     loaded: &Loaded,
     origin: Origin,
     file_name: Option<String>,
-    input: impl Read,
+    input: impl Read + Send,
     progress: &mut dyn FnMut(&Progress),
 ) -> AppResult<CdrImport> {
     let import = loaded.new_import(origin, file_name);
@@ -317,12 +317,52 @@ struct Ended {
     sha256: String,
 }
 
+/// Reads `input` into the import: the records are read and resolved on a thread of their
+/// own, a batch ahead of this one, which stores them (so the database works on one batch
+/// while the next is read; two batches in memory at most).
 fn read_into(
     conn: &mut DbConnection,
     loaded: &Loaded,
     import_id: &str,
-    input: impl Read,
+    input: impl Read + Send,
     progress: &mut dyn FnMut(&Progress),
+) -> AppResult<Ended> {
+    let (batches, arriving) = std::sync::mpsc::sync_channel::<(Batch, u64)>(1);
+    std::thread::scope(|scope| {
+        let reading = scope.spawn(move || read_batches(loaded, input, batches));
+        let mut stored = Ok(());
+        let mut reported = Progress::default();
+        let mut counted_bytes = 0u64;
+        while let Ok((mut batch, bytes)) = arriving.recv() {
+            match batch.store(conn, import_id, (bytes - counted_bytes) as i64, |_| Ok(())) {
+                Ok(added) => {
+                    counted_bytes = bytes;
+                    reported.bytes = bytes;
+                    add_counts(&mut reported.counts, &added);
+                    progress(&reported);
+                }
+                Err(e) => {
+                    stored = Err(e);
+                    break;
+                }
+            }
+        }
+        // Stops the reading thread at its next batch when storing failed.
+        drop(arriving);
+        let ended = reading
+            .join()
+            .map_err(|_| AppError::internal("reading the records panicked"))?;
+        stored?;
+        ended
+    })
+}
+
+/// Reads and resolves `input`'s records into batches sent to `batches` with the bytes read
+/// so far; the last batch (possibly empty) is sent when the input ends or breaks off.
+fn read_batches(
+    loaded: &Loaded,
+    input: impl Read,
+    batches: std::sync::mpsc::SyncSender<(Batch, u64)>,
 ) -> AppResult<Ended> {
     let seen = Rc::new(RefCell::new((0u64, Sha256::new())));
     let tally = Tally {
@@ -333,8 +373,6 @@ fn read_into(
         growing: false,
         ..loaded.settings.read.clone()
     };
-    let mut reported = Progress::default();
-    let mut counted_bytes = 0u64;
     let mut batch = Batch::default();
     let mut failure = None;
     match sources::maybe_gunzip(tally) {
@@ -342,8 +380,7 @@ fn read_into(
         Ok(plain) => {
             let mut reader = sources::records(loaded.settings.format, plain, &options)?;
             loop {
-                let item = reader.next();
-                let end = match item {
+                let end = match reader.next() {
                     None => true,
                     Some(Ok(outcome)) => {
                         batch.take(loaded, outcome);
@@ -360,12 +397,10 @@ fn read_into(
                 };
                 if end || batch.len() >= BATCH {
                     let bytes = seen.borrow().0;
-                    let added =
-                        batch.store(conn, import_id, (bytes - counted_bytes) as i64, |_| Ok(()))?;
-                    counted_bytes = bytes;
-                    reported.bytes = bytes;
-                    add_counts(&mut reported.counts, &added);
-                    progress(&reported);
+                    if batches.send((std::mem::take(&mut batch), bytes)).is_err() {
+                        // Storing failed: its error is the one reported.
+                        break;
+                    }
                 }
                 if end {
                     break;
