@@ -564,7 +564,7 @@ mod tests {
         .concat()
     }
 
-    fn import(conn: &mut DbConnection, loaded: &Loaded, input: impl Read) -> CdrImport {
+    fn import(conn: &mut DbConnection, loaded: &Loaded, input: impl Read + Send) -> CdrImport {
         import_stream(
             conn,
             loaded,
