@@ -198,9 +198,7 @@ pub fn insert_new_ids(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResu
 /// far less than a multi-row INSERT. The calls already stored (or repeated in `rows`) are
 /// looked up first and left out; if another writer stores one of the others meanwhile, the
 /// COPY is undone (a savepoint) and `INSERT … ON CONFLICT DO NOTHING` stores the chunk.
-/// Call inside a transaction.
 fn copy_new(c: &mut diesel::PgConnection, rows: &[BillableCall]) -> AppResult<Vec<String>> {
-    use diesel::connection::SimpleConnection;
     use diesel::result::{DatabaseErrorKind, Error};
     use std::collections::{HashMap, HashSet};
 
@@ -228,17 +226,15 @@ fn copy_new(c: &mut diesel::PgConnection, rows: &[BillableCall]) -> AppResult<Ve
     if fresh.is_empty() {
         return Ok(vec![]);
     }
-    c.batch_execute("SAVEPOINT copy_calls")?;
-    let copied = diesel::copy_from(billable_calls::table)
-        .from_insertable(fresh.iter().map(|r| CopiedCall::of(r)).collect::<Vec<_>>())
-        .execute(c);
+    // Inside the caller's transaction this is a savepoint: a failed COPY is undone alone.
+    let copied = c.transaction::<_, Error, _>(|c| {
+        diesel::copy_from(billable_calls::table)
+            .from_insertable(fresh.iter().map(|r| CopiedCall::of(r)).collect::<Vec<_>>())
+            .execute(c)
+    });
     match copied {
-        Ok(_) => {
-            c.batch_execute("RELEASE SAVEPOINT copy_calls")?;
-            Ok(fresh.iter().map(|r| r.id.clone()).collect())
-        }
+        Ok(_) => Ok(fresh.iter().map(|r| r.id.clone()).collect()),
         Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            c.batch_execute("ROLLBACK TO SAVEPOINT copy_calls")?;
             let chunk: Vec<StoredCall> = rows.iter().map(stored).collect();
             Ok(diesel::insert_into(billable_calls::table)
                 .values(chunk)

@@ -10,6 +10,7 @@ use crate::common::{id, Tenants, TestApp};
 
 backend_tests!(
     ingestion_rates_and_reports_every_row,
+    stored_calls_belong_to_the_callers_transaction,
     csv_ingestion_and_csv_streaming,
     inbound_detection_over_http,
     reading_filters_and_client_view,
@@ -829,7 +830,26 @@ pub async fn store_unanswered(
     start: &str,
     source: &str,
 ) {
-    let call = callcsv::db::billable_calls::BillableCall {
+    let call = unanswered_call(brand, client, callid, start, Some(source));
+    let pool = app.pool();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().unwrap();
+        let n = callcsv::db::billable_calls::insert_new(&mut conn, &[call]).unwrap();
+        assert_eq!(n, 1);
+    })
+    .await
+    .unwrap();
+}
+
+/// An unanswered outbound call of `client`, as a CDR source stores it.
+fn unanswered_call(
+    brand: &str,
+    client: &str,
+    callid: &str,
+    start: &str,
+    source: Option<&str>,
+) -> callcsv::db::billable_calls::BillableCall {
+    callcsv::db::billable_calls::BillableCall {
         id: uuid::Uuid::new_v4().to_string(),
         brand_id: brand.into(),
         callid: callid.into(),
@@ -855,19 +875,75 @@ pub async fn store_unanswered(
         rating_plan_id: None,
         created_at: chrono::Utc::now().naive_utc(),
         updated_at: chrono::Utc::now().naive_utc(),
-        source_id: Some(source.into()),
+        source_id: source.map(str::to_string),
         disposition: "noanswer".into(),
         hangup_cause: Some(19),
         destination_country: None,
+    }
+}
+
+/// Storing calls (COPY on PostgreSQL, INSERT on SQLite) belongs to the caller's
+/// transaction: undone with it. A call another writer is storing at the same moment is
+/// stored once: the second writer waits, then counts it as a duplicate.
+async fn stored_calls_belong_to_the_callers_transaction(app: TestApp) {
+    use callcsv::db::{self, billable_calls::insert_new_ids};
+    use callcsv::error::AppError;
+    let t = Tenants::create(&app).await;
+    let call = |callid: &str| {
+        unanswered_call(
+            &t.brand_a,
+            &t.client_a,
+            callid,
+            "2026-01-10T10:00:00Z",
+            None,
+        )
     };
+    let (undone, first, again) = (call("undone"), call("twice"), call("twice"));
     let pool = app.pool();
     tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().unwrap();
-        let n = callcsv::db::billable_calls::insert_new(&mut conn, &[call]).unwrap();
-        assert_eq!(n, 1);
+        let failed: Result<(), AppError> = db::transaction(&mut conn, |c| {
+            assert_eq!(insert_new_ids(c, &[undone])?.len(), 1);
+            Err(AppError::bad_request("rolled back"))
+        });
+        assert!(failed.is_err());
+        // Writer A stores "twice" and holds its transaction open while B stores it too.
+        let (stored_a, go) = std::sync::mpsc::channel();
+        let (commit_a, wait) = std::sync::mpsc::channel::<()>();
+        let pool_a = pool.clone();
+        let a = std::thread::spawn(move || {
+            let mut conn = pool_a.get().unwrap();
+            db::transaction(&mut conn, |c| {
+                let ids = insert_new_ids(c, &[first])?;
+                stored_a.send(()).unwrap();
+                wait.recv().unwrap();
+                Ok(ids.len())
+            })
+            .unwrap()
+        });
+        go.recv().unwrap();
+        let pool_b = pool.clone();
+        let b = std::thread::spawn(move || {
+            let mut conn = pool_b.get().unwrap();
+            db::transaction(&mut conn, |c| insert_new_ids(c, &[again])).unwrap()
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        commit_a.send(()).unwrap();
+        assert_eq!(a.join().unwrap(), 1);
+        assert_eq!(b.join().unwrap(), Vec::<String>::new(), "a duplicate");
     })
     .await
     .unwrap();
+    let (_, calls) = app
+        .get(&format!("/billable_calls?brand={}", t.brand_a), &app.root)
+        .await;
+    let callids: Vec<&str> = calls
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["callid"].as_str().unwrap())
+        .collect();
+    assert_eq!(callids, ["twice"], "the rolled-back call is not stored");
 }
 
 /// `source`, `disposition` and `hangupCause` are shown to every role, in JSON and CSV, and
