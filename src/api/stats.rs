@@ -82,21 +82,14 @@ fn csv(a: &StatsAnswer) -> AppResult<Vec<u8>> {
             header.push(format!("{}Name", d.name()));
         }
     }
-    let measures: Vec<&str> = [
-        ("calls", true),
-        ("answered", true),
-        ("asr", true),
-        ("billedSeconds", true),
-        ("minutes", true),
-        ("acd", true),
-        ("cost", shown.cost),
-        ("price", shown.price),
-        ("margin", shown.cost),
-        ("unrated", true),
-    ]
-    .into_iter()
-    .filter_map(|(name, on)| on.then_some(name))
-    .collect();
+    let measures: Vec<&str> = Measures::NAMES
+        .into_iter()
+        .filter(|name| match *name {
+            "cost" | "margin" => shown.cost,
+            "price" => shown.price,
+            _ => true,
+        })
+        .collect();
     header.extend(measures.iter().map(|m| m.to_string()));
     let mut writer = csv::Writer::from_writer(Vec::new());
     let csv_error = |e: csv::Error| AppError::internal(format!("CSV: {e}"));
@@ -125,18 +118,7 @@ fn csv(a: &StatsAnswer) -> AppResult<Vec<u8>> {
         }
         let m = Measures::of(&r.sums, shown);
         for name in &measures {
-            cells.push(match *name {
-                "calls" => m.calls.to_string(),
-                "answered" => m.answered.to_string(),
-                "asr" => m.asr.clone().unwrap_or_default(),
-                "billedSeconds" => m.billed_seconds.to_string(),
-                "minutes" => m.minutes.clone(),
-                "acd" => m.acd.clone().unwrap_or_default(),
-                "cost" => m.cost.clone().unwrap_or_default(),
-                "price" => m.price.clone().unwrap_or_default(),
-                "margin" => m.margin.clone().unwrap_or_default(),
-                _ => m.unrated.to_string(),
-            });
+            cells.push(m.cell(name));
         }
         writer.write_record(&cells).map_err(csv_error)?;
     }

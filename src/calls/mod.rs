@@ -6,6 +6,7 @@
 //! goes (`destinationCountry`).
 
 pub mod country;
+pub mod country_names;
 pub mod directory;
 pub mod ingest;
 pub mod input;

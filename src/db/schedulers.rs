@@ -40,6 +40,14 @@ pub struct Scheduler {
     pub enabled: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// `calls` (the call CSV) or `summary` (the calls summed by `group_by`).
+    pub kind: String,
+    /// Summaries: one or two `/stats` dimensions, comma-separated.
+    pub group_by: Option<String>,
+    /// ISO alpha-2 codes, comma-separated: only calls to these countries.
+    pub destination_countries: Option<String>,
+    /// Only international calls (true) or only the others (false).
+    pub international: Option<bool>,
 }
 
 impl Scheduler {

@@ -134,6 +134,10 @@ diesel::table! {
         enabled -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        kind -> Text,
+        group_by -> Nullable<Text>,
+        destination_countries -> Nullable<Text>,
+        international -> Nullable<Bool>,
     }
 }
 

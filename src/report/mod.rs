@@ -5,6 +5,7 @@
 
 pub mod download;
 pub mod paced;
+pub mod summary;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

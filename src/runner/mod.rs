@@ -200,8 +200,8 @@ fn filter_for(sch: &Scheduler, report: &Report) -> Filter {
         source: None,
         // Unanswered calls (kept by sources with `answeredOnly: false`) are never reported.
         disposition: Some(ANSWERED.into()),
-        destination_countries: None,
-        international: None,
+        destination_countries: report::summary::countries_of(sch),
+        international: sch.international,
     }
 }
 
@@ -514,7 +514,11 @@ impl Runner {
             .client_name
             .clone()
             .unwrap_or(owner.brand_name.clone());
-        let file_name = schedule::report_file_name(&owner_name, first, last);
+        let summary = sch.kind == crate::schedulers::KIND_SUMMARY;
+        let mut file_name = schedule::report_file_name(&owner_name, first, last);
+        if summary {
+            file_name = format!("{}-summary.csv", file_name.trim_end_matches(".csv"));
+        }
 
         // Each attempt writes its own file, so a runner that lost its lease can never
         // overwrite the winner's.
@@ -539,23 +543,48 @@ impl Runner {
         let filter = filter_for(&sch, &report);
         let mut crashed_mid = false;
         let shown_temp = shown(&relative.with_extension("csv.tmp"));
-        let written = report::write_csv(
-            &self.pool,
-            &filter,
-            &format,
-            &temp_path,
-            &shown_temp,
-            |rows| {
-                if !crashed_mid && rows > 0 {
-                    crashed_mid = true;
-                    fault::hit("mid_csv");
-                }
-                // Renew the lease between chunks; a lost lease stops the build.
-                let mut conn = self.pool.get()?;
-                let now = db::clock(&mut conn)?;
-                claims::renew_build(&mut conn, id, &self.owner, self.lease(now))
-            },
-        );
+        let written = if summary {
+            // One query over the period's sums: no chunks, so no lease to renew midway (the
+            // commit below still requires the lease).
+            self.pool
+                .get()
+                .map_err(AppError::from)
+                .and_then(|mut conn| {
+                    report::summary::summary_of(
+                        &mut conn,
+                        &sch,
+                        report.in_date,
+                        report.out_date,
+                        owner.timezone,
+                    )
+                })
+                .and_then(|answer| {
+                    report::summary::write_summary(
+                        &answer,
+                        level == Level::Client,
+                        &temp_path,
+                        &shown_temp,
+                    )
+                })
+        } else {
+            report::write_csv(
+                &self.pool,
+                &filter,
+                &format,
+                &temp_path,
+                &shown_temp,
+                |rows| {
+                    if !crashed_mid && rows > 0 {
+                        crashed_mid = true;
+                        fault::hit("mid_csv");
+                    }
+                    // Renew the lease between chunks; a lost lease stops the build.
+                    let mut conn = self.pool.get()?;
+                    let now = db::clock(&mut conn)?;
+                    claims::renew_build(&mut conn, id, &self.owner, self.lease(now))
+                },
+            )
+        };
         let written = match written {
             Ok(w) => w,
             Err(e) => {

@@ -33,6 +33,9 @@ const MAX_RECIPIENTS: usize = 10;
 const MIN_NEXT_EXECUTION_YEAR: i32 = 1970;
 const MAX_NAME: usize = 40;
 const CALL_DIRECTIONS: &[&str] = &["inbound", "outbound"];
+/// A scheduler's report: the call CSV (the default), or its calls summed by `groupBy`.
+pub const KIND_CALLS: &str = "calls";
+pub const KIND_SUMMARY: &str = "summary";
 /// `CALLCSV_MAX_CATCH_UP`'s default, for an input no front door has set the bound of.
 pub const DEFAULT_MAX_CATCH_UP: usize = 1000;
 
@@ -77,6 +80,13 @@ pub struct SchedulerInput {
     pub endpoint_id: Option<String>,
     pub email: Option<String>,
     pub notification_template: Option<String>,
+    /// `calls` (default) or `summary`.
+    pub kind: Option<String>,
+    /// Summaries only: one or two `/stats` dimensions, comma-separated.
+    pub group_by: Option<String>,
+    /// Comma list of ISO alpha-2 codes.
+    pub destination_country: Option<String>,
+    pub international: Option<bool>,
     /// Absent or null → the first execution is computed; a value is kept as given.
     pub next_execution: Option<String>,
     pub enabled: Option<bool>,
@@ -160,6 +170,10 @@ impl SchedulerInput {
             endpoint_id: current.endpoint_id.clone(),
             email: Some(current.email.clone()),
             notification_template: current.notification_template_id.clone(),
+            kind: Some(current.kind.clone()),
+            group_by: current.group_by.clone(),
+            destination_country: current.destination_countries.clone(),
+            international: current.international,
             next_execution: current.next_execution.map(crate::fields::ts),
             enabled: Some(current.enabled),
             max_catch_up: DEFAULT_MAX_CATCH_UP,
@@ -360,6 +374,85 @@ impl SchedulerInput {
             );
         }
 
+        let kind = self.kind.as_deref().unwrap_or(KIND_CALLS).to_string();
+        let group_by = self
+            .group_by
+            .as_deref()
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .map(str::to_string);
+        match kind.as_str() {
+            KIND_CALLS => v.check(
+                group_by.is_none(),
+                "groupBy",
+                "only for kind summary (a calls report lists every call)",
+            ),
+            KIND_SUMMARY => match group_by.as_deref().map(crate::stats::group_by) {
+                None => v.error(
+                    "groupBy",
+                    "required for kind summary: one or two dimensions",
+                ),
+                Some(Err(e)) => v.error(
+                    "groupBy",
+                    e.message.trim_start_matches("groupBy: ").to_string(),
+                ),
+                Some(Ok(dims)) => {
+                    use crate::stats::Dimension;
+                    // The longest period of the schedule, within the range /stats sums.
+                    let days = frequency
+                        * match unit {
+                            Unit::Day => 1,
+                            Unit::Week => 7,
+                            Unit::Month => 31,
+                            Unit::Year => 366,
+                        };
+                    v.check(
+                        cron.is_some() || !frequency_ok || days <= crate::stats::MAX_RANGE_DAYS,
+                        "frequency",
+                        format!(
+                            "a summary covers at most {} days",
+                            crate::stats::MAX_RANGE_DAYS
+                        ),
+                    );
+                    v.check(
+                        !dims.contains(&Dimension::Brand),
+                        "groupBy",
+                        "a scheduler's report is of one brand: brand is not a grouping here",
+                    );
+                    v.check(
+                        brand_level || !dims.iter().any(|d| d.is_supplier()),
+                        "groupBy",
+                        "client-level schedulers may not group by carrier or ddiProvider",
+                    );
+                }
+            },
+            _ => v.error("kind", "calls or summary"),
+        }
+        let destination_countries = self
+            .destination_country
+            .as_deref()
+            .map(|raw| {
+                raw.split(',')
+                    .map(|c| c.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|codes| !(codes.len() == 1 && codes[0].is_empty()));
+        if let Some(codes) = &destination_countries {
+            let bad: Vec<String> = codes
+                .iter()
+                .filter(|c| !crate::calls::country::is_country_code(c))
+                .map(|c| format!("{c:?}"))
+                .collect();
+            v.check(
+                bad.is_empty(),
+                "destinationCountry",
+                format!(
+                    "not an ISO 3166-1 alpha-2 country code in capitals: {} (e.g. GB, or a comma list GB,IE)",
+                    bad.join(", ")
+                ),
+            );
+        }
+
         let next_execution = match &self.next_execution {
             None => None,
             Some(raw) => {
@@ -426,6 +519,10 @@ impl SchedulerInput {
             enabled: self.enabled.unwrap_or(true),
             created_at: kept.created_at,
             updated_at: db::now(),
+            kind,
+            group_by,
+            destination_countries: destination_countries.map(|c| c.join(",")),
+            international: self.international,
         };
         Ok(ZonedScheduler {
             scheduler,

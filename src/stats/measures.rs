@@ -102,6 +102,36 @@ pub struct Measures {
 }
 
 impl Measures {
+    /// The measures' names, in the order of CSV columns.
+    pub const NAMES: [&'static str; 10] = [
+        "calls",
+        "answered",
+        "asr",
+        "billedSeconds",
+        "minutes",
+        "acd",
+        "cost",
+        "price",
+        "margin",
+        "unrated",
+    ];
+
+    /// One measure (named as in [`Measures::NAMES`]) as a CSV cell; empty when null or hidden.
+    pub fn cell(&self, name: &str) -> String {
+        match name {
+            "calls" => self.calls.to_string(),
+            "answered" => self.answered.to_string(),
+            "asr" => self.asr.clone().unwrap_or_default(),
+            "billedSeconds" => self.billed_seconds.to_string(),
+            "minutes" => self.minutes.clone(),
+            "acd" => self.acd.clone().unwrap_or_default(),
+            "cost" => self.cost.clone().unwrap_or_default(),
+            "price" => self.price.clone().unwrap_or_default(),
+            "margin" => self.margin.clone().unwrap_or_default(),
+            _ => self.unrated.to_string(),
+        }
+    }
+
     pub fn of(sums: &Sums, shown: Visibility) -> Measures {
         Measures {
             calls: sums.calls,

@@ -130,7 +130,7 @@ impl Dimension {
     }
 
     /// Dimensions and filters on suppliers, closed to client administrators.
-    fn is_supplier(self) -> bool {
+    pub fn is_supplier(self) -> bool {
         matches!(self, Dimension::Carrier | Dimension::DdiProvider)
     }
 }
@@ -339,7 +339,7 @@ impl StatsQuery {
 }
 
 /// `groupBy`: empty, or one or two dimension names separated by a comma.
-fn group_by(raw: &str) -> AppResult<Vec<Dimension>> {
+pub fn group_by(raw: &str) -> AppResult<Vec<Dimension>> {
     if raw.trim().is_empty() {
         return Ok(vec![]);
     }

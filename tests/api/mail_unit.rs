@@ -382,6 +382,10 @@ mod choosing_the_template {
             enabled: true,
             created_at: at(0),
             updated_at: at(0),
+            kind: "calls".into(),
+            group_by: None,
+            destination_countries: None,
+            international: None,
         }
     }
 

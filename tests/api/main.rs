@@ -35,3 +35,4 @@ mod spool;
 mod stats;
 mod stream_limits;
 mod strict_input;
+mod summary_reports;

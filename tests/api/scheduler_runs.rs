@@ -31,7 +31,7 @@ backend_cases!(
 );
 
 /// Starts the app with a runner polling every second and mail to `smtp` (or the outbox).
-async fn app_with_runner(backend: Backend, smtp: Option<&SmtpServer>) -> TestApp {
+pub(crate) async fn app_with_runner(backend: Backend, smtp: Option<&SmtpServer>) -> TestApp {
     let url = smtp.map(|s| s.url());
     let mut vars = vec![
         ("CALLCSV_RUNNER_INTERVAL", "1"),
@@ -51,7 +51,7 @@ fn madrid(y: i32, m: u32, d: u32, h: u32, min: u32, s: u32) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-fn rfc(t: DateTime<Utc>) -> String {
+pub(crate) fn rfc(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
@@ -61,13 +61,13 @@ fn month_start(date: NaiveDate, offset: i32) -> NaiveDate {
     NaiveDate::from_ymd_opt(months.div_euclid(12), months.rem_euclid(12) as u32 + 1, 1).unwrap()
 }
 
-fn at_madrid(date: NaiveDate, h: u32) -> DateTime<Utc> {
+pub(crate) fn at_madrid(date: NaiveDate, h: u32) -> DateTime<Utc> {
     madrid(date.year(), date.month(), date.day(), h, 0, 0)
 }
 
 /// Polls the scheduler's reports until `n` exist whose email is settled (`sent`, `failed`
 /// or `none`), or 40 s pass.
-async fn reports_of(
+pub(crate) async fn reports_of(
     app: &TestApp,
     token: &str,
     scheduler: &str,
@@ -99,7 +99,7 @@ async fn reports_of(
     }
 }
 
-async fn download(
+pub(crate) async fn download(
     app: &TestApp,
     token: &str,
     report: &str,
@@ -118,7 +118,7 @@ async fn download(
 
 /// The month whose report a run on the 1st of this month at 08:00 Madrid covers; if that
 /// run is still in the future (the test runs on the 1st before 08:00), a month earlier.
-fn last_complete_month() -> (NaiveDate, NaiveDate, DateTime<Utc>) {
+pub(crate) fn last_complete_month() -> (NaiveDate, NaiveDate, DateTime<Utc>) {
     let today = Utc::now().with_timezone(&Madrid).date_naive();
     let mut this_month = month_start(today, 0);
     if at_madrid(this_month, 8) > Utc::now() {
