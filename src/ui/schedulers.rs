@@ -493,7 +493,17 @@ async fn update(
     let outcome = db::run(&state.pool, move |conn| {
         let current = Schedulers::find(conn, &caller, &id)?;
         let zone: Tz = current.timezone.parse().unwrap_or(Tz::UTC);
-        let saved = Schedulers::update(conn, &caller, &id, |_| input_of(&form, zone, &config));
+        let saved = Schedulers::update(conn, &caller, &id, |current| {
+            // The form has no summary fields yet: an edit keeps them as they are.
+            let kept = SchedulerInput::of(&current.scheduler);
+            Ok(SchedulerInput {
+                kind: kept.kind,
+                group_by: kept.group_by,
+                destination_country: kept.destination_country,
+                international: kept.international,
+                ..input_of(&form, zone, &config)?
+            })
+        });
         match saved {
             Ok(z) => Ok(Ok(z)),
             Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {

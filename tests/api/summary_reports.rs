@@ -47,18 +47,7 @@ fn assert_same(csv: &[Vec<String>], stats: &Value, dims: &[&str]) {
     assert_eq!(csv.len(), rows.len() + 2, "{csv:?} vs {stats}");
     let col = |name: &str| header.iter().position(|h| h == name);
     let figures = |cells: &[String], expected: &Value| {
-        for m in [
-            "calls",
-            "answered",
-            "asr",
-            "billedSeconds",
-            "minutes",
-            "acd",
-            "cost",
-            "price",
-            "margin",
-            "unrated",
-        ] {
+        for m in callcsv::stats::measures::Measures::NAMES {
             let Some(i) = col(m) else {
                 assert!(expected.get(m).is_none(), "{m} missing from {header:?}");
                 continue;
