@@ -7,6 +7,7 @@
 #                                 fairness stall)
 #   bench/run.sh readers          only the 200 slow readers of the CSV stream
 #                                 (BACKENDS=sqlite bench/run.sh readers: SQLite only)
+#   bench/run.sh push             only the 16 switches pushing (part of sources)
 #   bench/run.sh demo             how long `callcsv demo` takes on SQLite (bench/demo.sh)
 #
 # Environment: REPS (runs per measurement, default 3; the median is reported; a measurement
@@ -41,9 +42,9 @@ for arg in "$@"; do
     case $arg in
         quick) QUICK=1 ;;
         demo) exec "$ROOT/bench/demo.sh" ;;
-        engine | ingest | stream | report | schedulers | fairness | stall | readers | sources) GROUPS_WANTED+=("$arg") ;;
+        engine | ingest | stream | report | schedulers | fairness | stall | readers | sources | push) GROUPS_WANTED+=("$arg") ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0 ;;
-        *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers, fairness, stall, readers, sources)" >&2; exit 2 ;;
+        *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers, fairness, stall, readers, sources, push)" >&2; exit 2 ;;
     esac
 done
 FULL=0
@@ -710,18 +711,53 @@ bench_readers() {
 # load of the rows it stored (as for ingestion). Peak RSS of the service; SOURCE_BIG adds
 # one upload of that many records to show memory stays flat.
 
+# The brand, its sources and a template database for fresh_db.
+sources_template() {
+    local backend=$1 dir=$2
+    if [ "$backend" = sqlite ]; then DB_URL=sqlite://$dir/callcsv.db
+    else create_db "${TAG}_tpl"; DB_URL=$PG/${TAG}_tpl; fi
+    start_service "$dir" "$DB_URL" 0 warn "$dir/service.log"
+    $PY setup --url "$SVC_URL" --state "$dir/state.json" --prefixes "$PREFIXES" >/dev/null
+    $PY source --url "$SVC_URL" --state "$dir/state.json" >/dev/null
+    stop_service "$SVC_PID"
+    if [ "$backend" = sqlite ]; then sqlite3 "$dir/callcsv.db" ".backup $dir/template.db"; fi
+}
+
+# Push: 16 senders, one record per request, PUSH_SECONDS each run (also alone: bench/run.sh push).
+push_runs() {
+    local backend=$1 dir=$2 svclog=$2/service.log out r
+    local rates=() p99s=() pushes=()
+    for r in $(seq "$REPS"); do
+        fresh_db "$backend" "$dir"
+        start_service "$dir" "$DB_URL" 0 warn "$svclog"
+        out=$($PY push --url "$SVC_URL" --state "$dir/state.json" --senders 16 --seconds "$PUSH_SECONDS")
+        stop_service "$SVC_PID"
+        [ "$(json "$out" failures)" = 0 ] || die "push: $out"
+        rates+=("$(json "$out" per_second)"); p99s+=("$(json "$out" p99_ms)"); pushes+=("$out")
+        log "  [$backend] push run $r: $out"
+    done
+    local rate p99
+    rate=$(median "${rates[@]}"); p99=$(median "${p99s[@]}")
+    result sources "$backend" "push: 16 senders posting one FreeSWITCH mod_json_cdr document per request" \
+        "$(group "$rate") records/s, p99 $p99 ms" "≥ 2 000/s, p99 ≤ 50 ms" \
+        "$(verdict "$rate >= 2000 && $p99 <= 50")" "-" "runs: ${pushes[*]}"
+
+}
+
+bench_push() {
+    local backend=$1 dir=$WORK/push-$1
+    mkdir -p "$dir"
+    log "[$backend] push: preparing the brand and its sources"
+    sources_template "$backend" "$dir"
+    push_runs "$backend" "$dir"
+}
+
 bench_sources() {
     local backend=$1 dir=$WORK/sources-$1 svclog r out secs=() rss=() big=""
     mkdir -p "$dir"
     svclog=$dir/service.log
-    if [ "$backend" = sqlite ]; then DB_URL=sqlite://$dir/callcsv.db
-    else create_db "${TAG}_tpl"; DB_URL=$PG/${TAG}_tpl; fi
     log "[$backend] sources: preparing the brand, its source and a $(group $SOURCE_RECORDS)-line Master.csv"
-    start_service "$dir" "$DB_URL" 0 warn "$svclog"
-    $PY setup --url "$SVC_URL" --state "$dir/state.json" --prefixes "$PREFIXES" >/dev/null
-    $PY source --url "$SVC_URL" --state "$dir/state.json" >/dev/null
-    stop_service "$SVC_PID"
-    [ "$backend" = sqlite ] && sqlite3 "$dir/callcsv.db" ".backup $dir/template.db"
+    sources_template "$backend" "$dir"
     $PY master-csv --state "$dir/state.json" --count "$SOURCE_RECORDS" --out "$dir/Master.csv"
     for r in $(seq "$REPS"); do
         fresh_db "$backend" "$dir"
@@ -770,22 +806,7 @@ bench_sources() {
         log "  [$backend] spool run $r: $out"
     done
     rm -rf "$dir/spoolroot"
-    # Push: 16 senders, one record per request, PUSH_SECONDS each run.
-    local rates=() p99s=() pushes=()
-    for r in $(seq "$REPS"); do
-        fresh_db "$backend" "$dir"
-        start_service "$dir" "$DB_URL" 0 warn "$svclog"
-        out=$($PY push --url "$SVC_URL" --state "$dir/state.json" --senders 16 --seconds "$PUSH_SECONDS")
-        stop_service "$SVC_PID"
-        [ "$(json "$out" failures)" = 0 ] || die "push: $out"
-        rates+=("$(json "$out" per_second)"); p99s+=("$(json "$out" p99_ms)"); pushes+=("$out")
-        log "  [$backend] push run $r: $out"
-    done
-    local rate p99
-    rate=$(median "${rates[@]}"); p99=$(median "${p99s[@]}")
-    result sources "$backend" "push: 16 senders posting one FreeSWITCH mod_json_cdr document per request" \
-        "$(group "$rate") records/s, p99 $p99 ms" "≥ 2 000/s, p99 ≤ 50 ms" \
-        "$(verdict "$rate >= 2000 && $p99 <= 50")" "-" "runs: ${pushes[*]}"
+    push_runs "$backend" "$dir"
 
     local m l ratio peak
     m=$(median "${secs[@]}"); l=$(median "${load[@]}"); ratio=$(calc "$m / $l"); peak=$(max "${rss[@]}")
@@ -835,6 +856,8 @@ if wanted stall; then
 fi
 if wanted sources; then
     for backend in $BACKENDS; do bench_sources "$backend"; done
+elif wanted push; then
+    for backend in $BACKENDS; do bench_push "$backend"; done
 fi
 
 # ---------------------------------------------------------------------------------------

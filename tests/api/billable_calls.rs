@@ -898,12 +898,22 @@ async fn stored_calls_belong_to_the_callers_transaction(app: TestApp) {
             None,
         )
     };
-    let (undone, first, again) = (call("undone"), call("twice"), call("twice"));
+    // 200 calls a batch: enough for PostgreSQL's COPY path.
+    let batch = |prefix: &str, last: &str| {
+        let mut calls: Vec<_> = (0..199).map(|i| call(&format!("{prefix}-{i}"))).collect();
+        calls.push(call(last));
+        calls
+    };
+    let (undone, first, again) = (
+        batch("u", "undone"),
+        batch("a", "twice"),
+        batch("b", "twice"),
+    );
     let pool = app.pool();
     tokio::task::spawn_blocking(move || {
         let mut conn = pool.get().unwrap();
         let failed: Result<(), AppError> = db::transaction(&mut conn, |c| {
-            assert_eq!(insert_new_ids(c, &[undone])?.len(), 1);
+            assert_eq!(insert_new_ids(c, &undone)?.len(), 200);
             Err(AppError::bad_request("rolled back"))
         });
         assert!(failed.is_err());
@@ -914,7 +924,7 @@ async fn stored_calls_belong_to_the_callers_transaction(app: TestApp) {
         let a = std::thread::spawn(move || {
             let mut conn = pool_a.get().unwrap();
             db::transaction(&mut conn, |c| {
-                let ids = insert_new_ids(c, &[first])?;
+                let ids = insert_new_ids(c, &first)?;
                 stored_a.send(()).unwrap();
                 wait.recv().unwrap();
                 Ok(ids.len())
@@ -925,17 +935,20 @@ async fn stored_calls_belong_to_the_callers_transaction(app: TestApp) {
         let pool_b = pool.clone();
         let b = std::thread::spawn(move || {
             let mut conn = pool_b.get().unwrap();
-            db::transaction(&mut conn, |c| insert_new_ids(c, &[again])).unwrap()
+            db::transaction(&mut conn, |c| insert_new_ids(c, &again)).unwrap()
         });
         std::thread::sleep(std::time::Duration::from_millis(300));
         commit_a.send(()).unwrap();
-        assert_eq!(a.join().unwrap(), 1);
-        assert_eq!(b.join().unwrap(), Vec::<String>::new(), "a duplicate");
+        assert_eq!(a.join().unwrap(), 200);
+        assert_eq!(b.join().unwrap().len(), 199, "\"twice\" is a duplicate");
     })
     .await
     .unwrap();
     let (_, calls) = app
-        .get(&format!("/billable_calls?brand={}", t.brand_a), &app.root)
+        .get(
+            &format!("/billable_calls?brand={}&itemsPerPage=1000", t.brand_a),
+            &app.root,
+        )
         .await;
     let callids: Vec<&str> = calls
         .as_array()
@@ -943,7 +956,11 @@ async fn stored_calls_belong_to_the_callers_transaction(app: TestApp) {
         .iter()
         .map(|c| c["callid"].as_str().unwrap())
         .collect();
-    assert_eq!(callids, ["twice"], "the rolled-back call is not stored");
+    assert_eq!(callids.len(), 399, "the rolled-back calls are not stored");
+    assert_eq!(callids.iter().filter(|c| **c == "twice").count(), 1);
+    assert!(!callids
+        .iter()
+        .any(|c| c.starts_with("u-") || *c == "undone"));
 }
 
 /// `source`, `disposition` and `hangupCause` are shown to every role, in JSON and CSV, and
