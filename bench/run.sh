@@ -20,7 +20,7 @@
 # `git worktree add /tmp/base REV && cargo build --release --manifest-path /tmp/base/Cargo.toml`),
 # BENCH_BIN (another binary than target/release/callcsv; implies NO_BUILD=1), SVC_ENV (more
 # variables for the service process, e.g. MALLOC_ARENA_MAX=2).
-# Needs: cargo, python3, curl, sqlite3, psql, and a PostgreSQL where that user may create
+# Needs: cargo, python3, curl, sqlite3, psql (optional: wrk, for the push runs from wrk), and a PostgreSQL where that user may create
 # databases (each run creates bench_<random>… and drops them at the end).
 #
 # Everything goes through the release binary over HTTP (target/release/callcsv serve) and
@@ -741,6 +741,25 @@ push_runs() {
     result sources "$backend" "push: 16 senders posting one FreeSWITCH mod_json_cdr document per request" \
         "$(group "$rate") records/s, p99 $p99 ms" "≥ 2 000/s, p99 ≤ 50 ms" \
         "$(verdict "$rate >= 2000 && $p99 <= 50")" "-" "runs: ${pushes[*]}"
+    # The same 16 senders from wrk (two C threads, bench/push.lua) when it is installed
+    # (Debian's wrk): the Python senders take a good share of two cores themselves.
+    command -v wrk >/dev/null || { log "  wrk not installed: no wrk push runs"; return 0; }
+    local wrates=() wp99s=() wruns=() ids
+    for r in $(seq "$REPS"); do
+        fresh_db "$backend" "$dir"
+        start_service "$dir" "$DB_URL" 0 warn "$svclog"
+        ids=$(python3 -c "import json,sys; s=json.load(open(sys.argv[1])); print(s['pushSource'], s['pushSecret'])" "$dir/state.json")
+        out=$(PUSH_PATH="/cdr_sources/${ids% *}/records" PUSH_SECRET="${ids#* }" \
+            wrk -t 2 -c 16 -d "${PUSH_SECONDS}s" -s "$ROOT/bench/push.lua" "$SVC_URL" | sed -n 's/^JSON //p')
+        stop_service "$SVC_PID"
+        [ "$(json "$out" failures)" = 0 ] || die "wrk push: $out"
+        wrates+=("$(json "$out" per_second)"); wp99s+=("$(json "$out" p99_ms)"); wruns+=("$out")
+        log "  [$backend] wrk push run $r: $out"
+    done
+    rate=$(median "${wrates[@]}"); p99=$(median "${wp99s[@]}")
+    result sources "$backend" "push from wrk: 16 connections each posting one mod_json_cdr document per request" \
+        "$(group "$rate") records/s, p99 $p99 ms" "≥ 2 000/s, p99 ≤ 50 ms" \
+        "$(verdict "$rate >= 2000 && $p99 <= 50")" "-" "runs: ${wruns[*]}"
 
 }
 
