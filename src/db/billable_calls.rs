@@ -177,31 +177,40 @@ pub fn insert_new(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResult<u
 pub fn insert_new_ids(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResult<Vec<String>> {
     let mut ids = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(insert_chunk(conn)) {
-        let inserted = match conn {
-            DbConnection::Sqlite(c) => {
-                let chunk: Vec<StoredCall> = chunk.iter().map(stored).collect();
-                diesel::insert_into(billable_calls::table)
-                    .values(chunk)
-                    .on_conflict((billable_calls::brand_id, billable_calls::callid))
-                    .do_nothing()
-                    .returning(billable_calls::id)
-                    .get_results(c)?
-            }
-            // COPY pays off for batches; a push's few calls go faster as one INSERT.
+        // COPY pays off for batches; a push's few calls go faster as one INSERT.
+        let copied = match conn {
             DbConnection::Pg(c) if chunk.len() >= COPY_FROM => copy_new(c, chunk)?,
-            DbConnection::Pg(c) => {
-                let chunk: Vec<StoredCall> = chunk.iter().map(stored).collect();
-                diesel::insert_into(billable_calls::table)
-                    .values(chunk)
-                    .on_conflict((billable_calls::brand_id, billable_calls::callid))
-                    .do_nothing()
-                    .returning(billable_calls::id)
-                    .get_results(c)?
-            }
+            _ => None,
         };
-        ids.extend(inserted);
+        match copied {
+            Some(inserted) => ids.extend(inserted),
+            None => ids.extend(insert_skipping_duplicates(conn, chunk)?),
+        }
     }
     Ok(ids)
+}
+
+/// `INSERT … ON CONFLICT DO NOTHING RETURNING id` of one chunk (ON CONFLICT is
+/// backend-specific SQL in Diesel: dispatch on the variant).
+fn insert_skipping_duplicates(
+    conn: &mut DbConnection,
+    rows: &[BillableCall],
+) -> AppResult<Vec<String>> {
+    let chunk: Vec<StoredCall> = rows.iter().map(stored).collect();
+    Ok(match conn {
+        DbConnection::Sqlite(c) => diesel::insert_into(billable_calls::table)
+            .values(chunk)
+            .on_conflict((billable_calls::brand_id, billable_calls::callid))
+            .do_nothing()
+            .returning(billable_calls::id)
+            .get_results(c)?,
+        DbConnection::Pg(c) => diesel::insert_into(billable_calls::table)
+            .values(chunk)
+            .on_conflict((billable_calls::brand_id, billable_calls::callid))
+            .do_nothing()
+            .returning(billable_calls::id)
+            .get_results(c)?,
+    })
 }
 
 /// Calls from which PostgreSQL is sent a COPY rather than an INSERT (see [`copy_new`]).
@@ -210,8 +219,8 @@ const COPY_FROM: usize = 200;
 /// PostgreSQL: the calls of `rows` not stored yet, sent with COPY, which costs the database
 /// far less than a multi-row INSERT. The calls already stored (or repeated in `rows`) are
 /// looked up first and left out; if another writer stores one of the others meanwhile, the
-/// COPY is undone (a savepoint) and `INSERT … ON CONFLICT DO NOTHING` stores the chunk.
-fn copy_new(c: &mut diesel::PgConnection, rows: &[BillableCall]) -> AppResult<Vec<String>> {
+/// COPY is undone (a savepoint) and None tells the caller to INSERT the chunk instead.
+fn copy_new(c: &mut diesel::PgConnection, rows: &[BillableCall]) -> AppResult<Option<Vec<String>>> {
     use diesel::result::{DatabaseErrorKind, Error};
     use std::collections::{HashMap, HashSet};
 
@@ -237,7 +246,7 @@ fn copy_new(c: &mut diesel::PgConnection, rows: &[BillableCall]) -> AppResult<Ve
         })
         .collect();
     if fresh.is_empty() {
-        return Ok(vec![]);
+        return Ok(Some(vec![]));
     }
     // Inside the caller's transaction this is a savepoint: a failed COPY is undone alone.
     let copied = c.transaction::<_, Error, _>(|c| {
@@ -246,16 +255,8 @@ fn copy_new(c: &mut diesel::PgConnection, rows: &[BillableCall]) -> AppResult<Ve
             .execute(c)
     });
     match copied {
-        Ok(_) => Ok(fresh.iter().map(|r| r.id.clone()).collect()),
-        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            let chunk: Vec<StoredCall> = rows.iter().map(stored).collect();
-            Ok(diesel::insert_into(billable_calls::table)
-                .values(chunk)
-                .on_conflict((billable_calls::brand_id, billable_calls::callid))
-                .do_nothing()
-                .returning(billable_calls::id)
-                .get_results(c)?)
-        }
+        Ok(_) => Ok(Some(fresh.iter().map(|r| r.id.clone()).collect())),
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
