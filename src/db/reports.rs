@@ -160,3 +160,32 @@ pub fn of_scheduler(conn: &mut DbConnection, scheduler_id: &str) -> AppResult<Ve
         .select(Report::as_select())
         .load(conn)?)
 }
+
+/// Keeps a report's email digest (plain text and HTML), replacing any earlier one.
+pub fn save_digest(
+    conn: &mut DbConnection,
+    report_id: &str,
+    text: &str,
+    html: &str,
+) -> AppResult<()> {
+    use crate::db::schema::call_csv_report_digests::dsl as d;
+    diesel::delete(d::call_csv_report_digests.filter(d::report_id.eq(report_id))).execute(conn)?;
+    diesel::insert_into(d::call_csv_report_digests)
+        .values((
+            d::report_id.eq(report_id),
+            d::digest_text.eq(text),
+            d::digest_html.eq(html),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A report's email digest as (plain text, HTML), when its scheduler asked for one.
+pub fn digest_of(conn: &mut DbConnection, report_id: &str) -> AppResult<Option<(String, String)>> {
+    use crate::db::schema::call_csv_report_digests::dsl as d;
+    Ok(d::call_csv_report_digests
+        .filter(d::report_id.eq(report_id))
+        .select((d::digest_text, d::digest_html))
+        .first(conn)
+        .optional()?)
+}

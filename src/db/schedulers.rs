@@ -48,6 +48,9 @@ pub struct Scheduler {
     pub destination_countries: Option<String>,
     /// Only international calls (true) or only the others (false).
     pub international: Option<bool>,
+    /// Whether the report email carries a digest of the period (totals, top countries,
+    /// per day) in its body.
+    pub digest: bool,
 }
 
 impl Scheduler {

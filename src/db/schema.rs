@@ -138,6 +138,7 @@ diesel::table! {
         group_by -> Nullable<Text>,
         destination_countries -> Nullable<Text>,
         international -> Nullable<Bool>,
+        digest -> Bool,
     }
 }
 
@@ -175,6 +176,14 @@ diesel::table! {
         sent_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    call_csv_report_digests (report_id) {
+        report_id -> Text,
+        digest_text -> Text,
+        digest_html -> Text,
     }
 }
 
@@ -376,6 +385,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     billable_calls,
     call_csv_schedulers,
     call_csv_reports,
+    call_csv_report_digests,
     cdr_sources,
     cdr_imports,
     cdr_spool_files,

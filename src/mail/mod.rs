@@ -30,6 +30,8 @@ pub struct Outgoing {
     pub subject: String,
     /// Plain UTF-8 text.
     pub body: String,
+    /// The same as HTML (a digest's tables), sent as an alternative to `body`.
+    pub html: Option<String>,
     /// Fixed per report (`<report-uuid@callcsv>`), so a resend is recognisably the same
     /// message and the outbox overwrites instead of duplicating.
     pub message_id: String,

@@ -216,14 +216,20 @@ pub fn build_message(msg: &Outgoing) -> Result<Message, SendError> {
             attachment.content_type
         ))
     })?;
+    let text = match &msg.html {
+        Some(html) => MultiPart::alternative_plain_html(msg.body.clone(), html.clone()),
+        None => MultiPart::mixed().singlepart(SinglePart::plain(msg.body.clone())),
+    };
+    let body = match &msg.html {
+        Some(_) => MultiPart::mixed().multipart(text),
+        None => text,
+    };
     builder
         .multipart(
-            MultiPart::mixed()
-                .singlepart(SinglePart::plain(msg.body.clone()))
-                .singlepart(
-                    lettre::message::Attachment::new(attachment.file_name.clone())
-                        .body(attachment.bytes.clone(), content_type),
-                ),
+            body.singlepart(
+                lettre::message::Attachment::new(attachment.file_name.clone())
+                    .body(attachment.bytes.clone(), content_type),
+            ),
         )
         .map_err(|e| SendError::Permanent(format!("building the message: {e}")))
 }
@@ -520,6 +526,7 @@ mod tests {
             to: vec!["b@example.com".into()],
             subject: "s".into(),
             body: "b".into(),
+            html: None,
             message_id: "<x@callcsv>".into(),
             attachment: super::super::Attachment {
                 file_name: "r.csv".into(),
@@ -548,6 +555,7 @@ mod tests {
             to: vec!["b@example.com".into()],
             subject: "s".into(),
             body: "b".into(),
+            html: None,
             message_id: "<x@callcsv>".into(),
             attachment: super::super::Attachment {
                 file_name: "r.csv".into(),

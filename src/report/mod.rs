@@ -3,6 +3,7 @@
 //! and writing a whole period to a file by streaming rows from the database in keyset
 //! chunks — memory stays flat whatever the row count, and no transaction stays open.
 
+pub mod digest;
 pub mod download;
 pub mod paced;
 pub mod summary;

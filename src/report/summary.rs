@@ -57,27 +57,47 @@ pub fn summary_of(
     out_date: NaiveDateTime,
     zone: Tz,
 ) -> AppResult<StatsAnswer> {
+    let scope = scope_of(conn, sch)?;
+    let group_by = stats::group_by(sch.group_by.as_deref().unwrap_or_default())?;
+    let mut q = period_query(sch, in_date, out_date, zone, group_by);
+    // By key when prices are hidden: their order would tell them.
+    q.order = scope
+        .visibility
+        .price
+        .then_some((OrderBy::Price, Direction::Desc));
+    stats::run(conn, &scope, &q)
+}
+
+/// Whose calls a scheduler's report sums: its brand's, or (client level) its client's as
+/// the client's administrators see them.
+pub fn scope_of(conn: &mut DbConnection, sch: &Scheduler) -> AppResult<Scope> {
     let client_level = sch.level == crate::schedulers::CLIENT_LEVEL;
     let mut scope = match (&sch.client_id, client_level) {
         (Some(client), true) => Scope::for_client(conn, &ClientId::from_db(client.clone()))?,
         _ => Scope::for_brand(conn, &BrandId::from_db(sch.brand_id.clone()))?,
     };
     scope.client = sch.client_id.clone();
-    let group_by = stats::group_by(sch.group_by.as_deref().unwrap_or_default())?;
-    let q = StatsQuery {
+    Ok(scope)
+}
+
+/// The `/stats` query of `sch`'s period [in_date, out_date) and filters, grouped by
+/// `group_by` in `zone`, ordered by key, every group.
+pub fn period_query(
+    sch: &Scheduler,
+    in_date: NaiveDateTime,
+    out_date: NaiveDateTime,
+    zone: Tz,
+    group_by: Vec<Dimension>,
+) -> StatsQuery {
+    StatsQuery {
         after: Bound::Instant(in_date),
         strictly_before: Bound::Instant(out_date),
         group_by,
         filter: stats_filter(sch),
         timezone: Some(zone),
-        // By key when prices are hidden: their order would tell them.
-        order: scope
-            .visibility
-            .price
-            .then_some((OrderBy::Price, Direction::Desc)),
+        order: None,
         limit: usize::MAX,
-    };
-    stats::run(conn, &scope, &q)
+    }
 }
 
 /// The header: key columns (entities as id and name, `country` as code and name), then the

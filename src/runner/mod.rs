@@ -585,7 +585,24 @@ impl Runner {
                 },
             )
         };
-        let written = match written {
+        let has_email = !report.sent_to.is_empty();
+        // The digest sums the same period and filters, right after the file is written.
+        let written = written.and_then(|w| {
+            if !(sch.digest && has_email) {
+                return Ok((w, None));
+            }
+            let mut conn = self.pool.get()?;
+            let figures = report::digest::figures_of(
+                &mut conn,
+                &sch,
+                report.in_date,
+                report.out_date,
+                owner.timezone,
+                (first, last),
+            )?;
+            Ok((w, Some(report::digest::render(&figures))))
+        });
+        let (written, digest) = match written {
             Ok(w) => w,
             Err(e) => {
                 let _ = std::fs::remove_file(&temp_path);
@@ -600,7 +617,6 @@ impl Runner {
 
         let mut conn = self.pool.get()?;
         let now = db::clock(&mut conn)?;
-        let has_email = !report.sent_to.is_empty();
         let committed = db::transaction(&mut conn, |conn| {
             let n = diesel::update(
                 r::table
@@ -625,6 +641,9 @@ impl Runner {
             .execute(conn)?;
             if n == 0 {
                 return Ok(false);
+            }
+            if let Some(d) = &digest {
+                reports::save_digest(conn, id, &d.text, &d.html)?;
             }
             schedulers::record_run(conn, &sch.id, now)?;
             if !has_email {
@@ -759,6 +778,7 @@ impl Runner {
             Some(sch) => mail::compose::choose_content(&mut conn, sch, &owner.language)?,
             None => None,
         };
+        let digest = reports::digest_of(&mut conn, id)?;
         drop(conn);
         let period = schedule::Period {
             in_date: report.in_date.and_utc(),
@@ -793,7 +813,14 @@ impl Runner {
             ),
             to: report.sent_to.split(',').map(str::to_string).collect(),
             subject: rendered.subject,
-            body: rendered.body,
+            // A digest follows the template's text, and comes as HTML too.
+            html: digest
+                .as_ref()
+                .map(|(_, html)| report::digest::html_email(&rendered.body, html)),
+            body: match &digest {
+                Some((text, _)) => format!("{}\n\n{text}", rendered.body),
+                None => rendered.body,
+            },
             message_id: report.message_id.clone(),
             attachment,
         })

@@ -87,6 +87,8 @@ pub struct SchedulerInput {
     /// Comma list of ISO alpha-2 codes.
     pub destination_country: Option<String>,
     pub international: Option<bool>,
+    /// Whether the email carries a digest of the period in its body (default false).
+    pub digest: Option<bool>,
     /// Absent or null → the first execution is computed; a value is kept as given.
     pub next_execution: Option<String>,
     pub enabled: Option<bool>,
@@ -174,6 +176,7 @@ impl SchedulerInput {
             group_by: current.group_by.clone(),
             destination_country: current.destination_countries.clone(),
             international: current.international,
+            digest: Some(current.digest),
             next_execution: current.next_execution.map(crate::fields::ts),
             enabled: Some(current.enabled),
             max_catch_up: DEFAULT_MAX_CATCH_UP,
@@ -523,6 +526,7 @@ impl SchedulerInput {
             group_by,
             destination_countries: destination_countries.map(|c| c.join(",")),
             international: self.international,
+            digest: self.digest.unwrap_or(false),
         };
         Ok(ZonedScheduler {
             scheduler,

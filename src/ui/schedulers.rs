@@ -501,6 +501,7 @@ async fn update(
                 group_by: kept.group_by,
                 destination_country: kept.destination_country,
                 international: kept.international,
+                digest: kept.digest,
                 ..input_of(&form, zone, &config)?
             })
         });

@@ -184,6 +184,7 @@ async fn scheduler_crud_and_defaults(app: TestApp) {
             "cron": null, "callDirection": "outbound", "carrier": null, "ddiProvider": null,
             "ddi": null, "endpointType": null, "endpointId": null, "email": "",
             "kind": "calls", "groupBy": null, "destinationCountry": null, "international": null,
+            "digest": false,
             "notificationTemplate": null, "timezone": "Europe/Madrid",
             "nextExecution": created["nextExecution"], "lastExecution": null,
             "lastExecutionError": null, "enabled": true,

@@ -41,6 +41,7 @@ fn outgoing(message_id: &str, attachment: Attachment) -> Outgoing {
         to: vec!["one@client.example".into(), "two@client.example".into()],
         subject: "Call report October".into(),
         body: "Hello,\n\nyour report is attached.\n".into(),
+        html: None,
         message_id: message_id.into(),
         attachment,
     }
@@ -386,6 +387,7 @@ mod choosing_the_template {
             group_by: None,
             destination_countries: None,
             international: None,
+            digest: false,
         }
     }
 

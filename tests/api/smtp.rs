@@ -318,6 +318,8 @@ pub struct ParsedMail {
     pub message_id: String,
     /// The text/plain body, line ends as `\n`.
     pub body: String,
+    /// The text/html part, when the message has one.
+    pub html: Option<String>,
     pub attachment_name: Option<String>,
     /// `type/subtype` of the attachment.
     pub attachment_type: Option<String>,
@@ -380,6 +382,15 @@ pub fn parse_mail(raw: &[u8]) -> ParsedMail {
             .body_text(0)
             .map(|b| b.replace("\r\n", "\n"))
             .unwrap_or_default(),
+        html: message
+            .parts
+            .iter()
+            .find(|p| {
+                p.content_type()
+                    .is_some_and(|ct| ct.ctype() == "text" && ct.subtype() == Some("html"))
+            })
+            .and_then(|p| p.text_contents())
+            .map(str::to_string),
         attachment_name,
         attachment_type,
         attachment_raw,

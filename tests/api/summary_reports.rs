@@ -10,9 +10,11 @@ use crate::common::{id, Backend, TestApp};
 use crate::scheduler_runs::{
     app_with_runner, at_madrid, download, last_complete_month, reports_of, rfc,
 };
+use crate::smtp::SmtpServer;
 use crate::{backend_cases, backend_tests};
 
 backend_cases!(summaries_equal_stats_and_filters_apply_to_calls_reports);
+backend_cases!(digest_in_the_email_tells_the_periods_stats);
 backend_tests!(summary_fields_are_validated);
 
 /// The CSV as rows of cells (header first).
@@ -322,4 +324,163 @@ async fn summary_fields_are_validated(app: TestApp) {
         (&plain["kind"], &plain["groupBy"]),
         (&json!("calls"), &Value::Null)
     );
+}
+
+/// The line of a digest's text that starts with `label`, e.g. `Price:         0.1000 EUR`.
+fn line<'a>(text: &'a str, label: &str) -> &'a str {
+    text.lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no {label:?} line in {text}"))
+}
+
+/// A scheduler with `digest: true` sends its period's figures in the body, as text and as
+/// HTML, equal to `GET /stats` for the same period and filters; a client's digest without
+/// billing details shows no money; a scheduler without it sends the body alone.
+async fn digest_in_the_email_tells_the_periods_stats(backend: Backend) {
+    let smtp = SmtpServer::start();
+    let app = app_with_runner(backend, Some(&smtp)).await;
+    let w = world(&app).await;
+    let (op, ca) = (&w.t.operator_a, &w.t.client_admin_a);
+    let (first, _, due) = last_complete_month();
+    let day = |n: u64, h: u32| rfc(at_madrid(first + chrono::Days::new(n), h));
+    // Priced ES call on the 2nd; GB and FR (unrated) on the 1st; an unanswered GB attempt.
+    let es = outbound(&w, "es", &day(1, 12), json!(60));
+    let mut gb = outbound(&w, "gb", &day(0, 12), json!(120));
+    gb["callee"] = json!("+442079460000");
+    let mut fr = outbound(&w, "fr", &day(0, 13), json!(30));
+    fr["callee"] = json!("+33142000000");
+    let (status, body) = app.post("/billable_calls", op, json!([es, gb, fr])).await;
+    assert_eq!(
+        (status, &body["accepted"]),
+        (StatusCode::OK, &json!(3)),
+        "{body}"
+    );
+    let (status, body) = app
+        .patch(
+            &format!("/clients/{}", w.t.client_a),
+            op,
+            json!({"showBillingDetails": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let monthly = |name: &str, email: &str, digest: bool| {
+        json!({"name": name, "unit": "month", "nextExecution": rfc(due),
+               "email": email, "digest": digest})
+    };
+    let brand = app
+        .create(
+            "/call_csv_schedulers",
+            op,
+            monthly("Brand", "brand@example.com", true),
+        )
+        .await;
+    assert_eq!(brand["digest"], json!(true), "{brand}");
+    let brand = id(&brand);
+    let client = id(&app
+        .create(
+            "/call_csv_schedulers",
+            ca,
+            monthly("Client", "client@example.com", true),
+        )
+        .await);
+    let plain = id(&app
+        .create(
+            "/call_csv_schedulers",
+            op,
+            monthly("Plain", "plain@example.com", false),
+        )
+        .await);
+    let mails = smtp.wait_for(3, std::time::Duration::from_secs(40)).await;
+    let mail_to = |to: &str| {
+        mails
+            .iter()
+            .map(|m| m.parsed())
+            .find(|m| m.to == vec![to.to_string()])
+            .unwrap_or_else(|| panic!("no mail to {to}"))
+    };
+
+    // Brand: every total equals /stats' for the report's period, with the currency.
+    let report = reports_of(&app, op, &brand, 1, &["sent"]).await[0].clone();
+    let totals = stats_for(&app, op, &report, "").await["totals"].clone();
+    let mail = mail_to("brand@example.com");
+    let text = &mail.body;
+    assert!(
+        text.starts_with("Greetings"),
+        "the template's text first: {text}"
+    );
+    assert_eq!(
+        line(text, "Calls:"),
+        format!("Calls:         {}", totals["calls"])
+    );
+    assert_eq!(totals["calls"], json!(3), "{totals}");
+    for (label, key) in [
+        ("Minutes:", "minutes"),
+        ("Price:", "price"),
+        ("Cost:", "cost"),
+        ("Margin:", "margin"),
+    ] {
+        let value = totals[key].as_str().unwrap();
+        assert!(
+            line(text, label).contains(&format!(" {value}")),
+            "{label} {value}: {text}"
+        );
+    }
+    // The brand's currency (EUR by default) after every amount.
+    assert!(line(text, "Price:").ends_with(" EUR"), "{text}");
+    assert_eq!(
+        line(text, "Unrated calls:"),
+        format!("Unrated calls: {}", totals["unrated"])
+    );
+    // Top destinations by minutes: GB (2.0), ES (1.0), FR (0.5).
+    let top: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Top destinations"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(top, vec!["GB", "ES", "FR"], "{text}");
+    // Every day of the month, the ones without calls too.
+    let days: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("Per day"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    let month_days =
+        (due.with_timezone(&chrono_tz::Europe::Madrid).date_naive() - first).num_days();
+    assert_eq!(days.len() as i64, month_days, "{text}");
+    assert!(
+        days[0]
+            .trim()
+            .starts_with(&format!("{first}        2 calls        2.5 min")),
+        "{days:?}"
+    );
+    let html = mail.html.expect("an HTML part");
+    assert!(
+        html.contains("United Kingdom (GB)") && html.contains("<table>"),
+        "{html}"
+    );
+    assert!(
+        html.contains(&format!(">{} ", totals["price"].as_str().unwrap())),
+        "{html}"
+    );
+    // The CSV is still attached.
+    let (_, csv) = download(&app, op, report["id"].as_str().unwrap()).await;
+    assert_eq!(mail.attachment.as_deref(), Some(&csv[..]));
+
+    // Client without billing details: figures, no money.
+    reports_of(&app, ca, &client, 1, &["sent"]).await;
+    let mail = mail_to("client@example.com");
+    assert!(line(&mail.body, "Calls:").ends_with(" 3"), "{}", mail.body);
+    for word in ["Price", "Cost", "Margin"] {
+        assert!(!mail.body.contains(word), "{word}: {}", mail.body);
+        assert!(!mail.html.as_deref().unwrap().contains(word));
+    }
+    // Without a digest: the template's text alone, no HTML part.
+    reports_of(&app, op, &plain, 1, &["sent"]).await;
+    let mail = mail_to("plain@example.com");
+    assert!(!mail.body.contains("Calls:"), "{}", mail.body);
+    assert_eq!(mail.html, None);
 }
