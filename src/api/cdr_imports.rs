@@ -278,19 +278,23 @@ async fn push_records(
     let id = CdrSourceId::parse(&id)?;
     let secret = push_secret(&req);
     let (plans, prepared) = (state.plans.clone(), state.pushes.clone());
-    // The secret is checked before the body is read.
-    let loading = prepared.clone();
-    let loaded = db::run(&state.pool, move |conn| {
-        arrivals::for_push(conn, &plans, &loading, &id, secret.as_deref())
-    })
-    .await?;
+    // The secret is checked before the body is read: against the source as kept for pushes
+    // (no query), else against the database.
+    let loaded = match prepared.cached(id.as_str(), secret.as_deref()) {
+        Some(loaded) => loaded,
+        None => {
+            let loading = prepared.clone();
+            db::run(&state.pool, move |conn| {
+                arrivals::for_push(conn, &plans, &loading, &id, secret.as_deref())
+            })
+            .await?
+        }
+    };
     let body = read_body(payload, state.config.max_body_bytes).await?;
     let pool = state.pool.clone();
+    // No connection is held while the push waits for its turn to be stored.
     let pushed = web::block(move || {
-        let mut conn = pool.get()?;
-        let resolved = push::resolve(&mut conn, &loaded, &body)?;
-        // Not held while the push waits for its turn to be stored.
-        drop(conn);
+        let resolved = push::resolve(&pool, &prepared, &loaded, &body)?;
         prepared.store(&pool, resolved)
     })
     .await??;

@@ -23,6 +23,7 @@ pub mod schema;
 pub mod stats;
 pub mod ui_sessions;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
@@ -90,19 +91,65 @@ impl r2d2::ManageConnection for DbManager {
 /// each other instead of failing with "database is locked", and foreign keys are enforced.
 /// The journal mode is not among them: WAL is a property of the file, set once by
 /// [`prepare_sqlite_file`] before the pool opens (see there why).
+///
+/// Checkpoints (copying committed pages from the WAL into the database file) are left to a
+/// thread of their own ([`start_checkpoints`]) rather than to whichever commit crosses
+/// SQLite's 1000-page mark: a checkpoint takes tens of milliseconds, and the one writer and
+/// everything queued behind it would wait for it. Commits still checkpoint themselves past
+/// [`WAL_PAGES_LIMIT`], should that thread fall behind.
 #[derive(Debug)]
-struct SqlitePragmas;
+struct SqlitePragmas {
+    /// Alive as long as the pool: its checkpoint thread stops when this goes.
+    _pool_alive: Arc<()>,
+}
 
-const SQLITE_CONNECTION_PRAGMAS: &str =
-    "PRAGMA busy_timeout = 15000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+/// Pages in the WAL past which a commit checkpoints by itself (SQLite's default is 1000).
+const WAL_PAGES_LIMIT: u32 = 10_000;
+
+/// How often the checkpoint thread copies what was committed into the database file.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+
+fn sqlite_connection_pragmas() -> String {
+    format!(
+        "PRAGMA busy_timeout = 15000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA wal_autocheckpoint = {WAL_PAGES_LIMIT};"
+    )
+}
 
 impl CustomizeConnection<DbConnection, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), diesel::r2d2::Error> {
         if let DbConnection::Sqlite(c) = conn {
-            c.batch_execute(SQLITE_CONNECTION_PRAGMAS)
+            c.batch_execute(&sqlite_connection_pragmas())
                 .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())
+    }
+}
+
+/// Checkpoints the SQLite file at `path` every [`CHECKPOINT_EVERY`] on a connection of its
+/// own, while `pool_alive` lives. `PASSIVE` never blocks a writer or a reader: pages still
+/// read by an open transaction wait for the next round.
+fn start_checkpoints(path: &std::path::Path, pool_alive: std::sync::Weak<()>) {
+    let path = path.to_string_lossy().into_owned();
+    let spawned = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            let mut conn = match SqliteConnection::establish(&path) {
+                Ok(conn) => conn,
+                Err(e) => {
+                    tracing::warn!(error = %e, "SQLite checkpoint thread: no connection; commits checkpoint by themselves");
+                    return;
+                }
+            };
+            while pool_alive.strong_count() > 0 {
+                std::thread::sleep(CHECKPOINT_EVERY);
+                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::debug!(error = %e, "SQLite checkpoint skipped");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "SQLite checkpoint thread not started");
     }
 }
 
@@ -135,10 +182,16 @@ pub fn connect(url: &DatabaseUrl, size: u32) -> Result<DbPool, String> {
         prepare_sqlite_file(c).map_err(|e| format!("database {url:?}: journal mode: {e}"))?;
     }
     drop(first);
+    let pool_alive = Arc::new(());
+    if let DatabaseUrl::Sqlite(path) = url {
+        start_checkpoints(path, Arc::downgrade(&pool_alive));
+    }
     Pool::builder()
         .max_size(size)
         .connection_timeout(Duration::from_secs(10))
-        .connection_customizer(Box::new(SqlitePragmas))
+        .connection_customizer(Box::new(SqlitePragmas {
+            _pool_alive: pool_alive,
+        }))
         .build(manager)
         .map_err(|e| format!("database {url:?}: {e}"))
 }
@@ -274,10 +327,10 @@ mod tests {
                         s.spawn(|| {
                             let mut conn = r2d2::ManageConnection::connect(&manager).unwrap();
                             barrier.wait();
-                            SqlitePragmas
-                                .on_acquire(&mut conn)
-                                .err()
-                                .map(|e| e.to_string())
+                            let pragmas = SqlitePragmas {
+                                _pool_alive: Arc::new(()),
+                            };
+                            pragmas.on_acquire(&mut conn).err().map(|e| e.to_string())
                         })
                     })
                     .collect();

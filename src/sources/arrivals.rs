@@ -43,7 +43,7 @@ pub fn for_push(
     secret: Option<&str>,
 ) -> AppResult<Arc<Loaded>> {
     let source = cdr_sources::find_for_push(conn, id, secret)?;
-    prepared.get(conn, cache, &source.id, source.updated_at, |conn| {
+    prepared.get(conn, cache, &source, |conn| {
         cdr_sources::settings(conn, &source)
     })
 }

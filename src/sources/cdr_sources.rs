@@ -820,7 +820,7 @@ pub fn secret_hash(secret: &str) -> String {
 }
 
 /// Equal hashes, compared in time independent of where they differ.
-fn same_hash(a: &str, b: &str) -> bool {
+pub(crate) fn same_hash(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -1037,6 +1037,7 @@ impl Resource for CdrSources {
         )?;
         let row = input.apply(conn, current.row)?;
         cdr_sources::update(conn, &row)?;
+        crate::sources::push::source_changed();
         Ok(Source::without_secret(row))
     }
 
@@ -1051,6 +1052,7 @@ impl Resource for CdrSources {
         if cdr_sources::delete(conn, &current.row.id)? == 0 {
             return Err(AppError::not_found()); // deleted by a concurrent request
         }
+        crate::sources::push::source_changed();
         Ok(())
     }
 
@@ -1073,6 +1075,7 @@ impl CdrSources {
         let mut row = current.row;
         (row.push_secret_hash, row.updated_at) = (hash, db::now());
         cdr_sources::set_push_secret_hash(conn, &row.id, &row.push_secret_hash, row.updated_at)?;
+        crate::sources::push::source_changed();
         Ok(Source {
             row,
             push_secret: Some(secret),

@@ -7,18 +7,26 @@
 //! Loading what records are resolved against (the brand's DDIs, codes and plans) costs
 //! several queries; at thousands of pushes a second it is kept for [`FRESH_FOR`] per source
 //! ([`Prepared`]), so a DDI or code added to the brand applies to pushes within that time.
+//! The source's push secret (its hash) and the id of its import of the current hour are
+//! kept with it, so a push whose source is cached costs no query before its calls are
+//! stored: one trip to the database per group of pushes. A change to a source through this
+//! instance (edit, new secret, deletion) drops what is kept at once; one made through another
+//! instance applies here within [`FRESH_FOR`].
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DurationRound, TimeDelta};
+use chrono::{DurationRound, NaiveDateTime, TimeDelta};
 
 use crate::calls::rater::PlanCache;
 use crate::config::DatabaseUrl;
 use crate::db::cdr_imports::{self, Counts};
+use crate::db::cdr_sources::CdrSource;
 use crate::db::{self, DbConnection, DbPool};
 use crate::error::{AppError, AppResult};
+use crate::sources::cdr_sources::{same_hash, secret_hash};
 use crate::sources::import::{add_counts, store_together, Batch, Loaded, Origin, Part, BATCH};
 use crate::sources::settings::SourceSettings;
 use crate::sources::{self, ReadOptions};
@@ -26,11 +34,39 @@ use crate::sources::{self, ReadOptions};
 /// How long a source's loaded directory serves pushes before it is loaded again.
 pub const FRESH_FOR: Duration = Duration::from_secs(2);
 
-/// Sources loaded for pushes, by id, with when they were loaded; and the pushes waiting to
-/// be stored.
+/// Bumped by every change to a source made in this process: what was kept before it is
+/// loaded again.
+static SOURCES_CHANGED: AtomicU64 = AtomicU64::new(0);
+
+/// Called by the operations that change, rotate the secret of, or delete a source.
+pub fn source_changed() {
+    SOURCES_CHANGED.fetch_add(1, Ordering::SeqCst);
+}
+
+/// A source as kept for pushes.
+struct Kept {
+    at: Instant,
+    /// [`SOURCES_CHANGED`] when it was loaded.
+    generation: u64,
+    /// The source's `updated_at` when it was loaded.
+    version: NaiveDateTime,
+    secret_hash: String,
+    loaded: Arc<Loaded>,
+}
+
+impl Kept {
+    fn fresh(&self) -> bool {
+        self.at.elapsed() < FRESH_FOR && self.generation == SOURCES_CHANGED.load(Ordering::SeqCst)
+    }
+}
+
+/// Sources loaded for pushes, by id; the import of the hour of each; and the pushes waiting
+/// to be stored.
 #[derive(Default)]
 pub struct Prepared {
-    loaded: Mutex<HashMap<String, (Instant, Arc<Loaded>)>>,
+    loaded: Mutex<HashMap<String, Kept>>,
+    /// Source id → (hour, id of the source's import of that hour).
+    hours: Mutex<HashMap<String, (NaiveDateTime, String)>>,
     /// Pushes waiting to be stored together.
     together: Together,
 }
@@ -48,28 +84,81 @@ impl Prepared {
         prepared
     }
 
-    /// The source `id` as last changed at `version`, loaded: from the cache when loaded
-    /// less than [`FRESH_FOR`] ago at that version, else with `settings` (and cached).
+    /// The source `id` loaded, without asking the database: when it was loaded less than
+    /// [`FRESH_FOR`] ago, nothing changed it here since, and `secret` is its push secret.
+    /// `None` sends the push the long way ([`crate::sources::arrivals::for_push`]), which
+    /// also answers a wrong secret.
+    pub fn cached(&self, id: &str, secret: Option<&str>) -> Option<Arc<Loaded>> {
+        let given = secret_hash(secret.filter(|s| !s.is_empty())?);
+        let kept = self.loaded.lock().ok()?;
+        let kept = kept.get(id).filter(|k| k.fresh())?;
+        same_hash(&kept.secret_hash, &given).then(|| kept.loaded.clone())
+    }
+
+    /// `source` (its secret already checked, enabled) loaded: from what is kept when it was
+    /// loaded at this version less than [`FRESH_FOR`] ago, else with `settings` (and kept).
     pub fn get(
         &self,
         conn: &mut DbConnection,
         cache: &PlanCache,
-        id: &str,
-        version: chrono::NaiveDateTime,
+        source: &CdrSource,
         settings: impl FnOnce(&mut DbConnection) -> AppResult<SourceSettings>,
     ) -> AppResult<Arc<Loaded>> {
-        let key = format!("{id}@{version}");
-        if let Some((at, loaded)) = self.loaded.lock().map_err(AppError::internal)?.get(&key) {
-            if at.elapsed() < FRESH_FOR {
-                return Ok(loaded.clone());
+        let generation = SOURCES_CHANGED.load(Ordering::SeqCst);
+        if let Some(kept) = self
+            .loaded
+            .lock()
+            .map_err(AppError::internal)?
+            .get_mut(&source.id)
+        {
+            if kept.fresh() && kept.version == source.updated_at {
+                // The secret may be a new one with the same version (rotated elsewhere).
+                kept.secret_hash = source.push_secret_hash.clone();
+                return Ok(kept.loaded.clone());
             }
         }
         let settings = settings(conn)?;
         let loaded = Arc::new(Loaded::load(conn, cache, settings)?);
         let mut map = self.loaded.lock().map_err(AppError::internal)?;
-        map.retain(|_, (at, _)| at.elapsed() < FRESH_FOR);
-        map.insert(key, (Instant::now(), loaded.clone()));
+        map.retain(|_, kept| kept.fresh());
+        map.insert(
+            source.id.clone(),
+            Kept {
+                at: Instant::now(),
+                generation,
+                version: source.updated_at,
+                secret_hash: source.push_secret_hash.clone(),
+                loaded: loaded.clone(),
+            },
+        );
         Ok(loaded)
+    }
+
+    /// The id of `loaded`'s import of `hour` (opened when it is the hour's first push):
+    /// kept per source, so only the first push of each hour asks the database.
+    fn import_of_hour(
+        &self,
+        pool: &DbPool,
+        loaded: &Loaded,
+        hour: NaiveDateTime,
+    ) -> AppResult<String> {
+        let source = &loaded.settings.id;
+        if let Some((at, id)) = self.hours.lock().map_err(AppError::internal)?.get(source) {
+            if *at == hour {
+                return Ok(id.clone());
+            }
+        }
+        let mut row = loaded.new_import(Origin::Push, None);
+        row.push_hour = Some(hour);
+        row.status = "done".into();
+        row.started_at = hour;
+        let mut conn = pool.get()?;
+        let import = cdr_imports::push_import(&mut conn, &row, hour)?;
+        self.hours
+            .lock()
+            .map_err(AppError::internal)?
+            .insert(source.clone(), (hour, import.id.clone()));
+        Ok(import.id)
     }
 }
 
@@ -92,17 +181,12 @@ pub struct Resolved {
 /// Reads and resolves the records of one pushed body (in the source's format; FreeSWITCH's
 /// `cdr=` form too), and finds (or opens) the source's import of the current hour. Nothing
 /// is stored yet; a body that cannot be read is a 400 and stores nothing.
-pub fn resolve(conn: &mut DbConnection, loaded: &Loaded, body: &[u8]) -> AppResult<Resolved> {
-    let now = db::now();
-    let hour = now
-        .duration_trunc(TimeDelta::hours(1))
-        .map_err(AppError::internal)?;
-    let mut row = loaded.new_import(Origin::Push, None);
-    row.push_hour = Some(hour);
-    row.status = "done".into();
-    row.started_at = hour;
-    let import = cdr_imports::push_import(conn, &row, hour)?;
-
+pub fn resolve(
+    pool: &DbPool,
+    prepared: &Prepared,
+    loaded: &Loaded,
+    body: &[u8],
+) -> AppResult<Resolved> {
     let options = ReadOptions {
         growing: false,
         ..loaded.settings.read.clone()
@@ -121,8 +205,11 @@ pub fn resolve(conn: &mut DbConnection, loaded: &Loaded, body: &[u8]) -> AppResu
             batch.take(loaded, item);
         }
     }
+    let hour = db::now()
+        .duration_trunc(TimeDelta::hours(1))
+        .map_err(AppError::internal)?;
     Ok(Resolved {
-        import_id: import.id,
+        import_id: prepared.import_of_hour(pool, loaded, hour)?,
         batches,
         bytes: body.len() as i64,
     })

@@ -199,6 +199,15 @@ impl Spool<'_> {
             (header, start)
         };
         let skipped = header.len() as u64;
+        // Records carry their line in the file, also when reading resumes mid-file (after
+        // the header read again in front).
+        let header_lines = newlines(&header);
+        let lines_before = if start > 0 {
+            lines_up_to(&file, start).map_err(|e| unreadable(&candidate.path, e))?
+        } else {
+            0
+        };
+        let in_file_line = |line: u64| line.saturating_sub(header_lines) + lines_before;
         file.seek(SeekFrom::Start(start))
             .map_err(|e| unreadable(&candidate.path, e))?;
         let input = Cursor::new(header).chain(&file);
@@ -218,7 +227,11 @@ impl Spool<'_> {
         loop {
             let end = match reader.next() {
                 None => true,
-                Some(Ok(outcome)) => {
+                Some(Ok(mut outcome)) => {
+                    match &mut outcome {
+                        Ok(record) => record.line = in_file_line(record.line),
+                        Err(rejection) => rejection.line = in_file_line(rejection.line),
+                    }
                     batch.take(self.loaded, outcome);
                     false
                 }
@@ -360,6 +373,27 @@ pub fn header_rows(format: Format, first: &[u8]) -> usize {
         Format::WebexCdr | Format::Callcsv if !json => 1,
         _ => 0,
     }
+}
+
+/// How many line ends `bytes` holds.
+fn newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// How many lines the file's first `end` bytes hold (a resume point is a line's start).
+fn lines_up_to(file: &File, end: u64) -> io::Result<u64> {
+    let mut buf = vec![0u8; 1 << 16];
+    let (mut at, mut lines) = (0, 0);
+    while at < end {
+        let want = buf.len().min((end - at) as usize);
+        let n = file.read_at(&mut buf[..want], at)?;
+        if n == 0 {
+            break;
+        }
+        lines += newlines(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(lines)
 }
 
 /// The file's header rows as bytes (with their line ends), empty when the format has none.

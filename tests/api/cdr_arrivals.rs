@@ -464,6 +464,45 @@ async fn a_push_with_the_secret_is_grouped_in_the_hours_import(app: TestApp) {
         "59.001 s billed as 60"
     );
 
+    // A new secret: the old one stops at once (the source kept for pushes is dropped),
+    // the new one works.
+    let (status, rotated) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("/cdr_sources/{source}/rotate_secret"),
+            Some(&operator),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let (status, e) = push(
+        &app,
+        &source,
+        Some(("bearer", &secret)),
+        "application/json",
+        doc.clone(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "the old secret after rotation: {e}"
+    );
+    let secret = rotated["pushSecret"].as_str().unwrap().to_string();
+    let (status, again) = push(
+        &app,
+        &source,
+        Some(("bearer", &secret)),
+        "application/json",
+        doc.clone(),
+    )
+    .await;
+    assert_eq!(
+        (status, &again["duplicates"]),
+        (StatusCode::OK, &json!(1)),
+        "{again}"
+    );
+
     // A disabled source: 403 to whoever holds the secret.
     app.patch(
         &format!("/cdr_sources/{source}"),

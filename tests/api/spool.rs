@@ -342,4 +342,12 @@ async fn spool_files_with_a_header_resume_after_it(backend: Backend) {
         imports[1]["bytes"].as_u64(),
         Some(cdrstats_row(3).len() as u64)
     );
+    // A broken row appended later is rejected with its line in the file (header, rows 1-3,
+    // then line 5), not its line in what was read this time.
+    append(&file, "127.0.0.1,1,c-broken,201,Alice,9112\n");
+    s.scan().await;
+    let imports = s.imports_of(&source).await;
+    assert_eq!(imports.len(), 3, "{imports:?}");
+    assert_eq!(imports[2]["rejected"].as_i64(), Some(1), "{}", imports[2]);
+    assert_eq!(imports[2]["errors"][0]["line"], 5, "{}", imports[2]);
 }
