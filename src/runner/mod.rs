@@ -656,10 +656,12 @@ impl Runner {
             return Err(AppError::conflict("lease lost before commit"));
         }
         tracing::info!(report = %id, rows = written.rows, bytes = written.bytes, "report built");
+        // Right after the commit, before the mail workers are woken: a crash here must not
+        // race a send of the report just committed (which would rightly be flagged).
+        fault::hit("after_report_commit");
         if has_email {
             self.mail_bell.ring();
         }
-        fault::hit("after_report_commit");
         Ok(())
     }
 
