@@ -10,6 +10,7 @@ mod login;
 mod reports;
 mod schedulers;
 pub mod session;
+mod sources;
 mod tenancy;
 mod view;
 
@@ -49,6 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(reports::routes)
             .configure(calls::routes)
             .configure(tenancy::routes)
+            .configure(sources::routes)
             .default_service(web::to(not_found)),
     );
 }

@@ -102,7 +102,7 @@ fn line(src: &str, dst: &str, start: &str, billsec: u32, disposition: &str) -> S
 
 /// Four answered calls out, one unanswered, one between extensions, one call in to the
 /// DDI, one line that is no record.
-fn master_csv() -> String {
+pub(crate) fn master_csv() -> String {
     [
         line("201", "912345678", "2026-01-31 10:00:00", 60, "ANSWERED"),
         line("201", "912345679", "2026-01-31 10:05:00", 30, "ANSWERED"),
@@ -134,7 +134,12 @@ fn master_csv() -> String {
     .concat()
 }
 
-async fn upload(app: &TestApp, token: &str, source: &str, body: Vec<u8>) -> (StatusCode, Value) {
+pub(crate) async fn upload(
+    app: &TestApp,
+    token: &str,
+    source: &str,
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
     let res = app
         .http
         .post(app.url(&format!(

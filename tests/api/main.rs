@@ -15,6 +15,7 @@ mod cdr_sources;
 mod cli;
 mod cli_import;
 mod console;
+mod console_sources;
 mod ddi_providers;
 mod ddis;
 mod demo;
