@@ -178,6 +178,10 @@ impl Spool<'_> {
 
     /// Imports the records of `file` after `start`, a batch per transaction with the
     /// checkpoint it reaches. Returns the import and its counts when there were records.
+    ///
+    /// A gzip-compressed file (a rotated file logrotate compressed) is read whole, once it
+    /// is complete: its batches keep the checkpoint at 0 (a crash reads it again, its
+    /// records then duplicates) and its end is checkpointed when the last one is stored.
     fn read_file(
         &self,
         conn: &mut DbConnection,
@@ -187,6 +191,12 @@ impl Spool<'_> {
         start: u64,
     ) -> AppResult<Option<(String, Counts)>> {
         let settings = &self.loaded.settings;
+        let compressed = is_gzip(&file).map_err(|e| unreadable(&candidate.path, e))?;
+        if compressed && !gzip_complete(&file) {
+            // Still being written: a later scan reads it.
+            return Ok(None);
+        }
+        let start = if compressed { 0 } else { start };
         // A resumed file of a format with header rows gets its header again, in front.
         let header = if start > 0 {
             header_of(&file, settings.format)?
@@ -210,13 +220,24 @@ impl Spool<'_> {
         let in_file_line = |line: u64| line.saturating_sub(header_lines) + lines_before;
         file.seek(SeekFrom::Start(start))
             .map_err(|e| unreadable(&candidate.path, e))?;
-        let input = Cursor::new(header).chain(&file);
+        let input: Box<dyn Read + '_> = if compressed {
+            Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::new(&file)))
+        } else {
+            Box::new(Cursor::new(header).chain(&file))
+        };
         let options = ReadOptions {
-            growing: true,
+            growing: !compressed,
             ..settings.read.clone()
         };
-        // The file offset of the parser's offset in `input`.
-        let in_file = |offset: u64| start + offset.saturating_sub(skipped);
+        // The file offset of the parser's offset in `input` (a compressed file has none
+        // before its end).
+        let in_file = |offset: u64| {
+            if compressed {
+                0
+            } else {
+                start + offset.saturating_sub(skipped)
+            }
+        };
 
         let mut reader = sources::records(settings.format, input, &options)?;
         let mut batch = Batch::default();
@@ -234,6 +255,13 @@ impl Spool<'_> {
                     }
                     batch.take(self.loaded, outcome);
                     false
+                }
+                Some(Err(e)) if compressed => {
+                    failure = Some(format!(
+                        "{}: {}; the compressed file is not read further",
+                        candidate.name, e.message
+                    ));
+                    true
                 }
                 Some(Err(e)) => {
                     failure = Some(format!(
@@ -275,6 +303,22 @@ impl Spool<'_> {
             if end {
                 break;
             }
+        }
+        if compressed {
+            // Read to its end (or unreadable past `failure`: not read again either way).
+            let end = file
+                .metadata()
+                .map_err(|e| unreadable(&candidate.path, e))?
+                .len();
+            let checkpoint = self.checkpoint(&file, candidate, key, end)?;
+            db::transaction(conn, |conn| {
+                if let Some(id) = &import {
+                    // The compressed bytes, counted once they are all read.
+                    cdr_imports::add(conn, id, &Counts::default(), &[], 0, end as i64)?;
+                }
+                self.commit(conn, &checkpoint)
+            })?;
+            committed = end;
         }
         let Some(id) = import else {
             return match failure {
@@ -373,6 +417,19 @@ pub fn header_rows(format: Format, first: &[u8]) -> usize {
         Format::WebexCdr | Format::Callcsv if !json => 1,
         _ => 0,
     }
+}
+
+/// Whether the file starts with gzip's magic bytes.
+fn is_gzip(file: &File) -> io::Result<bool> {
+    let mut magic = [0u8; 2];
+    let n = file.read_at(&mut magic, 0)?;
+    Ok(n == 2 && magic == [0x1f, 0x8b])
+}
+
+/// Whether a gzip file decompresses to its end (one still being written does not).
+fn gzip_complete(file: &File) -> bool {
+    let mut whole = flate2::read::MultiGzDecoder::new(io::BufReader::new(file));
+    io::copy(&mut whole, &mut io::sink()).is_ok()
 }
 
 /// How many line ends `bytes` holds.

@@ -20,6 +20,7 @@ backend_cases!(
     spool_two_runners_at_once_store_each_call_once,
     spool_directory_problems_show_on_the_source,
     spool_files_with_a_header_resume_after_it,
+    spool_reads_files_compressed_by_rotation_once_complete,
 );
 
 /// An Asterisk `Master.csv` line (16 columns: the callid is a hash of its fields), an
@@ -350,4 +351,68 @@ async fn spool_files_with_a_header_resume_after_it(backend: Backend) {
     assert_eq!(imports.len(), 3, "{imports:?}");
     assert_eq!(imports[2]["rejected"].as_i64(), Some(1), "{}", imports[2]);
     assert_eq!(imports[2]["errors"][0]["line"], 5, "{}", imports[2]);
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// logrotate with `compress` while the service was down: `Master.csv` became
+/// `Master.csv.1.gz` holding lines not read yet. The compressed file is read whole once it
+/// is complete (its earlier lines duplicates), a half-written one is left for a later
+/// scan, and a read one is not read again.
+async fn spool_reads_files_compressed_by_rotation_once_complete(backend: Backend) {
+    let s = spool(backend, &[]).await;
+    let master = s.dir.join("Master.csv");
+    append(&master, &lines(1..4));
+    s.scan().await;
+    assert_eq!(s.calls().await, (3, 3));
+
+    // Line 4 written, then the file rotated and compressed before the next scan.
+    append(&master, &line(4));
+    let compressed = gzip(&lines(1..5));
+    std::fs::remove_file(&master).unwrap();
+    let rotated = s.dir.join("Master.csv.1.gz");
+    // Half of it written so far: not read, no failed import.
+    std::fs::write(&rotated, &compressed[..compressed.len() / 2]).unwrap();
+    append(&master, &lines(5..7));
+    s.scan().await;
+    assert_eq!(
+        s.calls().await,
+        (5, 5),
+        "lines 5 and 6 of the new Master.csv"
+    );
+    assert!(
+        s.imports().await.iter().all(|i| i["status"] == "done"),
+        "{:?}",
+        s.imports().await
+    );
+
+    std::fs::write(&rotated, &compressed).unwrap();
+    s.scan().await;
+    assert_eq!(s.calls().await, (6, 6), "line 4 from the compressed file");
+    let imports = s.imports().await;
+    let gz = imports
+        .iter()
+        .find(|i| i["fileName"] == "Master.csv.1.gz")
+        .expect("an import of the compressed file");
+    assert_eq!(
+        (
+            gz["records"].as_i64(),
+            gz["accepted"].as_i64(),
+            gz["duplicates"].as_i64(),
+            gz["rejected"].as_i64()
+        ),
+        (Some(4), Some(1), Some(3), Some(0)),
+        "{gz}"
+    );
+    assert_eq!(gz["bytes"].as_u64(), Some(compressed.len() as u64), "{gz}");
+
+    // Read once: the next scans leave it alone.
+    let n = imports.len();
+    s.scan().await;
+    assert_eq!(s.imports().await.len(), n);
+    assert_eq!(s.last_error().await, None);
 }
