@@ -135,16 +135,35 @@ pub fn release_lease(conn: &mut DbConnection, source_id: &str, owner: &str) -> A
     Ok(())
 }
 
-/// Shows (or clears, with `None`) the source's last spool or pull problem.
+/// Shows what went wrong with one way records arrive at a source (`arrival`: `spool` or
+/// `pull`) in its `lastError`, as `<arrival>: <error>`; `None` clears the error only if it
+/// is that arrival's, so a spool scan that works does not hide a failing pull.
 pub fn set_last_error(
     conn: &mut DbConnection,
     source_id: &str,
+    arrival: &str,
     error: Option<&str>,
 ) -> AppResult<()> {
     use cdr_sources::dsl as s;
-    diesel::update(s::cdr_sources.filter(s::id.eq(source_id)))
-        .set(s::last_error.eq(error))
-        .execute(conn)?;
+    let source = s::cdr_sources.filter(s::id.eq(source_id));
+    let prefix = format!("{arrival}: ");
+    match error {
+        Some(e) => {
+            let shown = if e.starts_with(&prefix) {
+                e.to_string()
+            } else {
+                format!("{prefix}{e}")
+            };
+            diesel::update(source)
+                .set(s::last_error.eq(shown))
+                .execute(conn)?;
+        }
+        None => {
+            diesel::update(source.filter(s::last_error.like(format!("{prefix}%"))))
+                .set(s::last_error.eq(None::<String>))
+                .execute(conn)?;
+        }
+    }
     Ok(())
 }
 

@@ -52,7 +52,7 @@ impl Runner {
                     Some(e.message)
                 }
             };
-            cdr_spool_files::set_last_error(&mut conn, &id, shown.as_deref())?;
+            cdr_spool_files::set_last_error(&mut conn, &id, "pull", shown.as_deref())?;
         }
         Ok(total)
     }

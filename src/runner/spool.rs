@@ -37,12 +37,12 @@ impl Runner {
                     total.imports.extend(scanned.imports);
                     add_counts(&mut total.counts, &scanned.counts);
                     if !scanned.busy {
-                        cdr_spool_files::set_last_error(&mut conn, &id, None)?;
+                        cdr_spool_files::set_last_error(&mut conn, &id, "spool", None)?;
                     }
                 }
                 Err(e) => {
                     tracing::warn!(source = %id, error = %e, "spool scan failed");
-                    cdr_spool_files::set_last_error(&mut conn, &id, Some(&e.to_string()))?;
+                    cdr_spool_files::set_last_error(&mut conn, &id, "spool", Some(&e.to_string()))?;
                 }
             }
         }

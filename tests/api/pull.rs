@@ -530,7 +530,7 @@ async fn pull_failures_show_on_the_source_and_keep_the_checkpoint(backend: Backe
     p.interval_passes().await;
     assert_eq!(p.pull().await, 1);
     let error = p.shown().await["lastError"].as_str().unwrap().to_string();
-    assert!(error.starts_with(&closed), "{error}");
+    assert!(error.starts_with(&format!("pull: {closed}")), "{error}");
     assert!(error.to_lowercase().contains("connect"), "{error}");
     assert_eq!(p.checkpoint().await, Some(kept));
     assert_eq!(p.imports().await.last().unwrap()["status"], "failed");

@@ -283,7 +283,10 @@ async fn spool_directory_problems_show_on_the_source(backend: Backend) {
     std::fs::rename(&s.dir, s.root.join("moved")).unwrap();
     s.scan().await;
     let error = s.last_error().await.expect("the problem is shown");
-    assert!(error.contains("pbx"), "{error}");
+    assert!(
+        error.starts_with("spool: ") && error.contains("pbx"),
+        "{error}"
+    );
     assert_eq!(s.calls().await, (0, 0));
 
     // Back in place: read at the next poll, the problem cleared.
@@ -291,6 +294,28 @@ async fn spool_directory_problems_show_on_the_source(backend: Backend) {
     s.scan().await;
     assert_eq!(s.calls().await, (2, 2));
     assert_eq!(s.last_error().await, None);
+
+    // Another arrival's problem (a pull's) is not cleared by a spool scan that works.
+    let (pool, id) = (s.app.pool(), s.source.clone());
+    tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().unwrap();
+        callcsv::db::cdr_spool_files::set_last_error(
+            &mut conn,
+            &id,
+            "pull",
+            Some("401 token expired"),
+        )
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    append(&s.dir.join("Master.csv"), &lines(2..3));
+    s.scan().await;
+    assert_eq!(s.calls().await, (3, 3));
+    assert_eq!(
+        s.last_error().await.as_deref(),
+        Some("pull: 401 token expired")
+    );
 }
 
 /// A CDR-Stats export row (after its 25-column header).
