@@ -5,7 +5,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::call_backfills;
-use crate::db::{self, billable_calls, DbConnection};
+use crate::db::{self, billable_calls, rollups, DbConnection};
 use crate::error::AppResult;
 use crate::sources::numbering;
 
@@ -50,18 +50,32 @@ pub fn backfill_step(conn: &mut DbConnection) -> AppResult<usize> {
         let Some((last, false)) = state else {
             return Ok(0);
         };
-        let calls = billable_calls::parties_after(conn, &last, BACKFILL_CHUNK)?;
-        let Some((last_id, ..)) = calls.last() else {
+        let calls = billable_calls::calls_after(conn, &last, BACKFILL_CHUNK)?;
+        let Some(last_id) = calls.last().map(|c| c.id.clone()) else {
             diesel::update(call_backfills::table.find(BACKFILL))
                 .set(call_backfills::done.eq(true))
                 .execute(conn)?;
             return Ok(0);
         };
-        let last_id = last_id.clone();
-        for (id, direction, caller, callee) in &calls {
-            let country = destination_country(direction, caller, callee);
-            billable_calls::set_destination_country(conn, id, country.as_deref())?;
+        // The statistics by country follow in the same transaction.
+        let mut deltas = rollups::Deltas::default();
+        for call in &calls {
+            let country = destination_country(&call.direction, &call.caller, &call.callee);
+            if country == call.destination_country
+                || !billable_calls::set_destination_country(conn, call, country.as_deref())?
+            {
+                continue;
+            }
+            deltas.call(call, -1);
+            deltas.call(
+                &billable_calls::BillableCall {
+                    destination_country: country,
+                    ..call.clone()
+                },
+                1,
+            );
         }
+        rollups::apply(conn, &deltas)?;
         diesel::update(call_backfills::table.find(BACKFILL))
             .set(call_backfills::last_id.eq(&last_id))
             .execute(conn)?;

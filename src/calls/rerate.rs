@@ -7,7 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::calls::rater::{self, CallToRate, PlanCache, Rater};
-use crate::db::billable_calls::{self, Filter, Rating};
+use crate::db::billable_calls::{self, BillableCall, Filter, Rating};
+use crate::db::rollups::{self, Deltas};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::fields::parse_time;
@@ -107,6 +108,8 @@ pub fn rerate(
         cursor = Some((last.start_time, last.callid.clone(), last.id.clone()));
         summary.matched += chunk.len();
         db::transaction(conn, |conn| {
+            // The statistics follow the new amounts in the same transaction.
+            let mut deltas = Deltas::default();
             for call in &chunk {
                 let outcome = rater.rate(&CallToRate {
                     direction: &call.direction,
@@ -136,9 +139,21 @@ pub fn rerate(
                     rating_plan_id: outcome.rating_plan_id,
                     updated_at: db::now(),
                 };
-                billable_calls::set_rating(conn, &call.id, &rating)?;
+                if !billable_calls::set_rating(conn, call, &rating)? {
+                    // Changed by another writer since read: its statistics are its own.
+                    continue;
+                }
+                deltas.call(call, -1);
+                deltas.call(
+                    &BillableCall {
+                        cost: rating.cost,
+                        price: rating.price,
+                        ..call.clone()
+                    },
+                    1,
+                );
             }
-            Ok(())
+            rollups::apply(conn, &deltas)
         })?;
     }
     Ok(summary)

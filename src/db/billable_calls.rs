@@ -174,6 +174,7 @@ pub fn insert_new(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResult<u
 }
 
 /// As [`insert_new`], returning the ids of the rows inserted (the others were duplicates).
+/// The calls' statistics (`db::rollups`) are updated with them: callers hold a transaction.
 pub fn insert_new_ids(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResult<Vec<String>> {
     let mut ids = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(insert_chunk(conn)) {
@@ -182,10 +183,22 @@ pub fn insert_new_ids(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResu
             DbConnection::Pg(c) if chunk.len() >= COPY_FROM => copy_new(c, chunk)?,
             _ => None,
         };
-        match copied {
-            Some(inserted) => ids.extend(inserted),
-            None => ids.extend(insert_skipping_duplicates(conn, chunk)?),
+        let inserted = match copied {
+            Some(inserted) => inserted,
+            None => insert_skipping_duplicates(conn, chunk)?,
+        };
+        // The statistics of the calls stored, in the caller's transaction.
+        if inserted.len() == chunk.len() {
+            crate::db::rollups::add_calls(conn, chunk)?;
+        } else {
+            let stored: std::collections::HashSet<&str> =
+                inserted.iter().map(String::as_str).collect();
+            crate::db::rollups::add_calls(
+                conn,
+                chunk.iter().filter(|c| stored.contains(c.id.as_str())),
+            )?;
         }
+        ids.extend(inserted);
     }
     Ok(ids)
 }
@@ -538,46 +551,68 @@ pub struct Rating {
     pub updated_at: NaiveDateTime,
 }
 
-pub fn set_rating(conn: &mut DbConnection, id: &str, rating: &Rating) -> AppResult<()> {
+/// Sets `call`'s rating if the call is still as it was read (amounts and country, what the
+/// statistics of `db::rollups` sum): false when another writer changed it meanwhile, so the
+/// caller, which applies the difference to the statistics, leaves it alone.
+pub fn set_rating(
+    conn: &mut DbConnection,
+    call: &BillableCall,
+    rating: &Rating,
+) -> AppResult<bool> {
     // The money in millionths beside the text, as for inserts.
     let changes = (
         rating,
         billable_calls::cost_micros.eq(micros(rating.cost.as_deref())),
         billable_calls::price_micros.eq(micros(rating.price.as_deref())),
     );
-    diesel::update(billable_calls::table.find(id))
+    let n = diesel::update(billable_calls::table.find(&call.id).filter(as_read(call)))
         .set(changes)
         .execute(conn)?;
-    Ok(())
+    Ok(n == 1)
 }
 
-/// Up to `limit` calls after id `after` in id order, as (id, direction, caller, callee):
-/// what the destination country backfill reads.
-pub fn parties_after(
+/// SQL condition: the row still has the amounts and country `call` was read with (NULL
+/// compared as '', which neither ever is).
+fn as_read(
+    call: &BillableCall,
+) -> diesel::expression::SqlLiteral<
+    diesel::sql_types::Bool,
+    impl diesel::query_builder::QueryFragment<MultiBackend> + diesel::query_builder::QueryId,
+> {
+    use diesel::sql_types::Text;
+    diesel::dsl::sql::<diesel::sql_types::Bool>("COALESCE(billable_calls.cost, '') = ")
+        .bind::<Text, _>(call.cost.clone().unwrap_or_default())
+        .sql(" AND COALESCE(billable_calls.price, '') = ")
+        .bind::<Text, _>(call.price.clone().unwrap_or_default())
+        .sql(" AND COALESCE(billable_calls.destination_country, '') = ")
+        .bind::<Text, _>(call.destination_country.clone().unwrap_or_default())
+        .sql("")
+}
+
+/// Up to `limit` calls after id `after` in id order: what the destination country backfill
+/// reads.
+pub fn calls_after(
     conn: &mut DbConnection,
     after: &str,
     limit: i64,
-) -> AppResult<Vec<(String, String, String, String)>> {
+) -> AppResult<Vec<BillableCall>> {
     Ok(billable_calls::table
         .filter(billable_calls::id.gt(after))
         .order(billable_calls::id.asc())
         .limit(limit)
-        .select((
-            billable_calls::id,
-            billable_calls::direction,
-            billable_calls::caller,
-            billable_calls::callee,
-        ))
+        .select(BillableCall::as_select())
         .load(conn)?)
 }
 
+/// Sets `call`'s destination country if the call is still as it was read (see
+/// [`set_rating`]); false otherwise.
 pub fn set_destination_country(
     conn: &mut DbConnection,
-    id: &str,
+    call: &BillableCall,
     country: Option<&str>,
-) -> AppResult<()> {
-    diesel::update(billable_calls::table.find(id))
+) -> AppResult<bool> {
+    let n = diesel::update(billable_calls::table.find(&call.id).filter(as_read(call)))
         .set(billable_calls::destination_country.eq(country))
         .execute(conn)?;
-    Ok(())
+    Ok(n == 1)
 }

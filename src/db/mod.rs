@@ -18,6 +18,7 @@ pub mod notification_templates;
 pub mod rating_plans;
 pub mod rating_profiles;
 pub mod reports;
+pub mod rollups;
 pub mod schedulers;
 pub mod schema;
 pub mod stats;

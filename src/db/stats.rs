@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use crate::db::billable_calls::INTERNATIONAL;
+use crate::db::rollups::{self, Projection};
 use crate::db::DbConnection;
 use crate::error::AppResult;
 use crate::stats::measures::Sums;
@@ -77,7 +78,144 @@ fn literal(value: &str) -> String {
 /// Sums of the calls `filter` matches, per bucket (if `by_bucket`) and per value of
 /// `columns` (at most two `billable_calls` columns, from the fixed list the caller maps
 /// its dimensions to).
+///
+/// Answered from `call_rollups` when one projection holds every column and filter asked
+/// for and the range is on the 15-minute grid ([`projection_for`]); from the calls
+/// otherwise. Both give the same sums (tests compare them).
 pub fn sums(
+    conn: &mut DbConnection,
+    filter: &StatsFilter,
+    by_bucket: bool,
+    columns: &[&'static str],
+) -> AppResult<Vec<Group>> {
+    match projection_for(filter, columns) {
+        Some(p) => rollup_sums(conn, p, filter, by_bucket, columns),
+        None => call_sums(conn, filter, by_bucket, columns),
+    }
+}
+
+/// The projection of `call_rollups` that answers a query, if any: the range's bounds on
+/// the 15-minute grid, filters only on tenant, client type, carrier, destination country,
+/// international and endpoint, and at most one of carrier, country and endpoint among the
+/// grouped columns and filters (client and brand are in every row). Carrier is brand-wide
+/// only; anything per client (a client, its type, international) reads a per-client one.
+pub fn projection_for(filter: &StatsFilter, columns: &[&'static str]) -> Option<Projection> {
+    let on_grid = |t: Option<NaiveDateTime>| {
+        t.is_some_and(|t| {
+            t.and_utc().timestamp_subsec_nanos() == 0
+                && t.and_utc().timestamp().rem_euclid(rollups::BUCKET_SECONDS) == 0
+        })
+    };
+    if !on_grid(filter.after) || !on_grid(filter.strictly_before) {
+        return None;
+    }
+    let unsupported = filter.ddi_provider.is_some()
+        || filter.ddi.is_some()
+        || filter.endpoint_type.is_some()
+        || filter.direction.is_some()
+        || filter.source.is_some()
+        || filter.disposition.is_some();
+    if unsupported {
+        return None;
+    }
+    let mut per_client =
+        filter.client.is_some() || filter.client_type.is_some() || filter.international.is_some();
+    let mut dims: Vec<&str> = Vec::new();
+    for c in columns {
+        match *c {
+            "brand_id" => {}
+            "client_id" => per_client = true,
+            "carrier_id" | "destination_country" | "endpoint_id" => dims.push(c),
+            _ => return None,
+        }
+    }
+    if filter.carrier.is_some() {
+        dims.push("carrier_id");
+    }
+    if filter.destination_countries.is_some() || filter.international.is_some() {
+        dims.push("destination_country");
+    }
+    if filter.endpoint_id.is_some() {
+        dims.push("endpoint_id");
+    }
+    dims.sort_unstable();
+    dims.dedup();
+    match (dims.as_slice(), per_client) {
+        ([], false) | (["carrier_id"], false) => Some(Projection::BrandCarrier),
+        ([], true) | (["destination_country"], true) => Some(Projection::ClientCountry),
+        (["destination_country"], false) => Some(Projection::BrandCountry),
+        (["endpoint_id"], _) => Some(Projection::ClientEndpoint),
+        _ => None,
+    }
+}
+
+/// [`sums`] from `call_rollups`: the rows of projection `p` in the buckets of the range.
+fn rollup_sums(
+    conn: &mut DbConnection,
+    p: Projection,
+    filter: &StatsFilter,
+    by_bucket: bool,
+    columns: &[&'static str],
+) -> AppResult<Vec<Group>> {
+    let bucket_at = |t: Option<NaiveDateTime>| {
+        t.map_or(0, |t| t.and_utc().timestamp() / rollups::BUCKET_SECONDS)
+    };
+    let column = |i: usize| match columns.get(i) {
+        None => "CAST(NULL AS TEXT)",
+        Some(&"brand_id") => "r.brand_id",
+        Some(&"client_id") => "r.client_id",
+        Some(_) => "NULLIF(r.value, '')",
+    };
+    let mut conditions = vec![
+        format!("r.projection = {}", literal(p.name())),
+        format!("r.bucket >= {}", bucket_at(filter.after)),
+        format!("r.bucket < {}", bucket_at(filter.strictly_before)),
+    ];
+    if let Some(b) = &filter.brand {
+        conditions.push(format!("r.brand_id = {}", literal(b)));
+    }
+    if let Some(c) = &filter.client {
+        conditions.push(format!("r.client_id = {}", literal(c)));
+    }
+    for v in [&filter.carrier, &filter.endpoint_id].into_iter().flatten() {
+        conditions.push(format!("r.value = {}", literal(v)));
+    }
+    if let Some(countries) = &filter.destination_countries {
+        let list: Vec<String> = countries.iter().map(|c| literal(c)).collect();
+        conditions.push(format!("r.value IN ({})", list.join(", ")));
+    }
+    if let Some(t) = &filter.client_type {
+        conditions.push(format!(
+            "r.client_id IN (SELECT id FROM clients WHERE client_type = {})",
+            literal(t)
+        ));
+    }
+    // As INTERNATIONAL, on the rollup's columns.
+    let international =
+        "(NULLIF(r.value, '') <> (SELECT COALESCE(clients.country, brands.country) \
+         FROM clients JOIN brands ON brands.id = clients.brand_id WHERE clients.id = r.client_id))";
+    match filter.international {
+        Some(true) => conditions.push(format!("COALESCE({international}, FALSE)")),
+        Some(false) => conditions.push(format!("NOT COALESCE({international}, FALSE)")),
+        None => {}
+    }
+    let sql = format!(
+        "SELECT {bucket} AS bucket, {d1} AS d1, {d2} AS d2, \
+           CAST(SUM(r.calls) AS BIGINT) AS calls, CAST(SUM(r.answered) AS BIGINT) AS answered, \
+           CAST(SUM(r.billed_seconds) AS BIGINT) AS billed, \
+           CAST(SUM(r.cost_micros) AS BIGINT) AS cost, CAST(SUM(r.price_micros) AS BIGINT) AS price, \
+           CAST(SUM(r.margin_micros) AS BIGINT) AS margin, CAST(SUM(r.unrated) AS BIGINT) AS unrated \
+         FROM call_rollups r WHERE {where_} GROUP BY 1, 2, 3 HAVING SUM(r.calls) > 0",
+        bucket = if by_bucket { "r.bucket" } else { "CAST(NULL AS BIGINT)" },
+        d1 = column(0),
+        d2 = column(1),
+        where_ = conditions.join(" AND "),
+    );
+    load_groups(conn, sql)
+}
+
+/// [`sums`] from the calls themselves.
+fn call_sums(
     conn: &mut DbConnection,
     filter: &StatsFilter,
     by_bucket: bool,
@@ -166,6 +304,10 @@ pub fn sums(
             format!(" WHERE {}", conditions.join(" AND "))
         },
     );
+    load_groups(conn, sql)
+}
+
+fn load_groups(conn: &mut DbConnection, sql: String) -> AppResult<Vec<Group>> {
     let rows: Vec<Row> = match conn {
         DbConnection::Sqlite(c) => diesel::sql_query(sql).load(c)?,
         DbConnection::Pg(c) => diesel::sql_query(sql).load(c)?,

@@ -22,7 +22,7 @@ backend_tests!(
 /// A brand (Madrid, Spain) whose client ACME has the DDI +34910000001, a carrier TELCHAN,
 /// price 0.02/min and cost 0.01/min for Spain, and an asterisk-csv source mapping the
 /// accountcode to the client. Returns (brand, operator token, source, push secret).
-async fn pbx(app: &TestApp, name: &str) -> (String, String, String, String) {
+pub(crate) async fn pbx(app: &TestApp, name: &str) -> (String, String, String, String) {
     let brand = app.brand(name).await;
     app.brand_country(&brand, "ES").await;
     let operator = app.brand_operator(&brand, &format!("op-{name}")).await;
@@ -93,7 +93,7 @@ async fn pbx(app: &TestApp, name: &str) -> (String, String, String, String) {
 }
 
 /// An Asterisk `Master.csv` line (16 columns: no uniqueid, so the callid is a hash).
-fn line(src: &str, dst: &str, start: &str, billsec: u32, disposition: &str) -> String {
+pub(crate) fn line(src: &str, dst: &str, start: &str, billsec: u32, disposition: &str) -> String {
     format!(
         "\"ACME\",\"{src}\",\"{dst}\",\"from-internal\",\"\"\"Ext {src}\"\" <{src}>\",\"SIP/{src}-0001\",\"SIP/TELCHAN-0002\",\"Dial\",\"SIP/TELCHAN/{dst},60\",\"{start}\",\"{start}\",\"{start}\",{},{billsec},\"{disposition}\",\"DOCUMENTATION\"\n",
         billsec + 5
@@ -321,7 +321,7 @@ async fn uploads_are_refused_to_whoever_may_not_write_the_source(app: TestApp) {
 }
 
 /// A FreeSWITCH `mod_json_cdr` A-leg document (values URL-encoded as `encode-values` does).
-fn fs_document(uuid: &str, dst: &str, b_leg: bool) -> Value {
+pub(crate) fn fs_document(uuid: &str, dst: &str, b_leg: bool) -> Value {
     let mut profile = json!({"caller_id_number": "201", "destination_number": dst});
     if b_leg {
         profile["originator"] = json!({"originator_caller_profile": {}});
@@ -336,7 +336,7 @@ fn fs_document(uuid: &str, dst: &str, b_leg: bool) -> Value {
     })
 }
 
-async fn push(
+pub(crate) async fn push(
     app: &TestApp,
     source: &str,
     auth: Option<(&str, &str)>,

@@ -30,6 +30,7 @@ mod openapi;
 mod pull;
 mod rating_plans;
 mod rating_profiles;
+mod rollups;
 mod scheduler_runs;
 mod smtp;
 mod spool;
