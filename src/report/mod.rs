@@ -6,6 +6,7 @@
 pub mod digest;
 pub mod download;
 pub mod paced;
+pub mod stats_csv;
 pub mod summary;
 
 use std::fs::File;

@@ -36,6 +36,16 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("static/console.js"),
     ),
+    (
+        "charts.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/charts.js"),
+    ),
+    (
+        "charts.css",
+        "text/css; charset=utf-8",
+        include_bytes!("static/charts.css"),
+    ),
 ];
 
 /// Every embedded file's name and size (the budget test reads it).

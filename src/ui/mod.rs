@@ -6,11 +6,14 @@
 
 pub mod assets;
 mod calls;
+mod dashboard;
 mod login;
+mod map;
 mod reports;
 mod schedulers;
 pub mod session;
 mod sources;
+mod statistics;
 mod tenancy;
 mod view;
 
@@ -43,9 +46,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .add((header::X_FRAME_OPTIONS, "DENY")),
             )
             .route("", web::get().to(to_home))
-            .route("/", web::get().to(home))
             .route("/static/{name}", web::get().to(assets::serve))
             .configure(login::routes)
+            .configure(dashboard::routes)
+            .configure(statistics::routes)
             .configure(schedulers::routes)
             .configure(reports::routes)
             .configure(calls::routes)
@@ -75,11 +79,6 @@ async fn to_home() -> HttpResponse {
     HttpResponse::PermanentRedirect()
         .insert_header((header::LOCATION, "/ui/"))
         .finish()
-}
-
-/// The console's start page: the schedulers until the dashboard exists.
-async fn home(_console: Console) -> HttpResponse {
-    see_other("/ui/schedulers")
 }
 
 async fn not_found(console: Option<Console>) -> Result<HttpResponse, UiError> {

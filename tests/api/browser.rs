@@ -1,5 +1,5 @@
 //! The console in a real browser: Debian's chromium, driven through chromedriver
-//! (fantoccini). One journey — sign in, create a scheduler through the form (the call
+//! (fantoccini). One journey — sign in, the dashboard draws its charts and map, create a scheduler through the form (the call
 //! direction hides the filters that do not apply), edit its next execution, sign out — and
 //! screenshots of every page at 1280×800 and 390×844 in `target/screenshots/` for people to
 //! look at. Checks what only a browser shows: the scripts run under the CSP, and no page
@@ -168,8 +168,24 @@ async fn console_in_a_browser_sign_in_create_and_reschedule_a_scheduler_sign_out
     let app = TestApp::start(Backend::Sqlite).await;
     let brand = app.brand("Demo Telecom").await;
     let operator = app.brand_operator(&brand, "operator").await;
-    app.client(&operator, &brand, "<b>Acme</b> & Co", "retail")
+    let acme = app
+        .client(&operator, &brand, "<b>Acme</b> & Co", "retail")
         .await;
+    // Two calls of the last hours for the dashboard to draw: Spain and the United Kingdom.
+    let carrier = app
+        .create("/carriers", &operator, json!({"name": "Transit"}))
+        .await["id"]
+        .clone();
+    let now = chrono::Utc::now();
+    let calls = json!([
+        {"callid": "b-1", "startTime": (now - chrono::Duration::hours(2)).to_rfc3339(), "duration": 600,
+         "caller": "+34911000001", "callee": "+34600111222", "direction": "outbound", "client": acme, "carrier": carrier},
+        {"callid": "b-2", "startTime": (now - chrono::Duration::hours(3)).to_rfc3339(), "duration": 60,
+         "caller": "+34911000001", "callee": "+442079460000", "direction": "outbound", "client": acme, "carrier": carrier},
+    ]);
+    let (status, body) = app.post("/billable_calls", &operator, calls).await;
+    assert!(status.is_success(), "{body}");
+    assert_eq!(body["accepted"], 2, "{body}");
     let driver = start_driver().await;
     let c = browser(&driver).await;
     viewport(&c, WIDE).await;
@@ -191,6 +207,41 @@ async fn console_in_a_browser_sign_in_create_and_reschedule_a_scheduler_sign_out
         .await
         .unwrap();
     c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // The start page, the dashboard, draws its charts (uPlot's canvas, under the CSP) and
+    // the world map (server-drawn SVG paths, Spain in the darkest shade).
+    wait_for_path(&c, "/ui/").await;
+    c.wait()
+        .for_element(Locator::Css(".chart canvas"))
+        .await
+        .unwrap();
+    let drawn = c
+        .execute(
+            "return [document.querySelectorAll('.chart canvas').length, \
+             document.querySelectorAll('.world-map svg path').length, \
+             document.querySelectorAll('.world-map path.shade-5').length, \
+             document.querySelector('.chart canvas').width]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        drawn[0],
+        json!(2),
+        "calls/minutes and price/cost charts: {drawn}"
+    );
+    assert!(drawn[1].as_u64().unwrap() > 170, "the countries: {drawn}");
+    assert_eq!(drawn[2], json!(1), "Spain has the most minutes: {drawn}");
+    assert!(
+        drawn[3].as_u64().unwrap() > 300,
+        "the chart has a size: {drawn}"
+    );
+    assert!(text(&c).await.contains("Spain"));
+    c.find(Locator::LinkText("Schedulers"))
         .await
         .unwrap()
         .click()
@@ -306,6 +357,13 @@ async fn console_in_a_browser_sign_in_create_and_reschedule_a_scheduler_sign_out
 
     // Every page, at both widths.
     for (name, path) in [
+        ("dashboard", "/ui/"),
+        ("dashboard-30d", "/ui/?range=30d"),
+        ("statistics-traffic", "/ui/statistics/traffic"),
+        ("statistics-compare", "/ui/statistics/compare"),
+        ("statistics-countries", "/ui/statistics/countries"),
+        ("statistics-carriers", "/ui/statistics/carriers"),
+        ("statistics-clients", "/ui/statistics/clients"),
         ("schedulers", "/ui/schedulers"),
         ("scheduler-new", "/ui/schedulers/new"),
         ("scheduler", edit_path.as_str()),

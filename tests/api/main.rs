@@ -16,6 +16,7 @@ mod cli;
 mod cli_import;
 mod console;
 mod console_sources;
+mod console_stats;
 mod ddi_providers;
 mod ddis;
 mod demo;

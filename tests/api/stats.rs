@@ -198,7 +198,12 @@ fn encode(text: &str) -> String {
 
 /// Stores an unanswered call directly (the API stores answered calls only; CDR sources
 /// keep the others).
-async fn store_unanswered(app: &TestApp, w: &World, callid: &str, start: chrono::NaiveDateTime) {
+pub async fn store_unanswered(
+    app: &TestApp,
+    w: &World,
+    callid: &str,
+    start: chrono::NaiveDateTime,
+) {
     let now = chrono::Utc::now().naive_utc();
     let call = callcsv::db::billable_calls::BillableCall {
         id: uuid::Uuid::now_v7().to_string(),
