@@ -20,6 +20,10 @@ administrator, and prints one JSON line (or writes files) for run.sh to read.
              --occurrences runs (at most CALLCSV_MAX_CATCH_UP): a queue of count × occurrences
   relay      an SMTP relay on --port for the stall benchmark: --mode ok answers 250 to each
              message; --mode stall takes the message and never answers (until killed)
+  stats-setup  after setup: more clients, carriers and the first client's endpoints, for the
+             10 000 000-call statistics brand; adds their ids to --state
+  stats-queries  times each GET of --paths (a file, one path a line) --count times after
+             --warmup untimed ones; prints the median and p95 per path in ms
   readers    --count slow readers of the CSV stream (raw sockets, small receive buffers,
              --rate bytes/s each, for --seconds) while a prober times other requests;
              samples the service's RSS (--pid) from /proc; prints one JSON line
@@ -31,6 +35,7 @@ import datetime as dt
 import http.client
 import io
 import json
+import math
 import os
 import random
 import socket
@@ -666,6 +671,50 @@ def cmd_readers(a):
     }))
 
 
+def cmd_stats_setup(a):
+    """Clients 2..--clients, carriers 2..--carriers, --endpoints endpoints of the first client."""
+    api = Api(a.url)
+    ids = json.load(open(a.state))
+    brand = ids["brand"]
+    clients = [ids["client"]]
+    for i in range(2, a.clients + 1):
+        clients.append(api.ok("POST", "/clients", {"brand": brand, "name": f"Client {i}",
+                                                   "type": "vpbx"})["id"])
+    carriers = [ids["carrier"]]
+    for i in range(2, a.carriers + 1):
+        carriers.append(api.ok("POST", "/carriers", {"brand": brand, "name": f"Carrier {i}"})["id"])
+    endpoints = [api.ok("POST", "/endpoints", {"client": ids["client"], "type": "User",
+                                                "name": f"User {i}"})["id"]
+                 for i in range(1, a.endpoints + 1)]
+    ids.update({"clients": clients, "carriers": carriers, "endpoints": endpoints})
+    with open(a.state, "w") as f:
+        json.dump(ids, f)
+    print(json.dumps({"clients": len(clients), "carriers": len(carriers), "endpoints": len(endpoints)}))
+
+
+def cmd_stats_queries(a):
+    api = Api(a.url)
+    paths = [line.strip() for line in open(a.paths) if line.strip()]
+    out = {}
+    for path in paths:
+        times = []
+        for i in range(a.warmup + a.count):
+            t0 = time.perf_counter()
+            status, body = api.request("GET", path)
+            ms = (time.perf_counter() - t0) * 1000
+            if status != 200:
+                sys.exit(f"GET {path}: {status} {body[:300]!r}")
+            if i >= a.warmup:
+                times.append(ms)
+        times.sort()
+        p95 = times[math.ceil(0.95 * len(times)) - 1]  # nearest rank
+        rows = len(json.loads(body)["rows"])
+        calls = json.loads(body)["totals"]["calls"]
+        out[path] = {"median_ms": round(statistics.median(times), 1), "p95_ms": round(p95, 1),
+                     "rows": rows, "calls": calls}
+    print(json.dumps(out))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -704,6 +753,10 @@ def main():
         ("--occurrences", {"type": int, "default": 1000}))
     add("relay", cmd_relay, ("--port", {"type": int, "required": True}),
         ("--mode", {"choices": ["ok", "stall"], "default": "ok"}))
+    add("stats-setup", cmd_stats_setup, ("--clients", {"type": int, "default": 50}),
+        ("--carriers", {"type": int, "default": 5}), ("--endpoints", {"type": int, "default": 200}))
+    add("stats-queries", cmd_stats_queries, ("--paths", {"required": True}),
+        ("--count", {"type": int, "default": 40}), ("--warmup", {"type": int, "default": 3}))
     add("readers", cmd_readers, ("--count", {"type": int, "default": 200}),
         ("--rate", {"type": int, "default": 32768, "help": "bytes/s per reader"}),
         ("--seconds", {"type": float, "default": 30}),

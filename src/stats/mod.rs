@@ -549,7 +549,8 @@ pub fn run(conn: &mut DbConnection, scope: &Scope, q: &StatsQuery) -> AppResult<
         vec![]
     } else {
         let columns: Vec<&'static str> = entities.iter().filter_map(|d| d.column()).collect();
-        store::sums(conn, &filter, time_at.is_some(), &columns)?
+        let local = time_at.map(|i| local_time(zone, q.group_by[i], after, before));
+        store::sums(conn, &filter, time_at.is_some(), local.as_ref(), &columns)?
     };
 
     // Merge the database's groups into the local buckets; the map's order is the key's.
@@ -628,6 +629,51 @@ pub fn run(conn: &mut DbConnection, scope: &Scope, q: &StatsQuery) -> AppResult<
         totals,
         visibility: scope.visibility,
     })
+}
+
+/// The offsets of `zone` over the buckets of [after, before), for the database to sum whole
+/// local hours (`Hour`) or days (the others) of `dimension`. Offsets are looked up hourly
+/// and, where one changes, for each bucket of that hour.
+fn local_time(
+    zone: Tz,
+    dimension: Dimension,
+    after: NaiveDateTime,
+    before: NaiveDateTime,
+) -> store::LocalTime {
+    use chrono::{Offset, TimeZone};
+    let per = crate::db::rollups::BUCKET_SECONDS;
+    let offset_at = |bucket: i64| {
+        let t = chrono::DateTime::from_timestamp(bucket * per, 0)
+            .unwrap_or_default()
+            .naive_utc();
+        let seconds = i64::from(zone.offset_from_utc_datetime(&t).fix().local_minus_utc());
+        (seconds % per == 0).then_some(seconds / per)
+    };
+    let first = after.and_utc().timestamp().div_euclid(per);
+    let last = (before.and_utc().timestamp() - 1).div_euclid(per);
+    let walk = || -> Option<Vec<(i64, i64)>> {
+        let mut segments = vec![(first, offset_at(first)?)];
+        let mut b = first;
+        while b < last {
+            let next = (b + 4).min(last);
+            if offset_at(next)? != segments[segments.len() - 1].1 {
+                for each in b + 1..=next {
+                    let o = offset_at(each)?;
+                    if o != segments[segments.len() - 1].1 {
+                        segments.push((each, o));
+                    }
+                }
+            }
+            b = next;
+        }
+        Some(segments)
+    };
+    // An offset off the 15-minute grid (before 1970 only): no segments, bucket by bucket.
+    let segments = walk().unwrap_or_default();
+    store::LocalTime {
+        segments,
+        per_group: if dimension == Dimension::Hour { 4 } else { 96 },
+    }
 }
 
 /// A key part as sorted: time keys in time order, other values by their text (calls
