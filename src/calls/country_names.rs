@@ -10,6 +10,11 @@ pub fn english_name(code: &str) -> Option<&'static str> {
         .map(|i| NAMES[i].1)
 }
 
+/// Every (code, English name), sorted by code.
+pub fn all() -> &'static [(&'static str, &'static str)] {
+    NAMES
+}
+
 const NAMES: &[(&str, &str)] = &[
     ("AD", "Andorra"),
     ("AE", "United Arab Emirates"),

@@ -21,6 +21,11 @@ use crate::ids::{BrandId, Id};
 /// The brand an ingestion or a rerate works on: the operator's own, or the one a platform
 /// administrator names. Client administrators write no calls (403).
 pub fn brand_to_write(caller: &Caller, requested: Option<&str>) -> AppResult<BrandId> {
-    caller.require(&[Role::Platform, Role::Brand])?;
+    may_write(caller)?;
     BrandId::parse_ref("brand", &caller.write_brand(requested)?)
+}
+
+/// Whether the caller's role writes calls (ingests, rerates): platform and brand only.
+pub fn may_write(caller: &Caller) -> AppResult<()> {
+    caller.require(&[Role::Platform, Role::Brand])
 }

@@ -28,8 +28,11 @@ pub const FILTERS: &[&str] = &[
     "disposition",
     "source",
     "destinationCountry",
+    "number[start]",
+    "number[partial]",
+    "unrated",
 ];
-pub const ORDER: &[&str] = &["startTime", "callid", "duration"];
+pub const ORDER: &[&str] = &["startTime", "callid", "duration", "caller", "callee"];
 
 /// Export columns, in CSV order; a caller who may not see costs gets them without
 /// [`HIDDEN_FROM_CLIENTS`].
@@ -90,6 +93,9 @@ pub fn filter(caller: &Caller, params: &ListParams) -> AppResult<Filter> {
         disposition: params.filter_choice("disposition", calls::DISPOSITIONS)?,
         destination_countries: countries(params.filter("destinationCountry"))?,
         international: None,
+        number_start: number(params, "number[start]")?,
+        number_partial: number(params, "number[partial]")?,
+        unrated: params.filter_bool("unrated")?.unwrap_or(false),
     };
     if !sees_costs(caller) && (f.carrier.is_some() || f.ddi_provider.is_some()) {
         return Err(AppError::invalid_query(
@@ -103,6 +109,24 @@ pub fn filter(caller: &Caller, params: &ListParams) -> AppResult<Filter> {
         f.brand = Some(String::from("-"));
     }
     Ok(f)
+}
+
+/// A number filter (`number[start]`, `number[partial]`): what the caller or callee holds,
+/// up to 40 characters. An unescaped `+` in a query string arrives as a space: read back.
+fn number(params: &ListParams, name: &str) -> AppResult<Option<String>> {
+    let Some(raw) = params.filter(name) else {
+        return Ok(None);
+    };
+    let raw = match raw.strip_prefix(' ') {
+        Some(rest) => format!("+{rest}"),
+        None => raw.to_string(),
+    };
+    if raw.chars().count() > 40 {
+        return Err(AppError::invalid_query(format!(
+            "{name}: at most 40 characters"
+        )));
+    }
+    Ok(Some(raw))
 }
 
 /// A `destinationCountry` filter: one ISO alpha-2 code or a comma list (`GB,IE`).
@@ -134,6 +158,72 @@ pub fn find(conn: &mut DbConnection, caller: &Caller, id: &CallId) -> AppResult<
     calls::find(conn, id)?
         .filter(|c| caller.sees_client(&c.brand_id, &c.client_id))
         .ok_or_else(AppError::not_found)
+}
+
+/// A call with what its ids name, as its reader may see it: the names of its client,
+/// DDI, source and the import that brought it; for those who see costs also its carrier,
+/// DDI provider and rating plan (client administrators get `None` there, and no cost).
+pub struct CallDetail {
+    pub call: BillableCall,
+    pub client: Option<String>,
+    pub ddi: Option<String>,
+    pub carrier: Option<String>,
+    pub ddi_provider: Option<String>,
+    pub rating_plan: Option<(String, String)>,
+    pub source: Option<String>,
+    pub import: Option<crate::db::cdr_imports::CdrImport>,
+    pub currency: String,
+}
+
+/// The call and its names, if the caller may see it; a 404 otherwise.
+pub fn detail(conn: &mut DbConnection, caller: &Caller, id: &CallId) -> AppResult<CallDetail> {
+    use crate::db;
+    use crate::ids::{BrandId, CarrierId, CdrSourceId, ClientId, Id};
+    let mut call = find(conn, caller, id)?;
+    let full = sees_costs(caller);
+    let client =
+        db::clients::find(conn, &ClientId::from_db(call.client_id.clone()))?.map(|c| c.name);
+    let ddi = match &call.ddi_id {
+        Some(d) => db::ddis::find(conn, d)?.map(|d| d.ddi_e164),
+        None => None,
+    };
+    let (mut carrier, mut ddi_provider, mut rating_plan) = (None, None, None);
+    if full {
+        if let Some(c) = &call.carrier_id {
+            carrier = db::carriers::find(conn, &CarrierId::from_db(c.clone()))?.map(|c| c.name);
+        }
+        if let Some(p) = &call.ddi_provider_id {
+            ddi_provider = db::ddi_providers::find(conn, p)?.map(|p| p.name);
+        }
+        if let Some(p) = &call.rating_plan_id {
+            rating_plan = db::rating_plans::find(conn, p)?.map(|p| (p.id, p.name));
+        }
+    } else {
+        call.cost = None;
+        call.carrier_id = None;
+        call.ddi_provider_id = None;
+        call.source_ip = None;
+        call.rating_plan_id = None;
+    }
+    let (mut source, mut import) = (None, None);
+    if let Some(s) = &call.source_id {
+        source = db::cdr_sources::find(conn, &CdrSourceId::from_db(s.clone()))?.map(|s| s.name);
+        import = db::cdr_imports::running_at(conn, s, call.created_at)?;
+    }
+    let currency = db::brands::find(conn, &BrandId::from_db(call.brand_id.clone()))?
+        .map(|b| b.currency)
+        .unwrap_or_default();
+    Ok(CallDetail {
+        call,
+        client,
+        ddi,
+        carrier,
+        ddi_provider,
+        rating_plan,
+        source,
+        import,
+        currency,
+    })
 }
 
 /// Rows fetched per chunk of the export: about 450 kB encoded, the most a slow reader's

@@ -300,6 +300,25 @@ pub struct Filter {
     pub destination_countries: Option<Vec<String>>,
     /// Only international calls (true) or only the others (false): see [`INTERNATIONAL`].
     pub international: Option<bool>,
+    /// Only calls whose caller or callee begins with these characters.
+    pub number_start: Option<String>,
+    /// Only calls whose caller or callee contains these characters.
+    pub number_partial: Option<String>,
+    /// Only answered outbound calls left without a price (see `rater::is_unrated`).
+    pub unrated: bool,
+}
+
+/// `raw` as a LIKE pattern's literal part: `%`, `_` and the escape character match
+/// themselves (escaped with `\`).
+pub fn like_literal(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// SQL condition: the call is international, i.e. its destination country is known and
@@ -367,6 +386,30 @@ macro_rules! apply_filter {
             };
             q = q.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(&condition));
         }
+        if let Some(v) = &f.number_start {
+            let pattern = format!("{}%", like_literal(v));
+            q = q.filter(
+                billable_calls::caller
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(billable_calls::callee.like(pattern).escape('\\')),
+            );
+        }
+        if let Some(v) = &f.number_partial {
+            let pattern = format!("%{}%", like_literal(v));
+            q = q.filter(
+                billable_calls::caller
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(billable_calls::callee.like(pattern).escape('\\')),
+            );
+        }
+        if f.unrated {
+            q = q
+                .filter(billable_calls::direction.eq("outbound"))
+                .filter(billable_calls::disposition.eq(ANSWERED))
+                .filter(billable_calls::price.is_null());
+        }
         if let Some(v) = &f.client_type {
             use crate::db::schema::clients;
             let of_type = clients::table
@@ -398,6 +441,10 @@ pub fn list(
             ("callid", Direction::Desc) => q.then_order_by(billable_calls::callid.desc()),
             ("duration", Direction::Asc) => q.then_order_by(billable_calls::billed_seconds.asc()),
             ("duration", Direction::Desc) => q.then_order_by(billable_calls::billed_seconds.desc()),
+            ("caller", Direction::Asc) => q.then_order_by(billable_calls::caller.asc()),
+            ("caller", Direction::Desc) => q.then_order_by(billable_calls::caller.desc()),
+            ("callee", Direction::Asc) => q.then_order_by(billable_calls::callee.asc()),
+            ("callee", Direction::Desc) => q.then_order_by(billable_calls::callee.desc()),
             _ => q,
         };
     }

@@ -239,6 +239,27 @@ pub fn list(
     Ok((total, rows))
 }
 
+/// The import of `source_id` that was running at `t` (a call's `createdAt`): the newest
+/// started by then and not finished before.
+pub fn running_at(
+    conn: &mut DbConnection,
+    source_id: &str,
+    t: NaiveDateTime,
+) -> AppResult<Option<CdrImport>> {
+    Ok(cdr_imports::table
+        .filter(cdr_imports::source_id.eq(source_id))
+        .filter(cdr_imports::started_at.le(t))
+        .filter(
+            cdr_imports::finished_at
+                .is_null()
+                .or(cdr_imports::finished_at.ge(t)),
+        )
+        .order_by(cdr_imports::started_at.desc())
+        .select(CdrImport::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// When the source's newest import of `origin` started (a pull's last attempt).
 pub fn last_started(
     conn: &mut DbConnection,

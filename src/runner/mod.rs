@@ -202,6 +202,7 @@ fn filter_for(sch: &Scheduler, report: &Report) -> Filter {
         disposition: Some(ANSWERED.into()),
         destination_countries: report::summary::countries_of(sch),
         international: sch.international,
+        ..Filter::default()
     }
 }
 

@@ -1,7 +1,9 @@
 //! The calls search: the filters of `calls::read` from a form (times in the viewer's zone),
-//! a page of calls, and **Export CSV** of exactly the current filter through the same
-//! streamed export as `GET /billable_calls` with `Accept: text/csv`. Client administrators
-//! see neither cost nor carrier (`calls::read::sees_costs`).
+//! a page of calls sortable by its columns, and **Export CSV** of exactly the current
+//! filter through the same streamed export as `GET /billable_calls` with `Accept:
+//! text/csv`. A call's detail is `calls::read::detail`. Client administrators see neither
+//! cost nor carrier (`calls::read::sees_costs`). The rerate form (`call_rerate.rs`) is
+//! `POST /billable_calls/rerate`'s operation.
 
 use std::collections::HashMap;
 
@@ -14,6 +16,7 @@ use crate::db::{self, billable_calls::BillableCall, DbConnection};
 use crate::error::AppResult;
 use crate::ids::{BrandId, Id};
 use crate::listing::ListParams;
+use crate::sources::cdr_sources::CdrSources;
 use crate::tenancy::{Carriers, Clients};
 use crate::ui::schedulers::{all, Choice};
 use crate::ui::view::{self, Nav};
@@ -22,10 +25,13 @@ use crate::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/calls", web::get().to(search))
-        .route("/calls/export", web::get().to(export));
+        .route("/calls/export", web::get().to(export))
+        .configure(crate::ui::call_rerate::routes)
+        .route("/calls/{id}", web::get().to(crate::ui::call_detail::show));
 }
 
 struct Row {
+    id: String,
     start: String,
     caller: String,
     callee: String,
@@ -48,6 +54,8 @@ struct SearchPage {
     costs: bool,
     clients: Vec<Choice>,
     carriers: Vec<Choice>,
+    sources: Vec<Choice>,
+    countries: Vec<Choice>,
     form: HashMap<String, String>,
     export: String,
     dispositions: &'static [&'static str],
@@ -62,11 +70,57 @@ impl SearchPage {
     fn is(&self, name: &str, value: &str) -> bool {
         self.v(name) == value
     }
+
+    /// How the list is ordered by `field` now: `Some(true)` ascending.
+    fn order_of(&self, field: &str) -> Option<bool> {
+        match self
+            .form
+            .get(&format!("_order[{field}]"))
+            .map(String::as_str)
+        {
+            Some(d) => Some(d.eq_ignore_ascii_case("asc")),
+            None if field == "startTime" && !self.form.keys().any(|k| k.starts_with("_order[")) => {
+                Some(false)
+            }
+            None => None,
+        }
+    }
+
+    /// `aria-sort` of a column header.
+    fn aria_sort(&self, field: &str) -> &'static str {
+        match self.order_of(field) {
+            Some(true) => "ascending",
+            Some(false) => "descending",
+            None => "none",
+        }
+    }
+
+    /// The page ordered by `field` (ascending, or descending when it is ascending now),
+    /// the filters kept, back on page 1.
+    fn sort_link(&self, field: &str) -> String {
+        let direction = if self.order_of(field) == Some(true) {
+            "desc"
+        } else {
+            "asc"
+        };
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        let mut kept: Vec<(&String, &String)> = self
+            .form
+            .iter()
+            .filter(|(k, _)| *k != "page" && !k.starts_with("_order["))
+            .collect();
+        kept.sort();
+        for (k, v) in kept {
+            query.append_pair(k, v);
+        }
+        query.append_pair(&format!("_order[{field}]"), direction);
+        format!("/ui/calls?{}", query.finish())
+    }
 }
 
 /// The page's query (blanks dropped) and the operation's parameters it stands for: `from`
 /// and `to` are `datetime-local` values in the viewer's zone.
-fn read_query(
+pub fn read_query(
     req: &HttpRequest,
     console: &Console,
 ) -> Result<(HashMap<String, String>, ListParams), UiError> {
@@ -140,6 +194,7 @@ fn row(c: BillableCall, names: &Names, console: &Console) -> Row {
     let money = |amount: Option<String>| view::money(amount, &currency);
     let costs = console.sees_costs();
     Row {
+        id: c.id,
         start: view::local(c.start_time, console.timezone),
         caller: c.caller,
         callee: c.callee,
@@ -166,7 +221,7 @@ async fn search(
     let (form, params) = read_query(&req, &console)?;
     let filter = read::filter(&console.caller, &params)?;
     let (caller, viewer) = (console.caller.clone(), console.clone());
-    let (params, total, rows, clients, carriers) = db::run(&state.pool, move |conn| {
+    let (params, total, rows, clients, carriers, sources) = db::run(&state.pool, move |conn| {
         let (total, calls) = read::list(conn, &filter, &params)?;
         let names = names(conn, &caller, &calls)?;
         let rows = calls.into_iter().map(|c| row(c, &names, &viewer)).collect();
@@ -178,12 +233,17 @@ async fn search(
             v.sort_by(|a, b| a.label.cmp(&b.label));
             v
         };
+        let sources = all::<CdrSources>(conn, &caller)?
+            .into_iter()
+            .map(|s| Choice::new(s.row.id, s.row.name))
+            .collect();
         Ok((
             params,
             total,
             rows,
             choice(&names.clients),
             choice(&names.carriers),
+            sources,
         ))
     })
     .await?;
@@ -208,11 +268,23 @@ async fn search(
             clients
         },
         carriers,
+        sources,
+        countries: countries(),
         form,
         export,
         dispositions: crate::db::billable_calls::DISPOSITIONS,
         pager: Pager::new(&req, &params, total),
     })
+}
+
+/// The destination countries to choose from, by name.
+fn countries() -> Vec<Choice> {
+    let mut all: Vec<Choice> = crate::calls::country_names::all()
+        .iter()
+        .map(|(code, name)| Choice::new(code.to_string(), format!("{name} ({code})")))
+        .collect();
+    all.sort_by(|a, b| a.label.cmp(&b.label));
+    all
 }
 
 /// Every call of the page's filter (all pages) as CSV, streamed.

@@ -5,6 +5,8 @@
 //! `assets`'.
 
 pub mod assets;
+mod call_detail;
+mod call_rerate;
 mod calls;
 mod dashboard;
 mod login;

@@ -15,6 +15,7 @@ mod cdr_sources;
 mod cli;
 mod cli_import;
 mod console;
+mod console_calls;
 mod console_sources;
 mod console_stats;
 mod ddi_providers;
