@@ -12,7 +12,7 @@ use crate::db;
 use crate::db::rating_plans::Rate;
 use crate::error::{AppError, AppResult};
 use crate::ids::{Id, RatingPlanId};
-use crate::rating::import::{Format, RATE_FIELDS};
+use crate::rating::import::Format;
 use crate::rating::plans::CountedPlan;
 use crate::rating::RatingPlans;
 use crate::AppState;
@@ -145,7 +145,7 @@ async fn list_rates(
     req: HttpRequest,
 ) -> AppResult<HttpResponse> {
     let id = RatingPlanId::parse(&id)?;
-    let params = ListParams::parse(&req, &["prefix"], &[])?;
+    let params = ListParams::parse(&req, RatingPlans::RATE_FILTERS, &[])?;
     let csv = wants_csv(&req);
     let (params, (total, rows)) = db::run(&state.pool, move |conn| {
         let rates = RatingPlans::rates(conn, &caller, &id, &params, csv)?;
@@ -160,29 +160,7 @@ async fn list_rates(
 }
 
 fn rates_csv(total: i64, rows: Vec<Rate>) -> AppResult<HttpResponse> {
-    let mut writer = csv::Writer::from_writer(Vec::with_capacity(64 * (rows.len() + 1)));
-    let mut header = vec!["id"];
-    header.extend(RATE_FIELDS);
-    writer.write_record(&header).map_err(AppError::internal)?;
-    for r in rows {
-        let numbers =
-            [r.rate_unit, r.rate_increment, r.group_interval_start].map(|n| n.to_string());
-        writer
-            .write_record([
-                &r.id,
-                &r.prefix,
-                &r.destination_name,
-                &r.connect_fee,
-                &r.rate,
-                &numbers[0],
-                &numbers[1],
-                &numbers[2],
-                &r.weekdays,
-                &r.time_in,
-            ])
-            .map_err(AppError::internal)?;
-    }
-    let body = writer.into_inner().map_err(AppError::internal)?;
+    let body = crate::rating::import::rates_csv(&rows)?;
     Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header(("X-Total-Count", total.to_string()))

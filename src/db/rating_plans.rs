@@ -195,26 +195,43 @@ pub fn rate_counts(
     Ok(counts.into_iter().collect())
 }
 
-fn rates_of<'a>(plan_id: &'a str, prefix: Option<&'a str>) -> rates::BoxedQuery<'a, MultiBackend> {
+/// Which rates of a plan: of one prefix, and/or whose destination name contains a text
+/// (any case).
+#[derive(Debug, Default, Clone)]
+pub struct RateFilter {
+    pub prefix: Option<String>,
+    pub name_part: Option<String>,
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+fn rates_of<'a>(plan_id: &'a str, f: &RateFilter) -> rates::BoxedQuery<'a, MultiBackend> {
     let mut query = rates::table
         .filter(rates::rating_plan_id.eq(plan_id))
         .into_boxed();
-    if let Some(p) = prefix {
-        query = query.filter(rates::prefix.eq(p));
+    if let Some(p) = &f.prefix {
+        query = query.filter(rates::prefix.eq(p.clone()));
+    }
+    if let Some(part) = &f.name_part {
+        let pattern = format!(
+            "%{}%",
+            crate::db::billable_calls::like_literal(&part.to_lowercase())
+        );
+        query = query.filter(lower(rates::destination_name).like(pattern).escape('\\'));
     }
     query
 }
 
-/// A page of a plan's rates (optionally of one prefix) in table order: prefix, weekdays,
-/// timeIn, groupIntervalStart. `None` for `page` means every matching row.
+/// A page of a plan's rates (those `f` names) in table order: prefix, weekdays, timeIn,
+/// groupIntervalStart. `None` for `page` means every matching row.
 pub fn list_rates(
     conn: &mut DbConnection,
     plan_id: &str,
-    prefix: Option<&str>,
+    f: &RateFilter,
     page: Option<&ListParams>,
 ) -> AppResult<(i64, Vec<Rate>)> {
-    let total = rates_of(plan_id, prefix).count().get_result(conn)?;
-    let mut query = rates_of(plan_id, prefix).order_by((
+    let total = rates_of(plan_id, f).count().get_result(conn)?;
+    let mut query = rates_of(plan_id, f).order_by((
         rates::prefix.asc(),
         rates::weekdays.asc(),
         rates::time_in.asc(),

@@ -363,6 +363,34 @@ fn table_error(e: PlanError, kept: usize, imported: &[Place]) -> AppError {
     }
 }
 
+/// Rates as CSV in the import format (an `id` column first, ignored on import), so an
+/// export can be edited and sent back: what the API's and the console's exports write.
+pub fn rates_csv(rows: &[Rate]) -> AppResult<Vec<u8>> {
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(64 * (rows.len() + 1)));
+    let mut header = vec!["id"];
+    header.extend(RATE_FIELDS);
+    writer.write_record(&header).map_err(AppError::internal)?;
+    for r in rows {
+        let numbers =
+            [r.rate_unit, r.rate_increment, r.group_interval_start].map(|n| n.to_string());
+        writer
+            .write_record([
+                &r.id,
+                &r.prefix,
+                &r.destination_name,
+                &r.connect_fee,
+                &r.rate,
+                &numbers[0],
+                &numbers[1],
+                &numbers[2],
+                &r.weekdays,
+                &r.time_in,
+            ])
+            .map_err(AppError::internal)?;
+    }
+    writer.into_inner().map_err(AppError::internal)
+}
+
 #[derive(Debug, Serialize)]
 pub struct ImportSummary {
     pub imported: usize,

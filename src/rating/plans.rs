@@ -214,8 +214,13 @@ impl RatingPlans {
         brand_business::visible(caller, found, |p| &p.brand_id)
     }
 
-    /// The plan's rates (of one prefix with `?prefix=`) in table order: a page of
-    /// `params`, or with `every_row` all of them (an export).
+    /// The filters a rate table takes: `prefix` (exact) and `destinationName` (contains,
+    /// any case).
+    pub const RATE_FILTERS: &'static [&'static str] = &["prefix", "destinationName"];
+
+    /// The plan's rates (of one prefix with `?prefix=`, whose destination name contains
+    /// `?destinationName=`) in table order: a page of `params`, or with `every_row` all of
+    /// them (an export).
     pub fn rates(
         conn: &mut DbConnection,
         caller: &Caller,
@@ -224,9 +229,12 @@ impl RatingPlans {
         every_row: bool,
     ) -> AppResult<(i64, Vec<Rate>)> {
         let plan = Self::find_plan(conn, caller, id)?;
-        let prefix = prefix_filter(params)?;
+        let filter = plans::RateFilter {
+            prefix: prefix_filter(params)?,
+            name_part: params.filter("destinationName").map(str::to_string),
+        };
         let page = (!every_row).then_some(params);
-        plans::list_rates(conn, &plan.id, prefix.as_deref(), page)
+        plans::list_rates(conn, &plan.id, &filter, page)
     }
 
     /// Imports rates into a plan the caller may see (see `rating::import`).

@@ -11,12 +11,14 @@ mod calls;
 mod dashboard;
 mod login;
 mod map;
+mod rating;
 mod reports;
 mod schedulers;
 pub mod session;
 mod sources;
 mod statistics;
 mod tenancy;
+mod upload;
 mod view;
 
 use actix_web::http::{header, StatusCode};
@@ -57,6 +59,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(calls::routes)
             .configure(tenancy::routes)
             .configure(sources::routes)
+            .configure(rating::routes)
             .default_service(web::to(not_found)),
     );
 }

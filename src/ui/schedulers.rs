@@ -141,15 +141,20 @@ async fn list(
     })
 }
 
-/// A `<select>` choice.
+/// A `<select>` choice; `data` is what the page's script needs of it (a client's type).
 pub struct Choice {
     pub value: String,
     pub label: String,
+    pub data: String,
 }
 
 impl Choice {
     pub fn new(value: String, label: String) -> Choice {
-        Choice { value, label }
+        Choice {
+            value,
+            label,
+            data: String::new(),
+        }
     }
 }
 
@@ -158,9 +163,15 @@ fn choices<T>(items: Vec<T>, f: impl Fn(T) -> (String, String)) -> Vec<Choice> {
         .into_iter()
         .map(|item| {
             let (value, label) = f(item);
-            Choice { value, label }
+            Choice::new(value, label)
         })
         .collect()
+}
+
+/// An endpoint type and the client types that have it (`data-client-types`).
+pub struct EndpointType {
+    pub name: &'static str,
+    pub client_types: String,
 }
 
 #[derive(Template)]
@@ -186,7 +197,10 @@ struct FormPage {
     /// The days of the report the next run builds, as stored now.
     next_period: Option<String>,
     client_types: &'static [&'static str],
-    endpoint_types: &'static [&'static str],
+    /// The endpoint types that fit the chosen client (all of them before one is chosen).
+    endpoint_types: Vec<EndpointType>,
+    /// The `groupBy` dimensions this scheduler may use.
+    dimensions: Vec<&'static str>,
 }
 
 impl FormPage {
@@ -220,6 +234,15 @@ impl FormPage {
         }
     }
 
+    /// The value of the `n`th `groupBy` dimension (1 or 2).
+    fn group(&self, n: usize) -> &str {
+        self.v("groupBy")
+            .split(',')
+            .map(str::trim)
+            .nth(n - 1)
+            .unwrap_or_default()
+    }
+
     fn action(&self) -> String {
         match &self.id {
             Some(id) => format!("/ui/schedulers/{id}"),
@@ -244,10 +267,13 @@ fn load_choices(conn: &mut DbConnection, caller: &Caller) -> AppResult<Choices> 
             Role::Platform => choices(all::<Brands>(conn, caller)?, |b| (b.id, b.name)),
             _ => vec![],
         },
-        clients: match brand_admin {
-            true => choices(all::<Clients>(conn, caller)?, |c| (c.id, c.name)),
-            false => vec![],
-        },
+        clients: all::<Clients>(conn, caller)?
+            .into_iter()
+            .map(|c| Choice {
+                data: c.client_type,
+                ..Choice::new(c.id, c.name)
+            })
+            .collect(),
         carriers: match brand_admin {
             true => choices(all::<Carriers>(conn, caller)?, |c| (c.id, c.name)),
             false => vec![],
@@ -291,6 +317,11 @@ fn values_of(s: &Scheduler, zone: Tz) -> BTreeMap<String, String> {
         s.next_execution.map(|t| view::local_input(t, zone)),
     );
     put("enabled", s.enabled.then(|| "on".to_string()));
+    put("kind", Some(s.kind.clone()));
+    put("groupBy", s.group_by.clone());
+    put("destinationCountry", s.destination_countries.clone());
+    put("international", s.international.map(|i| i.to_string()));
+    put("digest", s.digest.then(|| "on".to_string()));
     v
 }
 
@@ -309,6 +340,8 @@ const TEXT_FIELDS: &[&str] = &[
     "endpointId",
     "email",
     "notificationTemplate",
+    "kind",
+    "destinationCountry",
 ];
 
 /// The operation's input from the posted form: blanks are absent, `nextExecution` is read
@@ -347,6 +380,26 @@ fn input_of(form: &[(String, String)], zone: Tz, state: &AppState) -> AppResult<
         }
     }
     body.insert("enabled".into(), field(form, "enabled").is_some().into());
+    body.insert("digest".into(), field(form, "digest").is_some().into());
+    // A summary's grouping: one or two dimensions, chosen in two selects.
+    let group: Vec<String> = ["groupBy1", "groupBy2"]
+        .iter()
+        .filter_map(|name| field(form, name))
+        .collect();
+    if !group.is_empty() && field(form, "kind").as_deref() == Some(crate::schedulers::KIND_SUMMARY)
+    {
+        body.insert("groupBy".into(), group.join(",").into());
+    }
+    match field(form, "international").as_deref() {
+        Some("true") => {
+            body.insert("international".into(), true.into());
+        }
+        Some("false") => {
+            body.insert("international".into(), false.into());
+        }
+        Some(_) => v.error("international", "international, national or any"),
+        None => {}
+    }
     v.finish()?;
     let input: SchedulerInput = serde_json::from_value(Value::Object(body))
         .map_err(|e| AppError::bad_request(format!("the form could not be read: {e}")))?;
@@ -372,6 +425,42 @@ fn form_page(
         None => (BTreeMap::new(), None),
     };
     let zone_tz: Tz = zone.parse().unwrap_or(Tz::UTC);
+    let brand_level = current.is_none_or(|s| s.level == crate::schedulers::BRAND_LEVEL)
+        && console.caller.role != Role::Client;
+    // With a client chosen (or a client administrator's own), only its endpoint types.
+    let client = values
+        .get("client")
+        .cloned()
+        .or_else(|| console.caller.client_id.clone());
+    let client_type = client.and_then(|id| {
+        choices
+            .clients
+            .iter()
+            .find(|c| c.value == id)
+            .map(|c| c.data.clone())
+    });
+    let endpoint_types = tenancy::ENDPOINT_TYPES
+        .iter()
+        .filter(|t| {
+            client_type
+                .as_deref()
+                .is_none_or(|ct| tenancy::endpoint_type_fits(ct, t))
+        })
+        .map(|t| EndpointType {
+            name: t,
+            client_types: tenancy::CLIENT_TYPES
+                .iter()
+                .filter(|ct| tenancy::endpoint_type_fits(ct, t))
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
+        .collect();
+    let dimensions = crate::stats::Dimension::ALL
+        .iter()
+        .filter(|d| **d != crate::stats::Dimension::Brand && (brand_level || !d.is_supplier()))
+        .map(|d| d.name())
+        .collect();
     FormPage {
         nav: Nav::of(console, "schedulers"),
         id,
@@ -380,20 +469,24 @@ fn form_page(
         error,
         zone: zone.to_string(),
         brands: choices.brands,
-        clients: choices.clients,
+        clients: if console.caller.role == Role::Client {
+            vec![]
+        } else {
+            choices.clients
+        },
         carriers: choices.carriers,
         ddi_providers: choices.ddi_providers,
         ddis: choices.ddis,
         platform: console.caller.role == Role::Platform,
-        brand_level: current.is_none_or(|s| s.level == crate::schedulers::BRAND_LEVEL)
-            && console.caller.role != Role::Client,
+        brand_level,
         last: current
             .map(|s| view::local_opt(s.last_execution, zone_tz))
             .unwrap_or_default(),
         last_error: current.and_then(|s| s.last_execution_error.clone()),
         next_period,
         client_types: tenancy::CLIENT_TYPES,
-        endpoint_types: tenancy::ENDPOINT_TYPES,
+        endpoint_types,
+        dimensions,
     }
 }
 
@@ -409,6 +502,7 @@ async fn new(state: web::Data<AppState>, console: Console) -> Result<HttpRespons
     values.insert("frequency".to_string(), "1".to_string());
     values.insert("callDirection".to_string(), "outbound".to_string());
     values.insert("enabled".to_string(), "on".to_string());
+    values.insert("kind".to_string(), "calls".to_string());
     let zone = console.timezone.name().to_string();
     page(&form_page(
         &console, None, values, None, &zone, choices, None,
@@ -417,10 +511,17 @@ async fn new(state: web::Data<AppState>, console: Console) -> Result<HttpRespons
 
 /// The posted values, to show the form again as it was sent.
 fn posted(form: &[(String, String)]) -> BTreeMap<String, String> {
-    form.iter()
+    let mut values: BTreeMap<String, String> = form
+        .iter()
         .filter(|(k, _)| k != crate::ui::session::CSRF_FIELD)
         .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
+        .collect();
+    let group = [field(form, "groupBy1"), field(form, "groupBy2")];
+    values.insert(
+        "groupBy".into(),
+        group.map(Option::unwrap_or_default).join(","),
+    );
+    values
 }
 
 async fn create(state: web::Data<AppState>, change: Change) -> Result<HttpResponse, UiError> {
@@ -493,18 +594,7 @@ async fn update(
     let outcome = db::run(&state.pool, move |conn| {
         let current = Schedulers::find(conn, &caller, &id)?;
         let zone: Tz = current.timezone.parse().unwrap_or(Tz::UTC);
-        let saved = Schedulers::update(conn, &caller, &id, |current| {
-            // The form has no summary fields yet: an edit keeps them as they are.
-            let kept = SchedulerInput::of(&current.scheduler);
-            Ok(SchedulerInput {
-                kind: kept.kind,
-                group_by: kept.group_by,
-                destination_country: kept.destination_country,
-                international: kept.international,
-                digest: kept.digest,
-                ..input_of(&form, zone, &config)?
-            })
-        });
+        let saved = Schedulers::update(conn, &caller, &id, |_| input_of(&form, zone, &config));
         match saved {
             Ok(z) => Ok(Ok(z)),
             Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => {

@@ -16,6 +16,8 @@ mod cli;
 mod cli_import;
 mod console;
 mod console_calls;
+mod console_rating;
+mod console_schedulers;
 mod console_sources;
 mod console_stats;
 mod ddi_providers;
