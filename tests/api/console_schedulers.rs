@@ -38,6 +38,7 @@ async fn console_scheduler_form_sets_summary_fields_and_fits_its_filters(app: Te
             ("groupBy2", "client"),
             ("destinationCountry", country),
             ("international", "true"),
+            ("digest", "on"),
         ]
     };
     let with_csrf = |fields: Vec<(&'static str, &'static str)>, csrf: &str| {
@@ -88,6 +89,7 @@ async fn console_scheduler_form_sets_summary_fields_and_fits_its_filters(app: Te
     assert_eq!(s["groupBy"], "country,client");
     assert_eq!(s["destinationCountry"], "GB,IE");
     assert_eq!(s["international"], true);
+    assert_eq!(s["digest"], true);
     let sid = id(s);
 
     // The edit form shows them, escaped; saving with one dimension and "any" keeps that.
@@ -100,6 +102,7 @@ async fn console_scheduler_form_sets_summary_fields_and_fits_its_filters(app: Te
     assert!(edit.body.contains("<option value=\"country\" selected>"));
     assert!(edit.body.contains("<option value=\"client\" selected>"));
     assert!(edit.body.contains("<option value=\"true\" selected>"));
+    assert!(edit.body.contains("id=\"digest\" name=\"digest\" type=\"checkbox\" checked"));
     assert!(edit.body.contains("&#60;b&#62;By country&#60;/b&#62;"));
     assert!(!edit.body.contains("<b>By country"));
     let saved = b
@@ -126,6 +129,7 @@ async fn console_scheduler_form_sets_summary_fields_and_fits_its_filters(app: Te
     assert_eq!(s["groupBy"], "country");
     assert_eq!(s["destinationCountry"], serde_json::Value::Null);
     assert_eq!(s["international"], serde_json::Value::Null);
+    assert_eq!(s["digest"], false, "an unticked box");
     // Back to a calls report: the grouping goes.
     let saved = b
         .post(
