@@ -173,3 +173,20 @@ impl Resource for DdiProviders {
         Ok(())
     }
 }
+
+impl DdiProviders {
+    /// What the provider's transformation rules make of `number` (a number as its
+    /// records carry it): the rules applied in priority order, as ingestion applies them
+    /// to an inbound call from the provider. The provider must be visible (404).
+    pub fn try_number(
+        conn: &mut DbConnection,
+        caller: &Caller,
+        id: &DdiProviderId,
+        number: &str,
+    ) -> AppResult<String> {
+        let provider = Self::find(conn, caller, id)?;
+        let rules = crate::detection::CompiledRules::compile(&provider.rules()?)
+            .map_err(|e| AppError::internal(format!("ddi provider {}: {e}", provider.id)))?;
+        Ok(rules.apply(number.trim()))
+    }
+}

@@ -9,6 +9,7 @@ mod call_detail;
 mod call_rerate;
 mod calls;
 mod dashboard;
+mod edit;
 mod login;
 mod map;
 mod rating;
@@ -18,6 +19,7 @@ pub mod session;
 mod sources;
 mod statistics;
 mod tenancy;
+mod tenancy_tools;
 mod upload;
 mod view;
 
@@ -60,6 +62,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(tenancy::routes)
             .configure(sources::routes)
             .configure(rating::routes)
+            .configure(edit::routes)
+            .configure(tenancy_tools::routes)
             .default_service(web::to(not_found)),
     );
 }

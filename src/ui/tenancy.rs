@@ -1,6 +1,7 @@
-//! The tenancy lists (clients, carriers, DDI providers, DDIs, endpoints): one page shape,
-//! each a `Resource::list` with the session's caller, so a role sees exactly what the API
-//! shows it (and a 403 page where the API says 403).
+//! The tenancy lists (clients, carriers, DDI providers, DDIs, endpoints, notification
+//! templates): one page shape, each a `Resource::list` with the session's caller, so a role
+//! sees exactly what the API shows it (and a 403 page where the API says 403). Their forms
+//! are `edit`'s, a provider's and a template's own pages `tenancy_tools`'.
 
 use std::collections::HashMap;
 
@@ -11,7 +12,7 @@ use crate::auth::Caller;
 use crate::db::{self, DbConnection};
 use crate::error::AppResult;
 use crate::ops::Resource;
-use crate::tenancy::{Carriers, Clients, DdiProviders, Ddis, Endpoints};
+use crate::tenancy::{Carriers, Clients, DdiProviders, Ddis, Endpoints, NotificationTemplates};
 use crate::ui::schedulers::all;
 use crate::ui::view::{self, Nav};
 use crate::ui::{page, query_params, Console, Pager, UiError};
@@ -22,7 +23,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/carriers", web::get().to(list::<Carriers>))
         .route("/ddi_providers", web::get().to(list::<DdiProviders>))
         .route("/ddis", web::get().to(list::<Ddis>))
-        .route("/endpoints", web::get().to(list::<Endpoints>));
+        .route("/endpoints", web::get().to(list::<Endpoints>))
+        .route(
+            "/notification_templates",
+            web::get().to(list::<NotificationTemplates>),
+        );
 }
 
 /// How a resource's list page looks: its title, columns and the cells of one object.
@@ -30,7 +35,13 @@ trait Listed: Resource {
     const SECTION: &'static str;
     const TITLE: &'static str;
     const COLUMNS: &'static [&'static str];
+    /// Whether the page offers a "New" form (`edit`'s).
+    const NEW: bool = false;
     fn cells(object: Self::Object, names: &Names, console: &Console) -> Vec<String>;
+    /// Where a row's first cell leads (the object's form or page).
+    fn link(_object: &Self::Object) -> Option<String> {
+        None
+    }
 }
 
 /// Client names by id (DDIs and endpoints show their client).
@@ -52,6 +63,10 @@ fn client_name(names: &Names, id: &str) -> String {
 }
 
 impl Listed for Clients {
+    const NEW: bool = true;
+    fn link(o: &Self::Object) -> Option<String> {
+        Some(format!("/ui/clients/{}", o.id))
+    }
     const SECTION: &'static str = "clients";
     const TITLE: &'static str = "Clients";
     const COLUMNS: &'static [&'static str] =
@@ -69,6 +84,10 @@ impl Listed for Clients {
 }
 
 impl Listed for Carriers {
+    const NEW: bool = true;
+    fn link(o: &Self::Object) -> Option<String> {
+        Some(format!("/ui/carriers/{}", o.id))
+    }
     const SECTION: &'static str = "carriers";
     const TITLE: &'static str = "Carriers";
     const COLUMNS: &'static [&'static str] = &["Name", "Description", "Code", "Created"];
@@ -83,6 +102,9 @@ impl Listed for Carriers {
 }
 
 impl Listed for DdiProviders {
+    fn link(o: &Self::Object) -> Option<String> {
+        Some(format!("/ui/ddi_providers/{}", o.id))
+    }
     const SECTION: &'static str = "ddi_providers";
     const TITLE: &'static str = "DDI providers";
     const COLUMNS: &'static [&'static str] = &["Name", "Description", "Created"];
@@ -96,6 +118,10 @@ impl Listed for DdiProviders {
 }
 
 impl Listed for Ddis {
+    const NEW: bool = true;
+    fn link(o: &Self::Object) -> Option<String> {
+        Some(format!("/ui/ddis/{}", o.id))
+    }
     const SECTION: &'static str = "ddis";
     const TITLE: &'static str = "DDIs";
     const COLUMNS: &'static [&'static str] = &["DDI", "Client", "Created"];
@@ -123,13 +149,49 @@ impl Listed for Endpoints {
     }
 }
 
+impl Listed for NotificationTemplates {
+    const SECTION: &'static str = "notification_templates";
+    const TITLE: &'static str = "Notification templates";
+    const COLUMNS: &'static [&'static str] = &["Name", "Type", "For", "Languages", "Created"];
+    const NEW: bool = true;
+    fn link(t: &Self::Object) -> Option<String> {
+        Some(format!("/ui/notification_templates/{}", t.id))
+    }
+    fn cells(t: Self::Object, _: &Names, console: &Console) -> Vec<String> {
+        let languages = t
+            .contents()
+            .map(|c| {
+                c.iter()
+                    .map(|c| c.language.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        vec![
+            t.name,
+            t.template_type,
+            if t.brand_id.is_some() {
+                "the brand"
+            } else {
+                "every brand (global)"
+            }
+            .to_string(),
+            languages,
+            view::local(t.created_at, console.timezone),
+        ]
+    }
+}
+
 #[derive(Template)]
 #[template(path = "table.html")]
 struct TablePage {
     nav: Nav,
     title: &'static str,
     columns: &'static [&'static str],
-    rows: Vec<Vec<String>>,
+    /// Each row's link (for its first cell) and cells.
+    rows: Vec<(Option<String>, Vec<String>)>,
+    /// The "New" form's address, when there is one.
+    new_link: Option<String>,
     pager: Pager,
 }
 
@@ -146,7 +208,7 @@ async fn list<R: Listed>(
         let names = names(conn, &viewer.caller)?;
         let rows = found
             .into_iter()
-            .map(|o| R::cells(o, &names, &viewer))
+            .map(|o| (R::link(&o), R::cells(o, &names, &viewer)))
             .collect();
         Ok((params, total, rows))
     })
@@ -156,6 +218,8 @@ async fn list<R: Listed>(
         title: R::TITLE,
         columns: R::COLUMNS,
         rows,
+        new_link: (R::NEW && R::may_create(&console.caller).is_ok())
+            .then(|| format!("/ui/{}/new", R::SECTION)),
         pager: Pager::new(&req, &params, total),
     })
 }

@@ -102,7 +102,9 @@ async fn console_scheduler_form_sets_summary_fields_and_fits_its_filters(app: Te
     assert!(edit.body.contains("<option value=\"country\" selected>"));
     assert!(edit.body.contains("<option value=\"client\" selected>"));
     assert!(edit.body.contains("<option value=\"true\" selected>"));
-    assert!(edit.body.contains("id=\"digest\" name=\"digest\" type=\"checkbox\" checked"));
+    assert!(edit
+        .body
+        .contains("id=\"digest\" name=\"digest\" type=\"checkbox\" checked"));
     assert!(edit.body.contains("&#60;b&#62;By country&#60;/b&#62;"));
     assert!(!edit.body.contains("<b>By country"));
     let saved = b

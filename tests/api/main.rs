@@ -20,6 +20,7 @@ mod console_rating;
 mod console_schedulers;
 mod console_sources;
 mod console_stats;
+mod console_tenancy;
 mod ddi_providers;
 mod ddis;
 mod demo;
