@@ -89,6 +89,8 @@ pub struct Config {
     pub mail_gzip_above_bytes: u64,
     /// How long temporary SMTP failures are retried before a report is marked failed.
     pub mail_retry_seconds: i64,
+    /// How long after a quality window closes it is judged (late records still count).
+    pub alert_grace_seconds: i64,
     pub log_filter: String,
     pub log_format: LogFormat,
     pub report_lease_seconds: i64,
@@ -161,6 +163,11 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "CALLCSV_MAIL_RETRY_SECONDS",
         "86400",
         "how long temporary SMTP failures are retried",
+    ),
+    (
+        "CALLCSV_ALERT_GRACE_SECONDS",
+        "900",
+        "seconds after a quality alert window closes before it is judged (late records count)",
     ),
     (
         "CALLCSV_RUNNER_INTERVAL",
@@ -415,6 +422,7 @@ impl Config {
                 u64::MAX,
             )?,
             mail_retry_seconds: number(&get, "CALLCSV_MAIL_RETRY_SECONDS", 86400, 0, 365 * 86400)?,
+            alert_grace_seconds: number(&get, "CALLCSV_ALERT_GRACE_SECONDS", 900, 0, 7 * 86400)?,
             log_filter: get("CALLCSV_LOG").unwrap_or_else(|| "info".into()),
             log_format: match get("CALLCSV_LOG_FORMAT").as_deref() {
                 None | Some("text") => LogFormat::Text,

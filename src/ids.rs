@@ -100,6 +100,8 @@ macro_rules! typed_id {
 typed_id! {
     /// An id of no particular kind, for the code that has not been given typed ids yet.
     AnyId,
+    AlertEventId,
+    AlertRuleId,
     AdministratorId,
     BrandId,
     CallId,

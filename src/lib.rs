@@ -2,6 +2,7 @@
 //! billable calls and runs call CSV schedulers, all behind a REST API. `main.rs` is the
 //! CLI; [`server`] builds the application that `main` and the tests both run.
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod calls;

@@ -5,6 +5,7 @@
 //! handlers written once).
 
 pub mod administrators;
+pub mod alert_rules;
 pub mod auth;
 pub mod billable_calls;
 pub mod brands;
@@ -66,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     call_csv_reports::routes(cfg);
     cdr_imports::routes(cfg);
     stats::routes(cfg);
+    alert_rules::routes(cfg);
 }
 
 /// A resource whose unlisted methods answer 405 (actix would say 404), with the `Allow`
@@ -225,6 +227,7 @@ const SCHEMA_OF_TYPE: &[(&str, &str)] = &[
     ("TemplateInput", "NotificationTemplateInput"),
     ("PlanInput", "RatingPlanInput"),
     ("ProfileInput", "RatingProfileInput"),
+    ("AlertRuleInput", "AlertRuleInput"),
     ("SchedulerInput", "CallCsvSchedulerInput"),
 ];
 

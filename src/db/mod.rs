@@ -3,6 +3,7 @@
 //! the one way handlers reach the database (off the async threads).
 
 pub mod administrators;
+pub mod alerts;
 pub mod billable_calls;
 pub mod brands;
 pub mod carriers;

@@ -11,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::listing::{Direction, ListParams};
 
 /// The template types there are; the runner's call CSV mails are the only one so far.
-pub const TEMPLATE_TYPES: &[&str] = &["callCsv"];
+pub const TEMPLATE_TYPES: &[&str] = &["callCsv", "alert"];
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = notification_templates, treat_none_as_null = true)]

@@ -364,6 +364,78 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    alert_rules (id) {
+        id -> Text,
+        brand_id -> Text,
+        client_id -> Nullable<Text>,
+        level -> Text,
+        name -> Text,
+        enabled -> Bool,
+        kind -> Text,
+        client_type -> Nullable<Text>,
+        carrier_id -> Nullable<Text>,
+        endpoint_type -> Nullable<Text>,
+        endpoint_id -> Nullable<Text>,
+        direction -> Nullable<Text>,
+        destination_countries -> Nullable<Text>,
+        email -> Text,
+        webhook_url -> Nullable<Text>,
+        webhook_secret -> Nullable<Text>,
+        notification_template_id -> Nullable<Text>,
+        measure -> Nullable<Text>,
+        time_window -> Nullable<Text>,
+        per -> Nullable<Text>,
+        threshold -> Nullable<Text>,
+        mode -> Nullable<Text>,
+        countries -> Nullable<Text>,
+        prefixes -> Nullable<Text>,
+        condition -> Nullable<Text>,
+        compare_to -> Nullable<Text>,
+        min_calls -> Nullable<Integer>,
+        max_calls -> Nullable<Integer>,
+        minutes -> Nullable<Integer>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    alert_events (id) {
+        id -> Text,
+        rule_id -> Text,
+        brand_id -> Text,
+        client_id -> Nullable<Text>,
+        level -> Text,
+        rule_name -> Text,
+        kind -> Text,
+        subject_type -> Nullable<Text>,
+        subject_id -> Nullable<Text>,
+        subject_name -> Nullable<Text>,
+        subject_key -> Text,
+        window_from -> Timestamp,
+        window_to -> Timestamp,
+        measured -> Text,
+        threshold -> Text,
+        previous -> Nullable<Text>,
+        fired_at -> Timestamp,
+        calls -> Text,
+        sent_to -> Text,
+        email_status -> Text,
+        email_attempts -> Integer,
+        email_error -> Nullable<Text>,
+        email_next_attempt -> Nullable<Timestamp>,
+        email_lease_until -> Nullable<Timestamp>,
+        webhook_status -> Text,
+        webhook_attempts -> Integer,
+        webhook_error -> Nullable<Text>,
+        webhook_next_attempt -> Nullable<Timestamp>,
+        webhook_lease_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(rates -> rating_plans (rating_plan_id));
 diesel::joinable!(rating_profiles -> rating_plans (rating_plan_id));
 diesel::joinable!(billable_calls -> clients (client_id));
@@ -390,4 +462,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     cdr_imports,
     cdr_spool_files,
     ui_sessions,
+    alert_rules,
+    alert_events,
 );

@@ -55,6 +55,8 @@ pub struct Pass {
     pub spool_imports: usize,
     /// Pull imports created (one per window asked).
     pub pull_imports: usize,
+    /// Alert events recorded by the spend and quality evaluation.
+    pub alert_events: usize,
 }
 
 pub struct Runner {
@@ -108,6 +110,7 @@ struct Tally {
     email_failures: AtomicUsize,
     spool_imports: AtomicUsize,
     pull_imports: AtomicUsize,
+    alert_events: AtomicUsize,
 }
 
 impl Tally {
@@ -119,6 +122,7 @@ impl Tally {
             email_failures: self.email_failures.load(Ordering::Relaxed),
             spool_imports: self.spool_imports.load(Ordering::Relaxed),
             pull_imports: self.pull_imports.load(Ordering::Relaxed),
+            alert_events: self.alert_events.load(Ordering::Relaxed),
         }
     }
 }
@@ -249,6 +253,9 @@ impl Runner {
         tally
             .pull_imports
             .fetch_add(pulled.imports.len(), Ordering::Relaxed);
+        tally
+            .alert_events
+            .fetch_add(self.evaluate_alerts()?, Ordering::Relaxed);
         let building = AtomicBool::new(true);
         std::thread::scope(|scope| {
             let senders: Vec<_> = (0..self.config.mail_concurrency)
@@ -328,6 +335,14 @@ impl Runner {
             let step = std::time::Duration::from_millis(200).min(idle - started.elapsed());
             self.mail_bell.wait(rings, step);
         }
+    }
+
+    /// Evaluates the spend and quality alert rules and records what fired; returns how
+    /// many events were recorded.
+    pub fn evaluate_alerts(&self) -> AppResult<usize> {
+        let mut conn = self.pool.get()?;
+        let grace = Duration::seconds(self.config.alert_grace_seconds);
+        Ok(crate::alerts::evaluate::run_pass(&mut conn, grace)?.recorded)
     }
 
     // -------------------------------------------------------------------------------
@@ -1025,7 +1040,14 @@ impl Runner {
     /// The building worker of `serve`: rounds back to back while they find work, the
     /// interval's sleep after one that found none (or failed).
     fn keep_building(&self, interval: std::time::Duration) {
+        let mut evaluated: Option<std::time::Instant> = None;
         while !self.stopping() {
+            if evaluated.is_none_or(|t| t.elapsed() >= interval) {
+                if let Err(e) = self.evaluate_alerts() {
+                    tracing::error!(error = %e, "alert evaluation failed");
+                }
+                evaluated = Some(std::time::Instant::now());
+            }
             let tally = Tally::default();
             match self.build_round(&tally) {
                 Ok(0) => {}

@@ -121,7 +121,7 @@ struct Owner {
 /// `email` as stored: the addresses trimmed, without repeats, joined by `,`; `""` (or only
 /// blanks) = none. An empty entry in a list (`"a@example.com,"`) is an error, not skipped:
 /// it usually means an address went missing.
-fn normalise_email(raw: &str) -> Result<String, String> {
+pub(crate) fn normalise_email(raw: &str) -> Result<String, String> {
     if raw.trim().is_empty() {
         return Ok(String::new());
     }

@@ -3,6 +3,8 @@
 mod common;
 
 mod administrators;
+mod alert_evaluation;
+mod alert_rules;
 mod auth;
 mod billable_calls;
 mod brands;

@@ -1,0 +1,496 @@
+//! Evaluation of spend and quality rules, run by the runner on every pass (and, without
+//! recording, by `POST /alert_rules/{id}/test`). The figures come from one query function,
+//! [`sums_per`], over the stats module's sums, so a faster source (a rollup) can replace it
+//! alone. Recording an event is an insert on its unique (rule, subject, window): passes on
+//! several instances, or again after a crash, record it once.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use chrono::{Duration, NaiveDateTime};
+use chrono_tz::Tz;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::alerts::rules::{self, QUALITY, SPEND};
+use crate::alerts::windows::{self, Condition, Span, Window};
+use crate::db::alerts::{self as store, AlertEvent, AlertRule};
+use crate::db::stats::{self as stats_db, StatsFilter};
+use crate::db::{self, DbConnection};
+use crate::error::{AppError, AppResult};
+use crate::ids::{ClientId, Id};
+use crate::stats::measures::{money, Measures, Sums, Visibility, MICROS};
+
+/// Callids an event lists at most.
+pub const MAX_EVENT_CALLS: i64 = 20;
+
+/// What fired: a client, endpoint, carrier or caller number (none: the rule's whole scope).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Subject {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+}
+
+impl Subject {
+    /// The subject's part of an event's unique key.
+    pub fn key(subject: Option<&Subject>) -> String {
+        subject.map_or(String::new(), |s| format!("{}:{}", s.kind, s.id))
+    }
+}
+
+/// One subject's figures in one window, and whether they meet the rule.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub subject: Option<Subject>,
+    pub window: [String; 2],
+    pub measured: Option<String>,
+    pub threshold: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+    pub calls: i64,
+    pub fires: bool,
+    #[serde(skip)]
+    pub window_bounds: Option<Window>,
+}
+
+/// The rule's scope as a stats filter over `window`.
+fn scope_filter(rule: &AlertRule, window: Window) -> StatsFilter {
+    StatsFilter {
+        after: Some(window.from),
+        strictly_before: Some(window.to),
+        brand: Some(rule.brand_id.clone()),
+        client: rule.client_id.clone(),
+        client_type: rule.client_type.clone(),
+        carrier: rule.carrier_id.clone(),
+        endpoint_type: rule.endpoint_type.clone(),
+        endpoint_id: rule.endpoint_id.clone(),
+        direction: rule.direction.clone(),
+        destination_countries: rule.destination_countries.as_deref().map(store::split_list),
+        ..StatsFilter::default()
+    }
+}
+
+/// The `billable_calls` column a spend rule's `per` groups by.
+fn per_column(per: Option<&str>) -> Option<&'static str> {
+    match per {
+        Some("client") => Some("client_id"),
+        Some("endpoint") => Some("endpoint_id"),
+        Some("carrier") => Some("carrier_id"),
+        _ => None,
+    }
+}
+
+/// The sums of the rule's scope in `window`, per subject id (`None`: the whole scope, or
+/// calls without the subject, e.g. inbound calls have no carrier). The one place the
+/// figures are read from.
+pub fn sums_per(
+    conn: &mut DbConnection,
+    rule: &AlertRule,
+    window: Window,
+    per: Option<&str>,
+) -> AppResult<Vec<(Option<String>, Sums)>> {
+    let filter = scope_filter(rule, window);
+    let columns: Vec<&'static str> = per_column(per).into_iter().collect();
+    let groups = stats_db::sums(conn, &filter, false, None, &columns)?;
+    let mut merged: HashMap<Option<String>, Sums> = HashMap::new();
+    for g in groups {
+        let key = if columns.is_empty() {
+            None
+        } else {
+            g.values[0].clone()
+        };
+        merged.entry(key).or_default().add(&g.sums);
+    }
+    let mut rows: Vec<_> = merged.into_iter().collect();
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(rows)
+}
+
+/// A measure (`price`, `cost`, `minutes`, `calls`, `asr`, `acd`) of `sums`, as the
+/// analytics define it; `None` when undefined (an ACD without answered calls).
+pub fn measure_of(sums: &Sums, measure: &str) -> Option<Decimal> {
+    let shown = Measures::of(sums, Visibility::ALL);
+    let parse = |s: &str| Decimal::from_str(s).ok();
+    match measure {
+        "price" => Some(Decimal::new(sums.price_micros, 6)),
+        "cost" => Some(Decimal::new(sums.cost_micros, 6)),
+        "minutes" => parse(&shown.minutes),
+        "calls" => Some(Decimal::from(sums.calls)),
+        "asr" => shown.asr.as_deref().and_then(parse),
+        "acd" => shown.acd.as_deref().and_then(parse),
+        _ => None,
+    }
+}
+
+/// A measured value as an event shows it: money with its 4 (or more) decimals, like /stats.
+fn shown(measure: &str, value: Decimal) -> String {
+    match measure {
+        "price" | "cost" => {
+            let micros = (value * Decimal::from(MICROS)).trunc();
+            money(i64::try_from(micros).unwrap_or(i64::MAX))
+        }
+        _ => value.to_string(),
+    }
+}
+
+/// Names of subjects, looked up once per evaluation.
+#[derive(Default)]
+pub struct Names {
+    cache: HashMap<(String, String), String>,
+}
+
+impl Names {
+    pub fn subject(&mut self, conn: &mut DbConnection, kind: &str, id: &str) -> AppResult<Subject> {
+        let key = (kind.to_string(), id.to_string());
+        if let Some(name) = self.cache.get(&key) {
+            return Ok(Subject {
+                kind: kind.into(),
+                id: id.into(),
+                name: name.clone(),
+            });
+        }
+        let name = match kind {
+            "client" => db::clients::find(conn, &ClientId::from_db(id.into()))?.map(|c| c.name),
+            "endpoint" => db::endpoints::find(conn, id)?.map(|e| e.name),
+            "carrier" => db::carriers::find(conn, &crate::ids::CarrierId::from_db(id.into()))?
+                .map(|c| c.name),
+            _ => None,
+        }
+        .unwrap_or_else(|| id.to_string());
+        self.cache.insert(key, name.clone());
+        Ok(Subject {
+            kind: kind.into(),
+            id: id.into(),
+            name,
+        })
+    }
+}
+
+/// The zone of a rule's calendar windows.
+fn zone_of(
+    conn: &mut DbConnection,
+    rule: &AlertRule,
+    zones: &mut HashMap<String, String>,
+) -> AppResult<Tz> {
+    let name = rules::timezone_of(conn, rule, zones)?;
+    name.parse()
+        .map_err(|_| AppError::internal(format!("stored timezone {name:?} is invalid")))
+}
+
+fn span_of(rule: &AlertRule) -> AppResult<Span> {
+    rule.time_window
+        .as_deref()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| AppError::internal(format!("alert rule {}: window {e}", rule.id)))
+}
+
+fn decimal_of(rule: &AlertRule, text: Option<&str>) -> AppResult<Decimal> {
+    text.and_then(|t| Decimal::from_str(t).ok())
+        .ok_or_else(|| AppError::internal(format!("alert rule {}: bad threshold", rule.id)))
+}
+
+fn bounds(w: Window) -> [String; 2] {
+    [crate::fields::ts(w.from), crate::fields::ts(w.to)]
+}
+
+/// A spend rule's findings in `window`: one per subject with calls.
+pub fn spend_findings(
+    conn: &mut DbConnection,
+    rule: &AlertRule,
+    window: Window,
+    names: &mut Names,
+) -> AppResult<Vec<Finding>> {
+    let measure = rule.measure.clone().unwrap_or_default();
+    let threshold = decimal_of(rule, rule.threshold.as_deref())?;
+    let mut findings = vec![];
+    for (subject_id, sums) in sums_per(conn, rule, window, rule.per.as_deref())? {
+        let subject = match (&rule.per, subject_id) {
+            (None, _) => None,
+            // Calls without the subject (no carrier, no endpoint) are nobody's.
+            (Some(_), None) => continue,
+            (Some(per), Some(id)) => Some(names.subject(conn, per, &id)?),
+        };
+        let value = measure_of(&sums, &measure).unwrap_or_default();
+        findings.push(Finding {
+            subject,
+            window: bounds(window),
+            measured: Some(shown(&measure, value)),
+            threshold: rule.threshold.clone().unwrap_or_default(),
+            previous: None,
+            calls: sums.calls,
+            fires: windows::reaches(value, threshold),
+            window_bounds: Some(window),
+        });
+    }
+    Ok(findings)
+}
+
+/// A quality rule's finding for the closed `window` (its whole scope is one subject).
+pub fn quality_finding(
+    conn: &mut DbConnection,
+    rule: &AlertRule,
+    zone: Tz,
+    window: Window,
+) -> AppResult<Finding> {
+    let span = span_of(rule)?;
+    let metric = rule.measure.clone().unwrap_or_default();
+    let value = decimal_of(rule, rule.threshold.as_deref())?;
+    let condition = Condition::from_str(rule.condition.as_deref().unwrap_or_default())
+        .map_err(AppError::internal)?;
+    let total = |rows: Vec<(Option<String>, Sums)>| {
+        let mut sums = Sums::default();
+        for (_, s) in rows {
+            sums.add(&s);
+        }
+        sums
+    };
+    let current = total(sums_per(conn, rule, window, None)?);
+    let previous = if condition.is_relative() {
+        let earlier = match rule.compare_to.as_deref() {
+            Some("sameWindowLastWeek") => windows::same_window_last_week(span, zone, window),
+            _ => windows::previous_window(span, zone, window),
+        };
+        let sums = total(sums_per(conn, rule, earlier, None)?);
+        // A window without calls has no ASR or ACD; its count and minutes are 0.
+        (sums.calls > 0)
+            .then(|| measure_of(&sums, &metric))
+            .flatten()
+    } else {
+        None
+    };
+    let measured = measure_of(&current, &metric);
+    let fires = windows::meets(
+        condition,
+        measured,
+        previous,
+        value,
+        current.calls,
+        i64::from(rule.min_calls.unwrap_or(rules::DEFAULT_MIN_CALLS as i32)),
+    );
+    Ok(Finding {
+        subject: None,
+        window: bounds(window),
+        measured: measured.map(|m| m.to_string()),
+        threshold: rule.threshold.clone().unwrap_or_default(),
+        previous: previous.map(|p| p.to_string()),
+        calls: current.calls,
+        fires,
+        window_bounds: Some(window),
+    })
+}
+
+/// The windows a spend rule is judged over at `now`: the current one, and the one before
+/// while it is within the grace time (calls of its last moments arrive after it closed).
+fn spend_windows(span: Span, zone: Tz, now: NaiveDateTime, grace: Duration) -> Vec<Window> {
+    let current = windows::window_of(span, zone, now);
+    let previous = windows::previous_window(span, zone, current);
+    let mut out = vec![current];
+    if now < previous.to + grace {
+        out.push(previous);
+    }
+    out
+}
+
+/// A rule's findings now, without recording anything (the `test` operation's figures and
+/// the runner's input).
+pub fn findings_now(
+    conn: &mut DbConnection,
+    rule: &AlertRule,
+    now: NaiveDateTime,
+    grace: Duration,
+    zones: &mut HashMap<String, String>,
+    names: &mut Names,
+) -> AppResult<Vec<Finding>> {
+    let zone = zone_of(conn, rule, zones)?;
+    match rule.kind.as_str() {
+        SPEND => {
+            let span = span_of(rule)?;
+            let mut all = vec![];
+            for window in spend_windows(span, zone, now, grace) {
+                all.extend(spend_findings(conn, rule, window, names)?);
+            }
+            Ok(all)
+        }
+        QUALITY => {
+            let span = span_of(rule)?;
+            let window = windows::last_closed(span, zone, now, grace);
+            Ok(vec![quality_finding(conn, rule, zone, window)?])
+        }
+        _ => Ok(vec![]),
+    }
+}
+
+/// The event of a firing finding over `window`, ready to record.
+pub fn event_of(
+    rule: &AlertRule,
+    finding: Finding,
+    window: Window,
+    calls: Vec<String>,
+    now: NaiveDateTime,
+) -> AlertEvent {
+    let subject = finding.subject.as_ref();
+    let email = rule.recipients();
+    AlertEvent {
+        id: db::new_id(),
+        rule_id: rule.id.clone(),
+        brand_id: rule.brand_id.clone(),
+        client_id: rule.client_id.clone(),
+        level: rule.level.clone(),
+        rule_name: rule.name.clone(),
+        kind: rule.kind.clone(),
+        subject_type: subject.map(|s| s.kind.clone()),
+        subject_id: subject.map(|s| s.id.clone()),
+        subject_name: subject.map(|s| s.name.clone()),
+        subject_key: Subject::key(subject),
+        window_from: window.from,
+        window_to: window.to,
+        measured: finding.measured.clone().unwrap_or_default(),
+        threshold: finding.threshold.clone(),
+        previous: finding.previous.clone(),
+        fired_at: now,
+        calls: calls.join(","),
+        sent_to: email.join(","),
+        email_status: if email.is_empty() { "none" } else { "pending" }.into(),
+        email_attempts: 0,
+        email_error: None,
+        email_next_attempt: Some(now),
+        email_lease_until: None,
+        webhook_status: if rule.webhook_url.is_some() {
+            "pending"
+        } else {
+            "none"
+        }
+        .into(),
+        webhook_attempts: 0,
+        webhook_error: None,
+        webhook_next_attempt: Some(now),
+        webhook_lease_until: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// What one evaluation pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Evaluated {
+    pub rules: usize,
+    pub recorded: usize,
+}
+
+/// Evaluates every enabled spend and quality rule at the database's "now" and records the
+/// events of what fires (those already recorded are left alone).
+pub fn run_pass(conn: &mut DbConnection, grace: Duration) -> AppResult<Evaluated> {
+    let now = db::clock(conn)?;
+    let rules = store::enabled_rules(conn, &[SPEND, QUALITY])?;
+    let (mut zones, mut names) = (HashMap::new(), Names::default());
+    let mut done = Evaluated {
+        rules: rules.len(),
+        recorded: 0,
+    };
+    for rule in &rules {
+        let findings = match findings_now(conn, rule, now, grace, &mut zones, &mut names) {
+            Ok(f) => f,
+            Err(e) => {
+                // One broken rule does not stop the others.
+                tracing::warn!(rule = %rule.id, error = %e, "alert rule not evaluated");
+                continue;
+            }
+        };
+        for f in findings.into_iter().filter(|f| f.fires) {
+            let Some(window) = f.window_bounds else {
+                continue;
+            };
+            let calls = store::callids(
+                conn,
+                &scope_filter(rule, window),
+                per_column(rule.per.as_deref()).zip(f.subject.as_ref().map(|s| s.id.as_str())),
+                MAX_EVENT_CALLS,
+            )?;
+            let event = event_of(rule, f, window, calls, now);
+            if store::record_event(conn, &event)? {
+                done.recorded += 1;
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// What `POST /alert_rules/{id}/test` answers: the rule's figures now, per subject, and
+/// whether each would fire; nothing is recorded or sent.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TestAnswer {
+    pub rule: String,
+    pub kind: String,
+    pub evaluated_at: String,
+    pub findings: Vec<Finding>,
+}
+
+/// Evaluates a rule the caller may see, now: spend over its current window (and the one
+/// before, within the grace time), quality over its last closed window.
+pub fn test_rule(
+    conn: &mut DbConnection,
+    caller: &crate::auth::Caller,
+    id: &crate::ids::AlertRuleId,
+    grace: Duration,
+) -> AppResult<TestAnswer> {
+    use crate::ops::Resource;
+    let rule = rules::AlertRules::find(conn, caller, id)?.rule;
+    if rule.kind != SPEND && rule.kind != QUALITY {
+        return Err(AppError::new(
+            actix_web::http::StatusCode::CONFLICT,
+            "not_supported",
+            format!(
+                "testing is available for spend and quality rules; {} rules are checked as calls arrive",
+                rule.kind
+            ),
+        ));
+    }
+    let now = db::clock(conn)?;
+    let findings = findings_now(
+        conn,
+        &rule,
+        now,
+        grace,
+        &mut HashMap::new(),
+        &mut Names::default(),
+    )?;
+    Ok(TestAnswer {
+        rule: rule.id,
+        kind: rule.kind,
+        evaluated_at: crate::fields::ts(now),
+        findings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measures_follow_the_analytics_definitions() {
+        let sums = Sums {
+            calls: 3,
+            answered: 2,
+            billed_seconds: 185,
+            cost_micros: 50_000,
+            price_micros: 312_500,
+            margin_micros: 262_500,
+            unrated: 0,
+        };
+        let d = |s: &str| Some(Decimal::from_str(s).unwrap());
+        assert_eq!(measure_of(&sums, "price"), d("0.3125"));
+        assert_eq!(measure_of(&sums, "cost"), d("0.05"));
+        assert_eq!(measure_of(&sums, "minutes"), d("3.1"));
+        assert_eq!(measure_of(&sums, "calls"), d("3"));
+        assert_eq!(measure_of(&sums, "asr"), d("0.6667"));
+        assert_eq!(measure_of(&sums, "acd"), d("92.5"));
+        assert_eq!(measure_of(&Sums::default(), "acd"), None);
+        assert_eq!(shown("price", Decimal::new(312_500, 6)), "0.3125");
+        assert_eq!(shown("price", Decimal::new(312_512, 6)), "0.312512");
+    }
+}

@@ -1,0 +1,391 @@
+//! Queries on `alert_rules` and `alert_events`. An event is inserted with
+//! `ON CONFLICT DO NOTHING` on its unique (rule, subject, window): whoever records it first
+//! wins, every other attempt (a second instance, a retry after a crash) changes nothing.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::schema::{alert_events, alert_rules};
+use crate::db::{DbConnection, MultiBackend};
+use crate::error::AppResult;
+use crate::listing::{Direction, ListParams};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = alert_rules, treat_none_as_null = true)]
+pub struct AlertRule {
+    pub id: String,
+    pub brand_id: String,
+    pub client_id: Option<String>,
+    pub level: String,
+    pub name: String,
+    pub enabled: bool,
+    pub kind: String,
+    pub client_type: Option<String>,
+    pub carrier_id: Option<String>,
+    pub endpoint_type: Option<String>,
+    pub endpoint_id: Option<String>,
+    pub direction: Option<String>,
+    /// ISO alpha-2 codes, comma-separated.
+    pub destination_countries: Option<String>,
+    /// Comma-separated addresses; empty = no email.
+    pub email: String,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub notification_template_id: Option<String>,
+    /// A spend rule's measure, or a quality rule's metric.
+    pub measure: Option<String>,
+    pub time_window: Option<String>,
+    pub per: Option<String>,
+    /// A spend rule's threshold, or a quality rule's value.
+    pub threshold: Option<String>,
+    pub mode: Option<String>,
+    /// Comma-separated.
+    pub countries: Option<String>,
+    /// Comma-separated.
+    pub prefixes: Option<String>,
+    pub condition: Option<String>,
+    pub compare_to: Option<String>,
+    pub min_calls: Option<i32>,
+    pub max_calls: Option<i32>,
+    pub minutes: Option<i32>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl AlertRule {
+    /// The addresses of `email`, empty ones dropped.
+    pub fn recipients(&self) -> Vec<String> {
+        split_list(&self.email)
+    }
+}
+
+/// A stored comma list as its entries (empty: none).
+pub fn split_list(stored: &str) -> Vec<String> {
+    stored
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+const NAME_TAKEN: &str = "an alert rule with this name already exists (names are unique per brand, or per client for client rules)";
+
+pub fn find_rule(conn: &mut DbConnection, id: &str) -> AppResult<Option<AlertRule>> {
+    Ok(alert_rules::table
+        .find(id)
+        .select(AlertRule::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert_rule(conn: &mut DbConnection, r: &AlertRule) -> AppResult<()> {
+    diesel::insert_into(alert_rules::table)
+        .values(r)
+        .execute(conn)
+        .map_err(crate::error::unique(NAME_TAKEN))?;
+    Ok(())
+}
+
+pub fn update_rule(conn: &mut DbConnection, r: &AlertRule) -> AppResult<()> {
+    diesel::update(alert_rules::table.find(&r.id))
+        .set(r)
+        .execute(conn)
+        .map_err(crate::error::unique(NAME_TAKEN))?;
+    Ok(())
+}
+
+pub fn delete_rule(conn: &mut DbConnection, id: &str) -> AppResult<usize> {
+    Ok(diesel::delete(alert_rules::table.find(id)).execute(conn)?)
+}
+
+/// Every enabled rule of `kinds` (all brands): what the evaluators work through.
+pub fn enabled_rules(conn: &mut DbConnection, kinds: &[&str]) -> AppResult<Vec<AlertRule>> {
+    Ok(alert_rules::table
+        .filter(alert_rules::enabled.eq(true))
+        .filter(alert_rules::kind.eq_any(kinds))
+        .order(alert_rules::id.asc())
+        .select(AlertRule::as_select())
+        .load(conn)?)
+}
+
+/// What a list of rules may be restricted to; the operation puts the caller's tenant here.
+#[derive(Debug, Default)]
+pub struct RuleFilter {
+    pub brand: Option<String>,
+    pub client: Option<String>,
+    pub level: Option<String>,
+    pub name: Option<String>,
+    pub kind: Option<String>,
+    pub enabled: Option<bool>,
+    pub nothing: bool,
+}
+
+fn rules_filtered(f: &RuleFilter) -> alert_rules::BoxedQuery<'_, MultiBackend> {
+    use alert_rules::dsl as r;
+    let mut query = alert_rules::table.into_boxed();
+    if f.nothing {
+        query = query.filter(r::id.eq(""));
+    }
+    if let Some(b) = &f.brand {
+        query = query.filter(r::brand_id.eq(b));
+    }
+    if let Some(c) = &f.client {
+        query = query.filter(r::client_id.eq(c));
+    }
+    if let Some(l) = &f.level {
+        query = query.filter(r::level.eq(l));
+    }
+    if let Some(n) = &f.name {
+        query = query.filter(r::name.eq(n));
+    }
+    if let Some(k) = &f.kind {
+        query = query.filter(r::kind.eq(k));
+    }
+    if let Some(e) = f.enabled {
+        query = query.filter(r::enabled.eq(e));
+    }
+    query
+}
+
+/// One page of rules and the total; orders `name`, `createdAt`, then the id.
+pub fn list_rules(
+    conn: &mut DbConnection,
+    f: &RuleFilter,
+    params: &ListParams,
+) -> AppResult<(i64, Vec<AlertRule>)> {
+    use alert_rules::dsl as r;
+    let total = rules_filtered(f).count().get_result(conn)?;
+    let mut query = rules_filtered(f);
+    for (field, direction) in &params.order {
+        query = match (field.as_str(), direction) {
+            ("name", Direction::Asc) => query.then_order_by(r::name.asc()),
+            ("name", Direction::Desc) => query.then_order_by(r::name.desc()),
+            ("createdAt", Direction::Asc) => query.then_order_by(r::created_at.asc()),
+            ("createdAt", Direction::Desc) => query.then_order_by(r::created_at.desc()),
+            _ => query,
+        };
+    }
+    let rows = query
+        .then_order_by(r::id.asc())
+        .limit(params.per_page)
+        .offset(params.offset())
+        .select(AlertRule::as_select())
+        .load(conn)?;
+    Ok((total, rows))
+}
+
+// ---------------------------------------------------------------------------------------
+// Events
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = alert_events)]
+pub struct AlertEvent {
+    pub id: String,
+    pub rule_id: String,
+    pub brand_id: String,
+    pub client_id: Option<String>,
+    pub level: String,
+    pub rule_name: String,
+    pub kind: String,
+    pub subject_type: Option<String>,
+    pub subject_id: Option<String>,
+    pub subject_name: Option<String>,
+    pub subject_key: String,
+    pub window_from: NaiveDateTime,
+    pub window_to: NaiveDateTime,
+    pub measured: String,
+    pub threshold: String,
+    pub previous: Option<String>,
+    pub fired_at: NaiveDateTime,
+    /// Up to 20 callids, comma-separated.
+    pub calls: String,
+    pub sent_to: String,
+    pub email_status: String,
+    pub email_attempts: i32,
+    pub email_error: Option<String>,
+    pub email_next_attempt: Option<NaiveDateTime>,
+    pub email_lease_until: Option<NaiveDateTime>,
+    pub webhook_status: String,
+    pub webhook_attempts: i32,
+    pub webhook_error: Option<String>,
+    pub webhook_next_attempt: Option<NaiveDateTime>,
+    pub webhook_lease_until: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn find_event(conn: &mut DbConnection, id: &str) -> AppResult<Option<AlertEvent>> {
+    Ok(alert_events::table
+        .find(id)
+        .select(AlertEvent::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Records `event` unless its (rule, subject, window) already has one; true when this call
+/// recorded it.
+pub fn record_event(conn: &mut DbConnection, event: &AlertEvent) -> AppResult<bool> {
+    let inserted = match conn {
+        DbConnection::Sqlite(c) => diesel::insert_into(alert_events::table)
+            .values(event)
+            .on_conflict((
+                alert_events::rule_id,
+                alert_events::subject_key,
+                alert_events::window_from,
+            ))
+            .do_nothing()
+            .execute(c)?,
+        DbConnection::Pg(c) => diesel::insert_into(alert_events::table)
+            .values(event)
+            .on_conflict((
+                alert_events::rule_id,
+                alert_events::subject_key,
+                alert_events::window_from,
+            ))
+            .do_nothing()
+            .execute(c)?,
+    };
+    Ok(inserted == 1)
+}
+
+/// What a list of events may be restricted to.
+#[derive(Debug, Default)]
+pub struct EventFilter {
+    pub brand: Option<String>,
+    pub client: Option<String>,
+    pub level: Option<String>,
+    pub rule: Option<String>,
+    pub kind: Option<String>,
+    pub subject: Option<String>,
+    pub email_status: Option<String>,
+    pub webhook_status: Option<String>,
+    pub fired_from: Option<NaiveDateTime>,
+    pub fired_to: Option<NaiveDateTime>,
+    pub nothing: bool,
+}
+
+fn events_filtered(f: &EventFilter) -> alert_events::BoxedQuery<'_, MultiBackend> {
+    use alert_events::dsl as e;
+    let mut query = alert_events::table.into_boxed();
+    if f.nothing {
+        query = query.filter(e::id.eq(""));
+    }
+    if let Some(b) = &f.brand {
+        query = query.filter(e::brand_id.eq(b));
+    }
+    if let Some(c) = &f.client {
+        query = query.filter(e::client_id.eq(c));
+    }
+    if let Some(l) = &f.level {
+        query = query.filter(e::level.eq(l));
+    }
+    if let Some(r) = &f.rule {
+        query = query.filter(e::rule_id.eq(r));
+    }
+    if let Some(k) = &f.kind {
+        query = query.filter(e::kind.eq(k));
+    }
+    if let Some(s) = &f.subject {
+        query = query.filter(e::subject_id.eq(s));
+    }
+    if let Some(s) = &f.email_status {
+        query = query.filter(e::email_status.eq(s));
+    }
+    if let Some(s) = &f.webhook_status {
+        query = query.filter(e::webhook_status.eq(s));
+    }
+    if let Some(t) = f.fired_from {
+        query = query.filter(e::fired_at.ge(t));
+    }
+    if let Some(t) = f.fired_to {
+        query = query.filter(e::fired_at.lt(t));
+    }
+    query
+}
+
+/// One page of events and the total; newest first unless ordered otherwise.
+pub fn list_events(
+    conn: &mut DbConnection,
+    f: &EventFilter,
+    params: &ListParams,
+) -> AppResult<(i64, Vec<AlertEvent>)> {
+    use alert_events::dsl as e;
+    let total = events_filtered(f).count().get_result(conn)?;
+    let mut query = events_filtered(f);
+    if params.order.is_empty() {
+        query = query.then_order_by(e::fired_at.desc());
+    }
+    for (field, direction) in &params.order {
+        query = match (field.as_str(), direction) {
+            ("firedAt", Direction::Asc) => query.then_order_by(e::fired_at.asc()),
+            ("firedAt", Direction::Desc) => query.then_order_by(e::fired_at.desc()),
+            ("windowFrom", Direction::Asc) => query.then_order_by(e::window_from.asc()),
+            ("windowFrom", Direction::Desc) => query.then_order_by(e::window_from.desc()),
+            _ => query,
+        };
+    }
+    let rows = query
+        .then_order_by(e::id.asc())
+        .limit(params.per_page)
+        .offset(params.offset())
+        .select(AlertEvent::as_select())
+        .load(conn)?;
+    Ok((total, rows))
+}
+
+/// Up to `limit` callids of the calls `filter` matches (and, with `subject`, whose column
+/// holds that value), latest first: the calls an event lists.
+pub fn callids(
+    conn: &mut DbConnection,
+    filter: &crate::db::stats::StatsFilter,
+    subject: Option<(&str, &str)>,
+    limit: i64,
+) -> AppResult<Vec<String>> {
+    use crate::db::schema::{billable_calls as c, clients};
+    let mut query = c::table.into_boxed::<MultiBackend>();
+    if let Some(v) = &filter.brand {
+        query = query.filter(c::brand_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.client {
+        query = query.filter(c::client_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.client_type {
+        let of_type = clients::table
+            .filter(clients::client_type.eq(v.clone()))
+            .select(clients::id);
+        query = query.filter(c::client_id.eq_any(of_type));
+    }
+    if let Some(v) = &filter.carrier {
+        query = query.filter(c::carrier_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.endpoint_type {
+        query = query.filter(c::endpoint_type.eq(v.clone()));
+    }
+    if let Some(v) = &filter.endpoint_id {
+        query = query.filter(c::endpoint_id.eq(v.clone()));
+    }
+    if let Some(v) = &filter.direction {
+        query = query.filter(c::direction.eq(v.clone()));
+    }
+    if let Some(v) = &filter.destination_countries {
+        query = query.filter(c::destination_country.eq_any(v.clone()));
+    }
+    if let Some(t) = filter.after {
+        query = query.filter(c::start_time.ge(t));
+    }
+    if let Some(t) = filter.strictly_before {
+        query = query.filter(c::start_time.lt(t));
+    }
+    match subject {
+        Some(("client_id", v)) => query = query.filter(c::client_id.eq(v.to_string())),
+        Some(("endpoint_id", v)) => query = query.filter(c::endpoint_id.eq(v.to_string())),
+        Some(("carrier_id", v)) => query = query.filter(c::carrier_id.eq(v.to_string())),
+        _ => {}
+    }
+    Ok(query
+        .order((c::start_time.desc(), c::callid.desc()))
+        .limit(limit)
+        .select(c::callid)
+        .load(conn)?)
+}

@@ -1,0 +1,308 @@
+//! Spend and quality alerts evaluated by the runner over calls posted to
+//! `/billable_calls`: one event per (rule, subject, window) however many passes run, late
+//! calls and rerating counted, quality judged on the last closed window, and
+//! `POST /alert_rules/{id}/test` answering the figures without recording anything.
+
+use chrono::{Duration, SecondsFormat, Utc};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::backend_cases;
+use crate::billable_calls::{outbound, world};
+use crate::common::{id, Backend, TestApp};
+
+backend_cases!(
+    spend_fires_once_per_subject_and_window,
+    quality_judges_the_last_closed_window
+);
+
+fn at(t: chrono::DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+async fn events(app: &TestApp, token: &str, rule: &str) -> Vec<Value> {
+    let (status, found) = app.get(&format!("/alert_events?rule={rule}"), token).await;
+    assert_eq!(status, StatusCode::OK, "{found}");
+    found.as_array().unwrap().clone()
+}
+
+async fn post_calls(app: &TestApp, token: &str, rows: Value) {
+    let (status, summary) = app.post("/billable_calls", token, rows).await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    assert_eq!(summary["rejected"], 0, "{summary}");
+}
+
+async fn spend_fires_once_per_subject_and_window(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let w = world(&app).await;
+    let op = w.t.operator_a.clone();
+    // Price 0.10 a minute for client A: three 60-second calls are 0.3000.
+    let rule = app
+        .create(
+            "/alert_rules",
+            &op,
+            json!({"name": "Spend", "kind": "spend", "measure": "price", "window": "day",
+                   "per": "client", "threshold": "0.25", "email": "noc@example.com"}),
+        )
+        .await;
+    let rule_id = id(&rule);
+    let calls_rule = app
+        .create(
+            "/alert_rules",
+            &op,
+            json!({"name": "Many calls", "kind": "spend", "measure": "calls", "window": "hour",
+                   "threshold": "3"}),
+        )
+        .await;
+
+    let now = Utc::now();
+    let recent = |i: i64| at(now - Duration::seconds(30 + i));
+    post_calls(
+        &app,
+        &op,
+        json!([
+            outbound(&w, "s1", &recent(1), json!("60")),
+            outbound(&w, "s2", &recent(2), json!("60"))
+        ]),
+    )
+    .await;
+    // 0.20 is under the threshold: nothing fires, and the test answer says so.
+    app.run_runner_once().await;
+    assert!(events(&app, &op, &rule_id).await.is_empty());
+    let (status, test) = app
+        .post(&format!("/alert_rules/{rule_id}/test"), &op, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{test}");
+    let finding = &test["findings"][0];
+    assert_eq!(
+        (&finding["measured"], &finding["fires"], &finding["calls"]),
+        (&json!("0.2000"), &json!(false), &json!(2))
+    );
+    assert_eq!(finding["subject"]["id"], w.t.client_a.as_str());
+    assert_eq!(finding["subject"]["name"], "Client A");
+
+    // A third call reaches it: one event, with the figures and the calls.
+    post_calls(
+        &app,
+        &op,
+        json!([outbound(&w, "s3", &recent(3), json!("60"))]),
+    )
+    .await;
+    let (_, test) = app
+        .post(&format!("/alert_rules/{rule_id}/test"), &op, json!({}))
+        .await;
+    assert_eq!(test["findings"][0]["fires"], true, "{test}");
+    // Testing records nothing.
+    assert!(events(&app, &op, &rule_id).await.is_empty());
+    // This rule's event and the whole-scope calls rule's (3 calls this hour).
+    let pass = app.run_runner_once().await;
+    assert_eq!(pass.alert_events, 2);
+    let fired = events(&app, &op, &rule_id).await;
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    let e = &fired[0];
+    assert_eq!(
+        (
+            &e["measured"],
+            &e["threshold"],
+            &e["kind"],
+            &e["ruleName"],
+            &e["emailStatus"],
+            &e["webhookStatus"]
+        ),
+        (
+            &json!("0.3000"),
+            &json!("0.25"),
+            &json!("spend"),
+            &json!("Spend"),
+            &json!("pending"),
+            &json!("none")
+        )
+    );
+    assert_eq!(
+        e["subject"],
+        json!({"type": "client", "id": w.t.client_a, "name": "Client A"})
+    );
+    let mut calls: Vec<String> = serde_json::from_value(e["calls"].clone()).unwrap();
+    calls.sort();
+    assert_eq!(calls, ["s1", "s2", "s3"]);
+    // The window is today in Madrid (the brand's zone), a 23-, 24- or 25-hour day.
+    let from = callcsv::fields::parse_time(e["window"][0].as_str().unwrap()).unwrap();
+    let to = callcsv::fields::parse_time(e["window"][1].as_str().unwrap()).unwrap();
+    let madrid: chrono_tz::Tz = "Europe/Madrid".parse().unwrap();
+    let local_from = from.and_utc().with_timezone(&madrid);
+    assert_eq!(local_from.format("%H:%M").to_string(), "00:00");
+    assert!((23..=25).contains(&(to - from).num_hours()));
+    assert!(from <= now.naive_utc() && now.naive_utc() < to);
+
+    // More calls (a late one included), more passes: still one event this day.
+    post_calls(
+        &app,
+        &op,
+        json!([
+            outbound(&w, "s4", &recent(4), json!("600")),
+            outbound(&w, "s5", &at(now - Duration::minutes(50)), json!("60"))
+        ]),
+    )
+    .await;
+    app.run_runner_once().await;
+    app.run_runner_once().await;
+    assert_eq!(events(&app, &op, &rule_id).await.len(), 1);
+    // The whole-scope calls rule fired once too, with no subject.
+    let whole = events(&app, &op, &id(&calls_rule)).await;
+    assert_eq!(whole.len(), 1, "{whole:?}");
+    assert!(whole[0]["subject"].is_null());
+
+    // A client administrator cannot test the brand's rule; a bad id is a 400.
+    let (status, _) = app
+        .post(
+            &format!("/alert_rules/{rule_id}/test"),
+            &w.t.client_admin_a,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.post("/alert_rules/nope/test", &op, json!({})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Velocity rules are checked as calls arrive, not tested here.
+    let velocity = app
+        .create(
+            "/alert_rules",
+            &op,
+            json!({"name": "Burst", "kind": "velocity", "per": "caller", "maxCalls": 5, "minutes": 1}),
+        )
+        .await;
+    let (status, answer) = app
+        .post(
+            &format!("/alert_rules/{}/test", id(&velocity)),
+            &op,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+}
+
+async fn quality_judges_the_last_closed_window(backend: Backend) {
+    // No grace: an hour is judged as soon as it has closed.
+    let app = TestApp::start_with(backend, &[("CALLCSV_ALERT_GRACE_SECONDS", "0")]).await;
+    let w = world(&app).await;
+    let op = w.t.operator_a.clone();
+    let madrid: chrono_tz::Tz = "Europe/Madrid".parse().unwrap();
+    // Not in the last seconds of an hour: the windows below stay the last closed ones for
+    // the test's few seconds.
+    let minute = Utc::now().naive_utc().and_utc().timestamp() % 3600;
+    if minute > 3600 - 40 {
+        tokio::time::sleep(std::time::Duration::from_secs((3600 - minute + 1) as u64)).await;
+    }
+    let now = Utc::now().naive_utc();
+    let zone = callcsv::alerts::windows::Span::Hour;
+    let current = callcsv::alerts::windows::window_of(zone, madrid, now);
+    let last = callcsv::alerts::windows::previous_window(zone, madrid, current);
+    let before = callcsv::alerts::windows::previous_window(zone, madrid, last);
+    let in_window = |win: callcsv::alerts::windows::Window, i: i64| {
+        at((win.from + Duration::seconds(60 * i + 1)).and_utc())
+    };
+
+    // ACD above 100 seconds, over at least 4 calls; calls up by 3 on the hour before.
+    let acd = app
+        .create(
+            "/alert_rules",
+            &op,
+            json!({"name": "Long calls", "kind": "quality", "metric": "acd", "window": "hour",
+                   "condition": "above", "value": "100", "minCalls": 4}),
+        )
+        .await;
+    let rises = app
+        .create(
+            "/alert_rules",
+            &op,
+            json!({"name": "More calls", "kind": "quality", "metric": "calls", "window": "hour",
+                   "condition": "risesBy", "value": "3", "minCalls": 1}),
+        )
+        .await;
+    let percent = app
+        .create(
+            "/alert_rules",
+            &op,
+            json!({"name": "Calls doubled", "kind": "quality", "metric": "calls", "window": "hour",
+                   "condition": "risesByPercent", "value": "100", "minCalls": 1}),
+        )
+        .await;
+    // Three long calls in the last closed hour: under minCalls, nothing fires.
+    let mut rows = vec![];
+    for i in 0..3 {
+        rows.push(outbound(
+            &w,
+            &format!("q{i}"),
+            &in_window(last, i),
+            json!("200"),
+        ));
+    }
+    post_calls(&app, &op, json!(rows)).await;
+    app.run_runner_once().await;
+    assert!(events(&app, &op, &id(&acd)).await.is_empty());
+    // The hour before had no calls: no previous value, no relative alert.
+    assert!(events(&app, &op, &id(&rises)).await.is_empty());
+    assert!(events(&app, &op, &id(&percent)).await.is_empty());
+
+    // A fourth call, and two calls the hour before: ACD 200 > 100 over 4 calls fires;
+    // calls rose from 2 to 4 (+2 < 3: no) and by 100 % (fires).
+    post_calls(
+        &app,
+        &op,
+        json!([
+            outbound(&w, "q3", &in_window(last, 3), json!("200")),
+            outbound(&w, "p1", &in_window(before, 1), json!("10")),
+            outbound(&w, "p2", &in_window(before, 2), json!("10"))
+        ]),
+    )
+    .await;
+    // Calls in the current, open hour do not count.
+    post_calls(
+        &app,
+        &op,
+        json!([outbound(
+            &w,
+            "c1",
+            &at(Utc::now() - Duration::seconds(1)),
+            json!("1")
+        )]),
+    )
+    .await;
+    app.run_runner_once().await;
+    app.run_runner_once().await;
+    let fired = events(&app, &op, &id(&acd)).await;
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(
+        (&fired[0]["measured"], &fired[0]["threshold"]),
+        (&json!("200.0"), &json!("100"))
+    );
+    assert_eq!(
+        fired[0]["window"],
+        json!([callcsv::fields::ts(last.from), callcsv::fields::ts(last.to)])
+    );
+    assert_eq!(fired[0]["calls"].as_array().unwrap().len(), 4);
+    assert!(events(&app, &op, &id(&rises)).await.is_empty());
+    let doubled = events(&app, &op, &id(&percent)).await;
+    assert_eq!(doubled.len(), 1);
+    assert_eq!(
+        (&doubled[0]["measured"], &doubled[0]["previous"]),
+        (&json!("4"), &json!("2"))
+    );
+    // The test operation shows the same figures for the last closed hour.
+    let (status, test) = app
+        .post(
+            &format!("/alert_rules/{}/test", id(&percent)),
+            &op,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{test}");
+    assert_eq!(
+        (
+            &test["findings"][0]["measured"],
+            &test["findings"][0]["previous"],
+            &test["findings"][0]["fires"]
+        ),
+        (&json!("4"), &json!("2"), &json!(true))
+    );
+}
