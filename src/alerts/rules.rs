@@ -294,36 +294,13 @@ impl AlertRuleInput {
             v.check(of_brand, "carrier", "not found in the brand");
         }
 
-        let endpoint_id = reference(&mut v, "endpointId", self.endpoint_id.as_deref());
-        if let Some(endpoint_type) = &self.endpoint_type {
-            match &client {
-                None => v.error("endpointType", "only with a client"),
-                Some(c) => v.check(
-                    tenancy::endpoint_type_fits(&c.client_type, endpoint_type),
-                    "endpointType",
-                    format!(
-                        "a {} client has no {endpoint_type:?} endpoints (possible: {})",
-                        c.client_type,
-                        tenancy::endpoint_types_for(&c.client_type).join(", ")
-                    ),
-                ),
-            }
-        }
-        if let Some(id) = &endpoint_id {
-            match (&client, &self.endpoint_type) {
-                (None, _) => v.error("endpointId", "only with a client"),
-                (Some(_), None) => v.error("endpointId", "needs endpointType"),
-                (Some(c), Some(endpoint_type)) => {
-                    let fits = db::endpoints::find(conn, id)?
-                        .is_some_and(|e| e.client_id == c.id && e.endpoint_type == *endpoint_type);
-                    v.check(
-                        fits,
-                        "endpointId",
-                        format!("not a {endpoint_type} of the client"),
-                    );
-                }
-            }
-        }
+        let endpoint_id = tenancy::check_endpoint_filter(
+            conn,
+            &mut v,
+            client.as_ref(),
+            self.endpoint_type.as_deref(),
+            self.endpoint_id.as_deref(),
+        )?;
 
         // Destination and velocity rules watch outbound calls by definition.
         let outbound_only = kind == DESTINATION || kind == VELOCITY;

@@ -137,6 +137,50 @@ pub fn endpoint_type_fits(client_type: &str, endpoint_type: &str) -> bool {
     endpoint_types_for(client_type).contains(&endpoint_type)
 }
 
+/// The endpoint filter of a scheduler or an alert rule (`endpointType`, `endpointId`)
+/// checked against its client (`None`: it has none): both need the client, the type must
+/// be one the client's type has, the endpoint one of the client's of that type. Answers the
+/// endpoint id as given.
+pub fn check_endpoint_filter(
+    conn: &mut DbConnection,
+    v: &mut crate::error::Validator,
+    client: Option<&db::clients::Client>,
+    endpoint_type: Option<&str>,
+    endpoint_id: Option<&str>,
+) -> AppResult<Option<String>> {
+    let endpoint_id = crate::fields::reference(v, "endpointId", endpoint_id);
+    if let Some(endpoint_type) = endpoint_type {
+        match client {
+            None => v.error("endpointType", "only with a client"),
+            Some(c) => v.check(
+                endpoint_type_fits(&c.client_type, endpoint_type),
+                "endpointType",
+                format!(
+                    "a {} client has no {endpoint_type:?} endpoints (possible: {})",
+                    c.client_type,
+                    endpoint_types_for(&c.client_type).join(", ")
+                ),
+            ),
+        }
+    }
+    if let Some(id) = &endpoint_id {
+        match (client, endpoint_type) {
+            (None, _) => v.error("endpointId", "only with a client"),
+            (Some(_), None) => v.error("endpointId", "needs endpointType"),
+            (Some(c), Some(endpoint_type)) => {
+                let fits = db::endpoints::find(conn, id)?
+                    .is_some_and(|e| e.client_id == c.id && e.endpoint_type == endpoint_type);
+                v.check(
+                    fits,
+                    "endpointId",
+                    format!("not a {endpoint_type} of the client"),
+                );
+            }
+        }
+    }
+    Ok(endpoint_id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
