@@ -129,7 +129,9 @@ pub fn has_data(conn: &mut DbConnection, id: &BrandId) -> AppResult<bool> {
     Ok(counts.iter().any(|&n| n > 0))
 }
 
-/// Deletes the brand; foreign keys cascade to everything under it.
+/// Deletes the brand; foreign keys cascade to everything under it, and its statistics
+/// (`call_rollups`, which has no foreign key: see migration 000020) go first.
 pub fn delete(conn: &mut DbConnection, id: &BrandId) -> AppResult<usize> {
+    crate::db::rollups::forget_brand(conn, id.as_str())?;
     Ok(diesel::delete(brands::table.find(id.as_str())).execute(conn)?)
 }

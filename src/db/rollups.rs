@@ -149,87 +149,112 @@ pub fn add_calls<'a>(
     apply(conn, &deltas)
 }
 
-/// Rows per upsert statement: 12 parameters a row, within SQLite's 32 766.
+/// Rows per SQLite upsert statement: 12 parameters a row, within SQLite's 32 766.
 const CHUNK: usize = 1_000;
 
-/// Applies `deltas` with one `INSERT … ON CONFLICT DO UPDATE` per chunk of rows, in key
-/// order: concurrent writers (PostgreSQL) lock the rows they share in the same order, so
-/// they wait for each other rather than deadlock.
+/// What an upsert does to a row already there: add the difference.
+const ADD_ON_CONFLICT: &str =
+    " ON CONFLICT (brand_id, projection, bucket, client_id, value) DO UPDATE SET \
+     calls = call_rollups.calls + excluded.calls, \
+     answered = call_rollups.answered + excluded.answered, \
+     billed_seconds = call_rollups.billed_seconds + excluded.billed_seconds, \
+     cost_micros = call_rollups.cost_micros + excluded.cost_micros, \
+     price_micros = call_rollups.price_micros + excluded.price_micros, \
+     margin_micros = call_rollups.margin_micros + excluded.margin_micros, \
+     unrated = call_rollups.unrated + excluded.unrated";
+
+const COLUMNS: &str = "INSERT INTO call_rollups (brand_id, projection, bucket, client_id, value, \
+     calls, answered, billed_seconds, cost_micros, price_micros, margin_micros, unrated) ";
+
+/// Applies `deltas` with `INSERT … ON CONFLICT DO UPDATE`, rows in key order: concurrent
+/// writers (PostgreSQL) lock the rows they share in the same order, so they wait for each
+/// other rather than deadlock.
+///
+/// PostgreSQL gets every row in one statement as twelve arrays (`unnest`), so its text and
+/// plan do not grow with the batch; SQLite gets multi-row VALUES, a chunk per statement.
 pub fn apply(conn: &mut DbConnection, deltas: &Deltas) -> AppResult<()> {
     let rows: Vec<(&Key, &Sums)> = deltas
         .rows
         .iter()
         .filter(|(_, s)| **s != Sums::default())
         .collect();
-    for chunk in rows.chunks(CHUNK) {
-        let mut sql = String::with_capacity(64 + chunk.len() * 40);
-        sql.push_str(
-            "INSERT INTO call_rollups (brand_id, projection, bucket, client_id, value, calls, \
-             answered, billed_seconds, cost_micros, price_micros, margin_micros, unrated) VALUES ",
-        );
-        for (i, _) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            let n = i * 12;
-            sql.push('(');
-            for j in 1..=12 {
-                if j > 1 {
-                    sql.push_str(", ");
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match conn {
+        DbConnection::Sqlite(c) => {
+            for chunk in rows.chunks(CHUNK) {
+                let mut sql = String::with_capacity(COLUMNS.len() + 600 + chunk.len() * 64);
+                sql.push_str(COLUMNS);
+                sql.push_str("VALUES ");
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        sql.push_str(", ");
+                    }
+                    sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
                 }
-                sql.push_str(&format!("${}", n + j));
-            }
-            sql.push(')');
-        }
-        sql.push_str(
-            " ON CONFLICT (brand_id, projection, bucket, client_id, value) DO UPDATE SET \
-             calls = call_rollups.calls + excluded.calls, \
-             answered = call_rollups.answered + excluded.answered, \
-             billed_seconds = call_rollups.billed_seconds + excluded.billed_seconds, \
-             cost_micros = call_rollups.cost_micros + excluded.cost_micros, \
-             price_micros = call_rollups.price_micros + excluded.price_micros, \
-             margin_micros = call_rollups.margin_micros + excluded.margin_micros, \
-             unrated = call_rollups.unrated + excluded.unrated",
-        );
-        match conn {
-            DbConnection::Sqlite(c) => {
-                // SQLite numbers its parameters ?NNN.
-                let sql = sql.replace('$', "?");
+                sql.push_str(ADD_ON_CONFLICT);
                 let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
                 for ((brand, projection, bucket, client, value), s) in chunk {
-                    q = bind_row!(q, brand, projection, bucket, client, value, s);
+                    q = q
+                        .bind::<Text, _>(brand.clone())
+                        .bind::<Text, _>(projection.to_string())
+                        .bind::<BigInt, _>(*bucket)
+                        .bind::<Text, _>(client.clone())
+                        .bind::<Text, _>(value.clone())
+                        .bind::<BigInt, _>(s.calls)
+                        .bind::<BigInt, _>(s.answered)
+                        .bind::<BigInt, _>(s.billed_seconds)
+                        .bind::<BigInt, _>(s.cost_micros)
+                        .bind::<BigInt, _>(s.price_micros)
+                        .bind::<BigInt, _>(s.margin_micros)
+                        .bind::<BigInt, _>(s.unrated);
                 }
                 q.execute(c)?;
             }
-            DbConnection::Pg(c) => {
-                let mut q = diesel::sql_query(sql).into_boxed::<diesel::pg::Pg>();
-                for ((brand, projection, bucket, client, value), s) in chunk {
-                    q = bind_row!(q, brand, projection, bucket, client, value, s);
-                }
-                q.execute(c)?;
-            }
+        }
+        DbConnection::Pg(c) => {
+            use diesel::sql_types::Array;
+            let text = |f: &dyn Fn(&Key) -> String| -> Vec<String> {
+                rows.iter().map(|(k, _)| f(k)).collect()
+            };
+            let int =
+                |f: &dyn Fn(&Sums) -> i64| -> Vec<i64> { rows.iter().map(|(_, s)| f(s)).collect() };
+            let sql = format!(
+                "{COLUMNS}SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], \
+                 $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], \
+                 $11::int8[], $12::int8[]){ADD_ON_CONFLICT}"
+            );
+            diesel::sql_query(sql)
+                .bind::<Array<Text>, _>(text(&|k| k.0.clone()))
+                .bind::<Array<Text>, _>(text(&|k| k.1.to_string()))
+                .bind::<Array<BigInt>, _>(rows.iter().map(|(k, _)| k.2).collect::<Vec<i64>>())
+                .bind::<Array<Text>, _>(text(&|k| k.3.clone()))
+                .bind::<Array<Text>, _>(text(&|k| k.4.clone()))
+                .bind::<Array<BigInt>, _>(int(&|s| s.calls))
+                .bind::<Array<BigInt>, _>(int(&|s| s.answered))
+                .bind::<Array<BigInt>, _>(int(&|s| s.billed_seconds))
+                .bind::<Array<BigInt>, _>(int(&|s| s.cost_micros))
+                .bind::<Array<BigInt>, _>(int(&|s| s.price_micros))
+                .bind::<Array<BigInt>, _>(int(&|s| s.margin_micros))
+                .bind::<Array<BigInt>, _>(int(&|s| s.unrated))
+                .execute(c)?;
         }
     }
     Ok(())
 }
 
-macro_rules! bind_row {
-    ($q:expr, $brand:expr, $projection:expr, $bucket:expr, $client:expr, $value:expr, $s:expr) => {
-        $q.bind::<Text, _>($brand.clone())
-            .bind::<Text, _>($projection.to_string())
-            .bind::<BigInt, _>(*$bucket)
-            .bind::<Text, _>($client.clone())
-            .bind::<Text, _>($value.clone())
-            .bind::<BigInt, _>($s.calls)
-            .bind::<BigInt, _>($s.answered)
-            .bind::<BigInt, _>($s.billed_seconds)
-            .bind::<BigInt, _>($s.cost_micros)
-            .bind::<BigInt, _>($s.price_micros)
-            .bind::<BigInt, _>($s.margin_micros)
-            .bind::<BigInt, _>($s.unrated)
+/// Before a brand is deleted: its rows (the table has no foreign key to cascade).
+pub fn forget_brand(conn: &mut DbConnection, brand: &str) -> AppResult<()> {
+    let sql = "DELETE FROM call_rollups WHERE brand_id = $1";
+    match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(sql.replace('$', "?"))
+            .bind::<Text, _>(brand)
+            .execute(c)?,
+        DbConnection::Pg(c) => diesel::sql_query(sql).bind::<Text, _>(brand).execute(c)?,
     };
+    Ok(())
 }
-use bind_row;
 
 /// Before a client's calls go (deleting a client cascades to them): its rows, and its
 /// calls' share of the brand-wide rows, summed by the database.

@@ -281,4 +281,11 @@ async fn rollups_equal_the_calls_on_every_path(app: TestApp) {
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert!(call_count(&app).await < stored);
     assert_rollup_exact(&app, "after a client's deletion").await;
+
+    // Deleting the brand deletes its statistics too (call_rollups has no foreign key).
+    let status = app
+        .delete(&format!("/brands/{}?force=true", w.t.brand_a), &app.root)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_rollup_exact(&app, "after the brand's deletion").await;
 }

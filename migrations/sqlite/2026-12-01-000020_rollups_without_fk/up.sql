@@ -1,0 +1,22 @@
+-- call_rollups loses its foreign key to brands (issue 10, ingestion cost): every row a
+-- batch of calls inserts paid a lookup of its brand. A brand's rows are deleted with the
+-- brand by db::brands::delete instead of by cascade. SQLite cannot drop a constraint: the
+-- table is made anew and its rows copied.
+CREATE TABLE call_rollups_new (
+    brand_id TEXT NOT NULL,
+    projection TEXT NOT NULL,
+    bucket BIGINT NOT NULL,
+    client_id TEXT NOT NULL,
+    value TEXT NOT NULL,
+    calls BIGINT NOT NULL,
+    answered BIGINT NOT NULL,
+    billed_seconds BIGINT NOT NULL,
+    cost_micros BIGINT NOT NULL,
+    price_micros BIGINT NOT NULL,
+    margin_micros BIGINT NOT NULL,
+    unrated BIGINT NOT NULL,
+    PRIMARY KEY (brand_id, projection, bucket, client_id, value)
+) WITHOUT ROWID;
+INSERT INTO call_rollups_new SELECT * FROM call_rollups;
+DROP TABLE call_rollups;
+ALTER TABLE call_rollups_new RENAME TO call_rollups;
