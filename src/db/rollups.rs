@@ -1,6 +1,8 @@
 //! `call_rollups`: the calls' statistics summed per 15-minute UTC bucket in a few narrow
-//! projections (see [`Projection`] and migration 000018), so `/stats` reads thousands of
-//! rows where it would read millions of calls. Every change to `billable_calls` applies its
+//! projections (see [`Projection`] and migration 000018), and again per UTC day
+//! ([`Grain`], migration 000021), so `/stats` reads thousands of rows where it would read
+//! millions of calls: the days wholly inside a range from the daily rows, the quarter-hours
+//! at its ends from the others. Every change to `billable_calls` applies its
 //! difference here in the same transaction: [`add_calls`] on ingestion, [`apply`] with
 //! the old call subtracted and the new one added on rerating and the country backfill,
 //! [`forget_client`] before a client's calls are deleted (a brand's go by cascade).
@@ -18,6 +20,29 @@ use crate::stats::measures::Sums;
 
 /// Seconds in a bucket; local hours and days of every zone are unions of buckets.
 pub const BUCKET_SECONDS: i64 = 900;
+
+/// Seconds in a daily bucket (a UTC day: 96 quarter-hour buckets).
+pub const DAY_SECONDS: i64 = 86_400;
+
+/// How finely a projection's rows divide time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Grain {
+    /// 15-minute UTC buckets (`bucket` = seconds since 1970 / 900).
+    Quarter,
+    /// UTC days (`bucket` = seconds since 1970 / 86 400).
+    Day,
+}
+
+impl Grain {
+    pub const ALL: [Grain; 2] = [Grain::Quarter, Grain::Day];
+
+    pub fn seconds(self) -> i64 {
+        match self {
+            Grain::Quarter => BUCKET_SECONDS,
+            Grain::Day => DAY_SECONDS,
+        }
+    }
+}
 
 /// One way of partitioning a brand's calls. Brand-wide projections have `client_id = ''`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -40,13 +65,17 @@ impl Projection {
         Projection::ClientEndpoint,
     ];
 
-    /// The name stored in `call_rollups.projection`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Projection::BrandCarrier => "b_carrier",
-            Projection::BrandCountry => "b_country",
-            Projection::ClientCountry => "c_country",
-            Projection::ClientEndpoint => "c_endpoint",
+    /// The name stored in `call_rollups.projection` for its rows of `grain`.
+    pub fn name(self, grain: Grain) -> &'static str {
+        match (self, grain) {
+            (Projection::BrandCarrier, Grain::Quarter) => "b_carrier",
+            (Projection::BrandCountry, Grain::Quarter) => "b_country",
+            (Projection::ClientCountry, Grain::Quarter) => "c_country",
+            (Projection::ClientEndpoint, Grain::Quarter) => "c_endpoint",
+            (Projection::BrandCarrier, Grain::Day) => "b_carrier_day",
+            (Projection::BrandCountry, Grain::Day) => "b_country_day",
+            (Projection::ClientCountry, Grain::Day) => "c_country_day",
+            (Projection::ClientEndpoint, Grain::Day) => "c_endpoint_day",
         }
     }
 
@@ -76,9 +105,9 @@ impl Projection {
     }
 }
 
-/// The bucket of a start time.
-pub fn bucket_of(start: NaiveDateTime) -> i64 {
-    start.and_utc().timestamp().div_euclid(BUCKET_SECONDS)
+/// The bucket of a start time at `grain`.
+pub fn bucket_of(start: NaiveDateTime, grain: Grain) -> i64 {
+    start.and_utc().timestamp().div_euclid(grain.seconds())
 }
 
 /// A row of `call_rollups`: (brand, projection, bucket, client or '', value or '').
@@ -102,21 +131,23 @@ impl Deltas {
             micros(call.price.as_deref()),
         );
         let sums = scaled(&sums, sign);
-        let bucket = bucket_of(call.start_time);
-        for p in Projection::ALL {
-            let client = if p.per_client() {
-                call.client_id.clone()
-            } else {
-                String::new()
-            };
-            let key = (
-                call.brand_id.clone(),
-                p.name(),
-                bucket,
-                client,
-                p.value_of(call).to_string(),
-            );
-            self.rows.entry(key).or_default().add(&sums);
+        for grain in Grain::ALL {
+            let bucket = bucket_of(call.start_time, grain);
+            for p in Projection::ALL {
+                let client = if p.per_client() {
+                    call.client_id.clone()
+                } else {
+                    String::new()
+                };
+                let key = (
+                    call.brand_id.clone(),
+                    p.name(grain),
+                    bucket,
+                    client,
+                    p.value_of(call).to_string(),
+                );
+                self.rows.entry(key).or_default().add(&sums);
+            }
         }
     }
 
@@ -260,10 +291,12 @@ pub fn forget_brand(conn: &mut DbConnection, brand: &str) -> AppResult<()> {
 /// calls' share of the brand-wide rows, summed by the database.
 pub fn forget_client(conn: &mut DbConnection, brand: &str, client: &str) -> AppResult<()> {
     let mut deltas = Deltas::default();
-    for p in Projection::ALL.into_iter().filter(|p| !p.per_client()) {
-        for ((_, name, bucket, _, value), sums) in summed(conn, Some(client), p)? {
-            let key = (brand.to_string(), name, bucket, String::new(), value);
-            deltas.rows.entry(key).or_default().add(&scaled(&sums, -1));
+    for grain in Grain::ALL {
+        for p in Projection::ALL.into_iter().filter(|p| !p.per_client()) {
+            for ((_, name, bucket, _, value), sums) in summed(conn, Some(client), p, grain)? {
+                let key = (brand.to_string(), name, bucket, String::new(), value);
+                deltas.rows.entry(key).or_default().add(&scaled(&sums, -1));
+            }
         }
     }
     apply(conn, &deltas)?;
@@ -361,9 +394,11 @@ pub fn differences(conn: &mut DbConnection) -> AppResult<Vec<String>> {
         );
     }
     let mut want = BTreeMap::new();
-    for p in Projection::ALL {
-        for ((brand, name, bucket, client, value), sums) in summed(conn, None, p)? {
-            want.insert((name.to_string(), brand, bucket, client, value), sums);
+    for grain in Grain::ALL {
+        for p in Projection::ALL {
+            for ((brand, name, bucket, client, value), sums) in summed(conn, None, p, grain)? {
+                want.insert((name.to_string(), brand, bucket, client, value), sums);
+            }
         }
     }
     let mut out = Vec::new();
@@ -380,17 +415,24 @@ pub fn differences(conn: &mut DbConnection) -> AppResult<Vec<String>> {
     Ok(out)
 }
 
-/// Calls (of one client, or all) summed as projection `p` sums them, by row.
+/// Calls (of one client, or all) summed as projection `p` sums them at `grain`, by row.
 fn summed(
     conn: &mut DbConnection,
     client: Option<&str>,
     p: Projection,
+    grain: Grain,
 ) -> AppResult<Vec<(Key, Sums)>> {
     let pg = matches!(conn, DbConnection::Pg(_));
     let bucket = if pg {
-        "CAST(FLOOR(EXTRACT(EPOCH FROM start_time) / 900) AS BIGINT)"
+        format!(
+            "CAST(FLOOR(EXTRACT(EPOCH FROM start_time) / {}) AS BIGINT)",
+            grain.seconds()
+        )
     } else {
-        "CAST(strftime('%s', start_time) AS INTEGER) / 900"
+        format!(
+            "CAST(strftime('%s', start_time) AS INTEGER) / {}",
+            grain.seconds()
+        )
     };
     let sql = format!(
         "SELECT brand_id, {client_column} AS client_id, {bucket} AS bucket, \
@@ -418,7 +460,7 @@ fn summed(
         .into_iter()
         .map(|r| {
             (
-                (r.brand_id, p.name(), r.bucket, r.client_id, r.value),
+                (r.brand_id, p.name(grain), r.bucket, r.client_id, r.value),
                 Sums {
                     calls: r.calls,
                     answered: r.answered,

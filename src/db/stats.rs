@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
 
 use crate::db::billable_calls::INTERNATIONAL;
-use crate::db::rollups::{self, Projection};
+use crate::db::rollups::{self, Grain, Projection};
 use crate::db::DbConnection;
 use crate::error::AppResult;
 use crate::stats::measures::Sums;
@@ -188,11 +188,7 @@ fn rollup_sums(
         Some(&"client_id") => "r.client_id",
         Some(_) => "NULLIF(r.value, '')",
     };
-    let mut conditions = vec![
-        format!("r.projection = {}", literal(p.name())),
-        format!("r.bucket >= {}", bucket_at(filter.after)),
-        format!("r.bucket < {}", bucket_at(filter.strictly_before)),
-    ];
+    let mut conditions = Vec::new();
     if let Some(b) = &filter.brand {
         conditions.push(format!("r.brand_id = {}", literal(b)));
     }
@@ -246,18 +242,65 @@ fn rollup_sums(
         _ if by_bucket => ("r.bucket".to_string(), "1, 2, 3".to_string()),
         _ => ("CAST(NULL AS BIGINT)".to_string(), "1, 2, 3".to_string()),
     };
+    // The rows to read: per bucket when time is grouped by; else the UTC days wholly in
+    // the range from the daily rows and only its ends from the quarter-hours.
+    let (first, end) = (bucket_at(filter.after), bucket_at(filter.strictly_before));
+    let parts = if by_bucket || local.is_some() {
+        vec![(Grain::Quarter, first, end)]
+    } else {
+        ranges_by_grain(first, end)
+    };
+    let part = |(grain, from, to): (Grain, i64, i64)| {
+        let mut all = vec![
+            format!("r.projection = {}", literal(p.name(grain))),
+            format!("r.bucket >= {from}"),
+            format!("r.bucket < {to}"),
+        ];
+        all.extend(conditions.iter().cloned());
+        all.join(" AND ")
+    };
+    let from = if parts.len() == 1 {
+        format!("call_rollups r WHERE {}", part(parts[0]))
+    } else {
+        let selects: Vec<String> = parts
+            .into_iter()
+            .map(|x| format!("SELECT r.* FROM call_rollups r WHERE {}", part(x)))
+            .collect();
+        format!("({}) r", selects.join(" UNION ALL "))
+    };
     let sql = format!(
         "SELECT {bucket} AS bucket, {d1} AS d1, {d2} AS d2, \
            CAST(SUM(r.calls) AS BIGINT) AS calls, CAST(SUM(r.answered) AS BIGINT) AS answered, \
            CAST(SUM(r.billed_seconds) AS BIGINT) AS billed, \
            CAST(SUM(r.cost_micros) AS BIGINT) AS cost, CAST(SUM(r.price_micros) AS BIGINT) AS price, \
            CAST(SUM(r.margin_micros) AS BIGINT) AS margin, CAST(SUM(r.unrated) AS BIGINT) AS unrated \
-         FROM call_rollups r WHERE {where_} GROUP BY {group} HAVING SUM(r.calls) > 0",
+         FROM {from} GROUP BY {group} HAVING SUM(r.calls) > 0",
         d1 = column(0),
         d2 = column(1),
-        where_ = conditions.join(" AND "),
     );
     load_groups(conn, sql)
+}
+
+/// The quarter-hour buckets [first, end) as ranges of rows to read: the UTC days wholly
+/// inside from the daily rows, the quarter-hours before the first and after the last such
+/// day from the others (empty ranges left out).
+fn ranges_by_grain(first: i64, end: i64) -> Vec<(Grain, i64, i64)> {
+    let per_day = rollups::DAY_SECONDS / rollups::BUCKET_SECONDS;
+    let (day_from, day_to) = (
+        first.div_euclid(per_day) + i64::from(first.rem_euclid(per_day) != 0),
+        end.div_euclid(per_day),
+    );
+    if day_from >= day_to {
+        return vec![(Grain::Quarter, first, end)];
+    }
+    [
+        (Grain::Quarter, first, day_from * per_day),
+        (Grain::Day, day_from, day_to),
+        (Grain::Quarter, day_to * per_day, end),
+    ]
+    .into_iter()
+    .filter(|(_, from, to)| from < to)
+    .collect()
 }
 
 /// [`sums`] from the calls themselves.
@@ -404,4 +447,38 @@ pub fn names(
         out.extend(rows.into_iter().map(|n| (n.id, n.name)));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_range_reads_whole_days_from_the_daily_rows_and_its_ends_by_quarter_hour() {
+        // Madrid's October 2026: 2026-09-30T22:00Z to 2026-10-31T23:00Z.
+        let (first, end) = (20_361 * 96 + 88, 20_392 * 96 + 92);
+        assert_eq!(
+            ranges_by_grain(first, end),
+            vec![
+                (Grain::Quarter, first, 20_362 * 96),
+                (Grain::Day, 20_362, 20_392),
+                (Grain::Quarter, 20_392 * 96, end),
+            ]
+        );
+        // On day boundaries: days only.
+        assert_eq!(ranges_by_grain(96, 3 * 96), vec![(Grain::Day, 1, 3)]);
+        // Less than a whole day, or one day's parts: quarter-hours only.
+        assert_eq!(ranges_by_grain(100, 180), vec![(Grain::Quarter, 100, 180)]);
+        assert_eq!(ranges_by_grain(90, 100), vec![(Grain::Quarter, 90, 100)]);
+        assert_eq!(ranges_by_grain(5, 5), vec![(Grain::Quarter, 5, 5)]);
+        // Before 1970 (negative buckets) rounds the same way.
+        assert_eq!(
+            ranges_by_grain(-97, 1),
+            vec![
+                (Grain::Quarter, -97, -96),
+                (Grain::Day, -1, 0),
+                (Grain::Quarter, 0, 1)
+            ]
+        );
+    }
 }

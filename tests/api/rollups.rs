@@ -273,6 +273,30 @@ async fn rollups_equal_the_calls_on_every_path(app: TestApp) {
         assert_eq!(a["totals"], b["totals"], "{query}");
         assert!(a["totals"]["calls"].as_i64().unwrap() > 0, "{query}: {a}");
     }
+    // Without time keys, whole UTC days are read from the daily rows and the ends of the
+    // range from the quarter-hours (here 22:00–24:00 and 00:00–13:45): still the same sums.
+    let on =
+        "startTime[after]=2026-04-30T22:00:00Z&startTime[strictly_before]=2026-05-03T13:45:00Z";
+    let off =
+        "startTime[after]=2026-04-30T21:59:59Z&startTime[strictly_before]=2026-05-03T13:45:00Z";
+    let by_endpoint = format!("groupBy=endpoint&client={}", w.t.client_a);
+    for query in [
+        "groupBy=country",
+        "groupBy=carrier",
+        "groupBy=client,country",
+        &by_endpoint,
+    ] {
+        let (s1, a) = app.get(&format!("/stats?{on}&{query}"), op).await;
+        let (s2, b) = app.get(&format!("/stats?{off}&{query}"), op).await;
+        assert_eq!(
+            (s1, s2),
+            (StatusCode::OK, StatusCode::OK),
+            "{query}: {a} {b}"
+        );
+        assert_eq!(a["rows"], b["rows"], "{query}");
+        assert_eq!(a["totals"], b["totals"], "{query}");
+        assert!(a["totals"]["calls"].as_i64().unwrap() > 0, "{query}: {a}");
+    }
 
     // Deleting a client deletes its calls and their statistics.
     let status = app

@@ -20,3 +20,14 @@ CREATE TABLE call_rollups_new (
 INSERT INTO call_rollups_new SELECT * FROM call_rollups;
 DROP TABLE call_rollups;
 ALTER TABLE call_rollups_new RENAME TO call_rollups;
+
+-- Each projection again per UTC day (bucket = seconds since 1970 / 86 400), named with
+-- "_day": a month by country or a client's month by endpoint reads a row per day and value
+-- instead of one per quarter-hour and value (see db::rollups::Grain).
+-- The days of the rows stored before this migration (floor division, also before 1970).
+INSERT INTO call_rollups
+SELECT brand_id, projection || '_day', (bucket - ((bucket % 96) + 96) % 96) / 96, client_id, value,
+    SUM(calls), SUM(answered), SUM(billed_seconds), SUM(cost_micros), SUM(price_micros),
+    SUM(margin_micros), SUM(unrated)
+FROM call_rollups WHERE projection IN ('b_carrier', 'b_country', 'c_country', 'c_endpoint')
+GROUP BY brand_id, projection, (bucket - ((bucket % 96) + 96) % 96) / 96, client_id, value;

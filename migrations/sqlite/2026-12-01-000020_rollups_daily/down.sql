@@ -16,3 +16,4 @@ CREATE TABLE call_rollups_old (
 INSERT INTO call_rollups_old SELECT * FROM call_rollups WHERE brand_id IN (SELECT id FROM brands);
 DROP TABLE call_rollups;
 ALTER TABLE call_rollups_old RENAME TO call_rollups;
+DELETE FROM call_rollups WHERE projection LIKE '%\_day' ESCAPE '\';
