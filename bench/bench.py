@@ -22,6 +22,8 @@ administrator, and prints one JSON line (or writes files) for run.sh to read.
              message; --mode stall takes the message and never answers (until killed)
   stats-setup  after setup: more clients, carriers and the first client's endpoints, for the
              10 000 000-call statistics brand; adds their ids to --state
+  operator   a brand operator "bench-operator" (password as "bench") of the --state brand, for
+             the console's pages; prints one of the brand's call ids as {"call": …}
   stats-queries  times each GET of --paths (a file, one path a line) --count times after
              --warmup untimed ones; prints the median and p95 per path in ms
   readers    --count slow readers of the CSV stream (raw sockets, small receive buffers,
@@ -692,6 +694,15 @@ def cmd_stats_setup(a):
     print(json.dumps({"clients": len(clients), "carriers": len(carriers), "endpoints": len(endpoints)}))
 
 
+def cmd_operator(a):
+    api = Api(a.url)
+    brand = json.load(open(a.state))["brand"]
+    api.ok("POST", "/administrators", {"username": "bench-operator", "password": PASSWORD,
+                                       "role": "brand", "brand": brand})
+    calls = api.ok("GET", f"/billable_calls?brand={brand}&itemsPerPage=1")
+    print(json.dumps({"call": calls[0]["id"] if calls else None}))
+
+
 def cmd_stats_queries(a):
     api = Api(a.url)
     paths = [line.strip() for line in open(a.paths) if line.strip()]
@@ -755,6 +766,7 @@ def main():
         ("--mode", {"choices": ["ok", "stall"], "default": "ok"}))
     add("stats-setup", cmd_stats_setup, ("--clients", {"type": int, "default": 50}),
         ("--carriers", {"type": int, "default": 5}), ("--endpoints", {"type": int, "default": 200}))
+    add("operator", cmd_operator)
     add("stats-queries", cmd_stats_queries, ("--paths", {"required": True}),
         ("--count", {"type": int, "default": 40}), ("--warmup", {"type": int, "default": 3}))
     add("readers", cmd_readers, ("--count", {"type": int, "default": 200}),

@@ -12,6 +12,8 @@
 #   bench/run.sh stats            /stats on a brand of 10 000 000 calls (STATS_CALLS), p95 of
 #                                 each query; ingestion with and without keeping the
 #                                 statistics (this binary vs STATS_BASELINE_REV's, built here)
+#   bench/run.sh pages            every console page as a signed-in brand operator, on the
+#                                 same brand of STATS_CALLS calls (bench/pages.py)
 #
 # Environment: REPS (runs per measurement, default 3; the median is reported; a measurement
 # whose run takes over SLOW seconds, default 60, is run twice only), BACKENDS (default
@@ -45,9 +47,9 @@ for arg in "$@"; do
     case $arg in
         quick) QUICK=1 ;;
         demo) exec "$ROOT/bench/demo.sh" ;;
-        engine | ingest | stream | report | schedulers | fairness | stall | readers | sources | push | stats) GROUPS_WANTED+=("$arg") ;;
+        engine | ingest | stream | report | schedulers | fairness | stall | readers | sources | push | stats | pages) GROUPS_WANTED+=("$arg") ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0 ;;
-        *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers, fairness, stall, readers, sources, push, stats)" >&2; exit 2 ;;
+        *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers, fairness, stall, readers, sources, push, stats, pages)" >&2; exit 2 ;;
     esac
 done
 FULL=0
@@ -972,6 +974,14 @@ for kind in ("client", "carrier", "endpoint"):
         "$base&$month&groupBy=carrier" "$base&$year&groupBy=month,carrier" \
         "$base&$month&client=$big&groupBy=endpoint" >"$dir/paths.txt"
     start_service "$dir" "$DB_URL" 0 warn "$svclog"
+    if wanted pages; then bench_pages "$backend" "$dir"; fi
+    if ! wanted stats; then
+        stop_service "$SVC_PID"
+        if [ "${KEEP:-0}" != 1 ]; then
+            if [ "$backend" = sqlite ]; then rm -f "$dir"/callcsv.db*; else drop_db "${TAG}_stats"; fi
+        fi
+        return
+    fi
     out=$($PY stats-queries --url "$SVC_URL" --paths "$dir/paths.txt" --count "$STATS_QUERIES")
     stop_service "$SVC_PID"
     log "  [$backend] $out"
@@ -990,6 +1000,38 @@ for kind in ("client", "carrier", "endpoint"):
     if [ "${KEEP:-0}" != 1 ]; then
         if [ "$backend" = sqlite ]; then rm -f "$dir"/callcsv.db*; else drop_db "${TAG}_stats"; fi
     fi
+}
+
+# 11. The console's pages as a brand operator of the statistics brand (its service running),
+# each timed STATS_QUERIES times after 2 untimed; p95 by nearest rank, target 100 ms.
+bench_pages() {
+    local backend=$1 dir=$2 client call out
+    client=$(json "$(cat "$dir/state.json")" client)
+    call=$(json "$($PY operator --url "$SVC_URL" --state "$dir/state.json")" call)
+    local pages=(/ui/ "/ui/?range=24h" "/ui/?range=7d" /ui/calls "/ui/calls?client=$client"
+        /ui/statistics /ui/statistics/traffic /ui/statistics/countries /ui/statistics/carriers
+        /ui/statistics/clients /ui/statistics/compare /ui/schedulers /ui/schedulers/new
+        /ui/reports /ui/clients /ui/carriers /ui/ddis /ui/endpoints /ui/ddi_providers
+        /ui/rating_plans /ui/rating_profiles /ui/cdr_sources /ui/cdr_imports "/ui/calls/$call")
+    log "  [$backend] pages: ${#pages[@]} console pages as a brand operator"
+    out=$(python3 "$ROOT/bench/pages.py" --url "$SVC_URL" --user bench-operator \
+        --password bench-password --reps "$STATS_QUERIES" "${pages[@]}")
+    log "  [$backend] $out"
+    local summary
+    summary=$(python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])["pages"]
+bad = [k for k, v in d.items() if v["status"] != [200]]
+if bad:
+    sys.exit("pages not 200: " + ", ".join("%s %s" % (k, d[k]["status"]) for k in bad))
+worst = max(d, key=lambda k: d[k]["p95_ms"])
+print("%s\t%s\t%s" % (d[worst]["p95_ms"], worst, "; ".join("%s %s" % (k, v["p95_ms"]) for k, v in d.items())))
+' "$out") || die "$summary"
+    local p95 worst all
+    IFS=$'\t' read -r p95 worst all <<<"$summary"
+    result pages "$backend" "console pages (${#pages[@]}) as a brand operator, $(group "$STATS_CALLS")-call brand: the slowest page's p95" \
+        "p95 $p95 ms ($worst)" "≤ 100 ms" "$(verdict "$p95 <= 100")" "-" \
+        "$STATS_QUERIES requests per page after 2 untimed; p95 ms per page: $all"
 }
 
 # The release binary of STATS_BASELINE_REV (built once into target/stats-baseline, starting
@@ -1081,8 +1123,11 @@ if wanted sources; then
 elif wanted push; then
     for backend in $BACKENDS; do bench_push "$backend"; done
 fi
-if wanted stats; then
-    for backend in $BACKENDS; do bench_stats_queries "$backend"; bench_stats_ingest "$backend"; done
+if wanted stats || wanted pages; then
+    for backend in $BACKENDS; do
+        bench_stats_queries "$backend"
+        if wanted stats; then bench_stats_ingest "$backend"; fi
+    done
 fi
 
 # ---------------------------------------------------------------------------------------

@@ -223,6 +223,32 @@ fn spawn_backfill(pool: db::DbPool, stopping: Arc<AtomicBool>) {
     }
 }
 
+/// Folds the statistics' journal into `call_rollups` (`db::rollups::fold`) every half
+/// second, on a thread of its own, until the service stops.
+fn spawn_rollup_folder(pool: db::DbPool, stopping: Arc<AtomicBool>) {
+    let work = move || {
+        while !stopping.load(Ordering::Relaxed) {
+            let folded = pool
+                .get()
+                .map_err(crate::error::AppError::from)
+                .and_then(|mut conn| crate::db::rollups::fold_all(&mut conn));
+            if let Err(e) = folded {
+                tracing::warn!(error = %e.message, "statistics fold; retrying");
+            }
+            std::thread::sleep(FOLD_EVERY);
+        }
+    };
+    if let Err(e) = std::thread::Builder::new()
+        .name("rollup-fold".into())
+        .spawn(work)
+    {
+        tracing::warn!(error = %e, "statistics fold not started");
+    }
+}
+
+/// How often the statistics' journal is folded (see [`spawn_rollup_folder`]).
+const FOLD_EVERY: Duration = Duration::from_millis(500);
+
 /// Starts the HTTP server on an already bound listener (tests bind port 0) and the runner.
 /// Must be called inside the actix system that will drive them.
 pub fn start(state: AppState, listener: TcpListener, workers: usize) -> std::io::Result<Running> {
@@ -230,6 +256,7 @@ pub fn start(state: AppState, listener: TcpListener, workers: usize) -> std::io:
     let runner = crate::runner::spawn(state.pool.clone(), state.config.clone(), stopping.clone())
         .map_err(std::io::Error::other)?;
     spawn_backfill(state.pool.clone(), stopping.clone());
+    spawn_rollup_folder(state.pool.clone(), stopping.clone());
     let server = http_server(state, listener, workers)?;
     Ok(Running {
         server,

@@ -144,13 +144,26 @@ pub fn countries(raw: Option<&str>) -> AppResult<Option<Vec<String>>> {
     Ok(Some(codes))
 }
 
-/// A page of the calls `filter` (made by [`filter`]) matches.
+/// A page of the calls `filter` (made by [`filter`]) matches, with how many match in all.
 pub fn list(
     conn: &mut DbConnection,
     filter: &Filter,
     params: &ListParams,
 ) -> AppResult<(i64, Vec<BillableCall>)> {
     calls::list(conn, filter, params)
+}
+
+/// As [`list`], with the count stopped past `cap` (a result above `cap` means "more than
+/// `cap`"): for pages a person reads, where a count of millions costs more than it says.
+pub fn list_counted_up_to(
+    conn: &mut DbConnection,
+    filter: &Filter,
+    params: &ListParams,
+    cap: i64,
+) -> AppResult<(i64, Vec<BillableCall>)> {
+    let rows = calls::page(conn, filter, params)?;
+    let counted = calls::count_up_to(conn, filter, cap)?;
+    Ok((counted, rows))
 }
 
 /// The call, if the caller may see it; a 404 otherwise.
@@ -386,6 +399,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(total, 2);
+        // Counting up to a cap: the same page, the count stopped one past the cap.
+        let all = filter(&platform(), &everything).unwrap();
+        for (cap, counted) in [(0, 1), (1, 2), (2, 2), (5, 2)] {
+            let (n, rows) = list_counted_up_to(conn, &all, &everything, cap).unwrap();
+            assert_eq!((n, rows.len()), (counted, 2), "cap {cap}");
+        }
 
         let theirs = crate::db::billable_calls::list(conn, &Filter::default(), &everything)
             .unwrap()

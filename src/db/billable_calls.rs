@@ -425,13 +425,33 @@ fn filtered(f: &Filter) -> billable_calls::BoxedQuery<'static, MultiBackend> {
     apply_filter!(billable_calls::table.into_boxed(), f)
 }
 
-/// One page, ordered by `_order` fields then (startTime, callid).
+/// One page, ordered by `_order` fields then (startTime, callid), with how many calls
+/// match in all.
 pub fn list(
     conn: &mut DbConnection,
     f: &Filter,
     params: &ListParams,
 ) -> AppResult<(i64, Vec<BillableCall>)> {
     let total = filtered(f).count().get_result(conn)?;
+    Ok((total, page(conn, f, params)?))
+}
+
+/// How many calls `f` matches, counted up to `cap` + 1 only: a brand's millions of calls
+/// are not counted each time a page of them is shown (see [`list`] for the exact count).
+pub fn count_up_to(conn: &mut DbConnection, f: &Filter, cap: i64) -> AppResult<i64> {
+    let ids: Vec<String> = filtered(f)
+        .select(billable_calls::id)
+        .limit(cap + 1)
+        .load(conn)?;
+    Ok(ids.len() as i64)
+}
+
+/// One page, ordered by `_order` fields then (startTime, callid).
+pub fn page(
+    conn: &mut DbConnection,
+    f: &Filter,
+    params: &ListParams,
+) -> AppResult<Vec<BillableCall>> {
     let mut q = filtered(f);
     for (field, direction) in &params.order {
         q = match (field.as_str(), direction) {
@@ -456,7 +476,7 @@ pub fn list(
         .offset(params.offset())
         .select(BillableCall::as_select())
         .load(conn)?;
-    Ok((total, rows))
+    Ok(rows)
 }
 
 /// Where a keyset walk stands: the last (startTime, callid, id) returned.

@@ -138,13 +138,6 @@ pub fn endpoint_types(conn: &mut DbConnection, id: &str) -> AppResult<Vec<String
 /// Deletes a client; its calls go with it (cascade), and their statistics here first (call
 /// inside a transaction).
 pub fn delete(conn: &mut DbConnection, id: &ClientId) -> AppResult<usize> {
-    let brand: Option<String> = clients::table
-        .find(id.as_str())
-        .select(clients::brand_id)
-        .first(conn)
-        .optional()?;
-    if let Some(brand) = brand {
-        crate::db::rollups::forget_client(conn, &brand, id.as_str())?;
-    }
+    crate::db::rollups::forget_client(conn, id.as_str())?;
     Ok(diesel::delete(clients::table.find(id.as_str())).execute(conn)?)
 }

@@ -1,11 +1,18 @@
 //! `call_rollups`: the calls' statistics summed per 15-minute UTC bucket in a few narrow
 //! projections (see [`Projection`] and migration 000018), and again per UTC day
-//! ([`Grain`], migration 000021), so `/stats` reads thousands of rows where it would read
+//! ([`Grain`], migration 000020), so `/stats` reads thousands of rows where it would read
 //! millions of calls: the days wholly inside a range from the daily rows, the quarter-hours
-//! at its ends from the others. Every change to `billable_calls` applies its
-//! difference here in the same transaction: [`add_calls`] on ingestion, [`apply`] with
-//! the old call subtracted and the new one added on rerating and the country backfill,
-//! [`forget_client`] before a client's calls are deleted (a brand's go by cascade).
+//! at its ends from the others.
+//!
+//! Every change to `billable_calls` records its difference in `call_rollup_journal`, in the
+//! same transaction: one narrow row per call ([`add_calls`] on ingestion, [`apply`] with the
+//! old call subtracted and the new one added on rerating and the country backfill). A
+//! background thread ([`fold`]) moves the journal into `call_rollups` every half second, a
+//! few thousand rows at once, summed and in key order: the rollup's pages are written once
+//! per fold instead of once per batch of calls (a batch spread over a month touches a page
+//! per call). `/stats` adds the rows still in the journal, so it is exact at every moment.
+//! [`forget_client`] runs before a client's calls are deleted, [`forget_brand`] before a
+//! brand's.
 
 use std::collections::BTreeMap;
 
@@ -92,17 +99,6 @@ impl Projection {
             Projection::ClientEndpoint => "endpoint_id",
         }
     }
-
-    fn value_of(self, call: &BillableCall) -> &str {
-        match self {
-            Projection::BrandCarrier => call.carrier_id.as_deref(),
-            Projection::BrandCountry | Projection::ClientCountry => {
-                call.destination_country.as_deref()
-            }
-            Projection::ClientEndpoint => call.endpoint_id.as_deref(),
-        }
-        .unwrap_or("")
-    }
 }
 
 /// The bucket of a start time at `grain`.
@@ -113,15 +109,19 @@ pub fn bucket_of(start: NaiveDateTime, grain: Grain) -> i64 {
 /// A row of `call_rollups`: (brand, projection, bucket, client or '', value or '').
 type Key = (String, &'static str, i64, String, String);
 
-/// Differences to apply, summed per row before they reach the database (a batch of calls
-/// in the same quarter-hour touches each row once).
+/// A row of `call_rollup_journal`: (brand, client, quarter-hour bucket, carrier, country,
+/// endpoint), '' for a call without one.
+type Entry = (String, String, i64, String, String, String);
+
+/// Differences to record, summed per journal row before they reach the database (a batch
+/// of calls of the same client and quarter-hour makes one row).
 #[derive(Debug, Default)]
 pub struct Deltas {
-    rows: BTreeMap<Key, Sums>,
+    rows: BTreeMap<Entry, Sums>,
 }
 
 impl Deltas {
-    /// Adds (`sign` 1) or removes (`sign` -1) one call in every projection.
+    /// Adds (`sign` 1) or removes (`sign` -1) one call.
     pub fn call(&mut self, call: &BillableCall, sign: i64) {
         let sums = Sums::of_call(
             &call.direction,
@@ -130,25 +130,19 @@ impl Deltas {
             micros(call.cost.as_deref()),
             micros(call.price.as_deref()),
         );
-        let sums = scaled(&sums, sign);
-        for grain in Grain::ALL {
-            let bucket = bucket_of(call.start_time, grain);
-            for p in Projection::ALL {
-                let client = if p.per_client() {
-                    call.client_id.clone()
-                } else {
-                    String::new()
-                };
-                let key = (
-                    call.brand_id.clone(),
-                    p.name(grain),
-                    bucket,
-                    client,
-                    p.value_of(call).to_string(),
-                );
-                self.rows.entry(key).or_default().add(&sums);
-            }
-        }
+        let value = |v: &Option<String>| v.clone().unwrap_or_default();
+        let entry = (
+            call.brand_id.clone(),
+            call.client_id.clone(),
+            bucket_of(call.start_time, Grain::Quarter),
+            value(&call.carrier_id),
+            value(&call.destination_country),
+            value(&call.endpoint_id),
+        );
+        self.rows
+            .entry(entry)
+            .or_default()
+            .add(&scaled(&sums, sign));
     }
 
     pub fn is_empty(&self) -> bool {
@@ -180,31 +174,18 @@ pub fn add_calls<'a>(
     apply(conn, &deltas)
 }
 
-/// Rows per SQLite upsert statement: 12 parameters a row, within SQLite's 32 766.
+/// Journal rows per SQLite INSERT: 13 parameters a row, within SQLite's 32 766.
 const CHUNK: usize = 1_000;
 
-/// What an upsert does to a row already there: add the difference.
-const ADD_ON_CONFLICT: &str =
-    " ON CONFLICT (brand_id, projection, bucket, client_id, value) DO UPDATE SET \
-     calls = call_rollups.calls + excluded.calls, \
-     answered = call_rollups.answered + excluded.answered, \
-     billed_seconds = call_rollups.billed_seconds + excluded.billed_seconds, \
-     cost_micros = call_rollups.cost_micros + excluded.cost_micros, \
-     price_micros = call_rollups.price_micros + excluded.price_micros, \
-     margin_micros = call_rollups.margin_micros + excluded.margin_micros, \
-     unrated = call_rollups.unrated + excluded.unrated";
+const JOURNAL_COLUMNS: &str = "INSERT INTO call_rollup_journal (brand_id, client_id, bucket, \
+     carrier, country, endpoint, calls, answered, billed_seconds, cost_micros, price_micros, \
+     margin_micros, unrated) ";
 
-const COLUMNS: &str = "INSERT INTO call_rollups (brand_id, projection, bucket, client_id, value, \
-     calls, answered, billed_seconds, cost_micros, price_micros, margin_micros, unrated) ";
-
-/// Applies `deltas` with `INSERT … ON CONFLICT DO UPDATE`, rows in key order: concurrent
-/// writers (PostgreSQL) lock the rows they share in the same order, so they wait for each
-/// other rather than deadlock.
-///
-/// PostgreSQL gets every row in one statement as twelve arrays (`unnest`), so its text and
-/// plan do not grow with the batch; SQLite gets multi-row VALUES, a chunk per statement.
+/// Records `deltas` in the journal (the caller's transaction makes them part of the change
+/// to the calls). PostgreSQL gets every row in one statement as arrays (`unnest`), so its
+/// text and plan do not grow with the batch; SQLite gets multi-row VALUES.
 pub fn apply(conn: &mut DbConnection, deltas: &Deltas) -> AppResult<()> {
-    let rows: Vec<(&Key, &Sums)> = deltas
+    let rows: Vec<(&Entry, &Sums)> = deltas
         .rows
         .iter()
         .filter(|(_, s)| **s != Sums::default())
@@ -215,24 +196,24 @@ pub fn apply(conn: &mut DbConnection, deltas: &Deltas) -> AppResult<()> {
     match conn {
         DbConnection::Sqlite(c) => {
             for chunk in rows.chunks(CHUNK) {
-                let mut sql = String::with_capacity(COLUMNS.len() + 600 + chunk.len() * 64);
-                sql.push_str(COLUMNS);
+                let mut sql = String::with_capacity(JOURNAL_COLUMNS.len() + chunk.len() * 44);
+                sql.push_str(JOURNAL_COLUMNS);
                 sql.push_str("VALUES ");
                 for i in 0..chunk.len() {
                     if i > 0 {
                         sql.push_str(", ");
                     }
-                    sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                    sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
                 }
-                sql.push_str(ADD_ON_CONFLICT);
                 let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
-                for ((brand, projection, bucket, client, value), s) in chunk {
+                for ((brand, client, bucket, carrier, country, endpoint), s) in chunk {
                     q = q
                         .bind::<Text, _>(brand.clone())
-                        .bind::<Text, _>(projection.to_string())
-                        .bind::<BigInt, _>(*bucket)
                         .bind::<Text, _>(client.clone())
-                        .bind::<Text, _>(value.clone())
+                        .bind::<BigInt, _>(*bucket)
+                        .bind::<Text, _>(carrier.clone())
+                        .bind::<Text, _>(country.clone())
+                        .bind::<Text, _>(endpoint.clone())
                         .bind::<BigInt, _>(s.calls)
                         .bind::<BigInt, _>(s.answered)
                         .bind::<BigInt, _>(s.billed_seconds)
@@ -246,22 +227,23 @@ pub fn apply(conn: &mut DbConnection, deltas: &Deltas) -> AppResult<()> {
         }
         DbConnection::Pg(c) => {
             use diesel::sql_types::Array;
-            let text = |f: &dyn Fn(&Key) -> String| -> Vec<String> {
-                rows.iter().map(|(k, _)| f(k)).collect()
+            let text = |f: &dyn Fn(&Entry) -> &String| -> Vec<&String> {
+                rows.iter().map(|(e, _)| f(e)).collect()
             };
             let int =
                 |f: &dyn Fn(&Sums) -> i64| -> Vec<i64> { rows.iter().map(|(_, s)| f(s)).collect() };
             let sql = format!(
-                "{COLUMNS}SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::text[], \
-                 $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::int8[], $10::int8[], \
-                 $11::int8[], $12::int8[]){ADD_ON_CONFLICT}"
+                "{JOURNAL_COLUMNS}SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], \
+                 $4::text[], $5::text[], $6::text[], $7::int8[], $8::int8[], $9::int8[], \
+                 $10::int8[], $11::int8[], $12::int8[], $13::int8[])"
             );
             diesel::sql_query(sql)
-                .bind::<Array<Text>, _>(text(&|k| k.0.clone()))
-                .bind::<Array<Text>, _>(text(&|k| k.1.to_string()))
-                .bind::<Array<BigInt>, _>(rows.iter().map(|(k, _)| k.2).collect::<Vec<i64>>())
-                .bind::<Array<Text>, _>(text(&|k| k.3.clone()))
-                .bind::<Array<Text>, _>(text(&|k| k.4.clone()))
+                .bind::<Array<Text>, _>(text(&|e| &e.0))
+                .bind::<Array<Text>, _>(text(&|e| &e.1))
+                .bind::<Array<BigInt>, _>(rows.iter().map(|(e, _)| e.2).collect::<Vec<i64>>())
+                .bind::<Array<Text>, _>(text(&|e| &e.3))
+                .bind::<Array<Text>, _>(text(&|e| &e.4))
+                .bind::<Array<Text>, _>(text(&|e| &e.5))
                 .bind::<Array<BigInt>, _>(int(&|s| s.calls))
                 .bind::<Array<BigInt>, _>(int(&|s| s.answered))
                 .bind::<Array<BigInt>, _>(int(&|s| s.billed_seconds))
@@ -275,44 +257,216 @@ pub fn apply(conn: &mut DbConnection, deltas: &Deltas) -> AppResult<()> {
     Ok(())
 }
 
-/// Before a brand is deleted: its rows (the table has no foreign key to cascade).
+/// What an upsert does to a row already there: add the difference.
+const ADD_ON_CONFLICT: &str =
+    " ON CONFLICT (brand_id, projection, bucket, client_id, value) DO UPDATE SET \
+     calls = call_rollups.calls + excluded.calls, \
+     answered = call_rollups.answered + excluded.answered, \
+     billed_seconds = call_rollups.billed_seconds + excluded.billed_seconds, \
+     cost_micros = call_rollups.cost_micros + excluded.cost_micros, \
+     price_micros = call_rollups.price_micros + excluded.price_micros, \
+     margin_micros = call_rollups.margin_micros + excluded.margin_micros, \
+     unrated = call_rollups.unrated + excluded.unrated";
+
+/// Journal rows one [`fold`] moves at most (one transaction each).
+const FOLD_ROWS: i64 = 50_000;
+
+/// The key of a bucket of `grain` from the journal's quarter-hour `bucket` (floor division,
+/// also before 1970).
+fn journal_bucket(grain: Grain) -> &'static str {
+    match grain {
+        Grain::Quarter => "bucket",
+        Grain::Day => "(bucket - ((bucket % 96) + 96) % 96) / 96",
+    }
+}
+
+/// The journal's column a projection's `value` is.
+fn journal_value(p: Projection) -> &'static str {
+    match p {
+        Projection::BrandCarrier => "carrier",
+        Projection::BrandCountry | Projection::ClientCountry => "country",
+        Projection::ClientEndpoint => "endpoint",
+    }
+}
+
+/// The journal's rows as rows of projection `p` at `grain` (columns as `call_rollups`'),
+/// unsummed: for `/stats`, which adds them to the rollup's (`db::stats`).
+pub fn journal_as(p: Projection, grain: Grain) -> String {
+    format!(
+        "SELECT brand_id, {client} AS client_id, {bucket} AS bucket, {value} AS value, calls, \
+           answered, billed_seconds, cost_micros, price_micros, margin_micros, unrated \
+         FROM call_rollup_journal",
+        client = if p.per_client() { "client_id" } else { "''" },
+        bucket = journal_bucket(grain),
+        value = journal_value(p),
+    )
+}
+
+/// Moves up to [`FOLD_ROWS`] journal rows into `call_rollups` in one transaction; returns
+/// how many it moved (0: the journal is empty, or another instance is folding). The rows
+/// are summed per rollup row and upserted in key order. On PostgreSQL an advisory lock
+/// keeps instances from folding at once, and the rows moved are the ones the DELETE took,
+/// so a journal row committed meanwhile waits for the next fold.
+pub fn fold(conn: &mut DbConnection) -> AppResult<usize> {
+    /// The advisory lock of the fold ("rollup" in ASCII).
+    const LOCK: i64 = 0x726f_6c6c_7570;
+    let upserts = |source: &str| -> Vec<String> {
+        let mut all = Vec::new();
+        for grain in Grain::ALL {
+            for p in Projection::ALL {
+                all.push(format!(
+                    "INSERT INTO call_rollups (brand_id, projection, bucket, client_id, value, \
+                       calls, answered, billed_seconds, cost_micros, price_micros, margin_micros, \
+                       unrated) \
+                     SELECT brand_id, '{name}', {bucket}, {client}, {value}, SUM(calls), \
+                       SUM(answered), SUM(billed_seconds), SUM(cost_micros), SUM(price_micros), \
+                       SUM(margin_micros), SUM(unrated) \
+                     FROM {source} WHERE TRUE GROUP BY 1, 3, 4, 5 ORDER BY 1, 3, 4, 5{ADD_ON_CONFLICT}",
+                    name = p.name(grain),
+                    bucket = journal_bucket(grain),
+                    client = if p.per_client() { "client_id" } else { "''" },
+                    value = journal_value(p),
+                ));
+            }
+        }
+        all
+    };
+    crate::db::transaction(conn, |conn| match conn {
+        DbConnection::Sqlite(c) => {
+            #[derive(QueryableByName)]
+            struct Last {
+                #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+                id: Option<i64>,
+            }
+            let last: Last = diesel::sql_query(format!(
+                "SELECT MAX(id) AS id FROM (SELECT id FROM call_rollup_journal ORDER BY id LIMIT {FOLD_ROWS})"
+            ))
+            .get_result(c)?;
+            let Some(last) = last.id else {
+                return Ok(0);
+            };
+            let source = format!("(SELECT * FROM call_rollup_journal WHERE id <= {last})");
+            for sql in upserts(&source) {
+                diesel::sql_query(sql).execute(c)?;
+            }
+            Ok(diesel::sql_query(format!(
+                "DELETE FROM call_rollup_journal WHERE id <= {last}"
+            ))
+            .execute(c)?)
+        }
+        DbConnection::Pg(c) => {
+            #[derive(QueryableByName)]
+            struct Locked {
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                locked: bool,
+            }
+            let locked: Locked = diesel::sql_query(format!(
+                "SELECT pg_try_advisory_xact_lock({LOCK}) AS locked"
+            ))
+            .get_result(c)?;
+            if !locked.locked {
+                return Ok(0);
+            }
+            diesel::sql_query(format!(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS rollup_fold \
+                   (LIKE call_rollup_journal) ON COMMIT DELETE ROWS"
+            ))
+            .execute(c)?;
+            let moved = diesel::sql_query(format!(
+                "WITH moved AS (DELETE FROM call_rollup_journal WHERE id IN \
+                   (SELECT id FROM call_rollup_journal ORDER BY id LIMIT {FOLD_ROWS}) RETURNING *) \
+                 INSERT INTO rollup_fold SELECT * FROM moved"
+            ))
+            .execute(c)?;
+            if moved == 0 {
+                return Ok(0);
+            }
+            for sql in upserts("rollup_fold") {
+                diesel::sql_query(sql).execute(c)?;
+            }
+            Ok(moved)
+        }
+    })
+}
+
+/// Rows waiting in the journal (0 once the folder has caught up).
+pub fn journal_rows(conn: &mut DbConnection) -> AppResult<i64> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let sql = "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM call_rollup_journal";
+    let count: Count = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(sql).get_result(c)?,
+        DbConnection::Pg(c) => diesel::sql_query(sql).get_result(c)?,
+    };
+    Ok(count.n)
+}
+
+/// Folds until the journal is empty (or another instance is folding it).
+pub fn fold_all(conn: &mut DbConnection) -> AppResult<usize> {
+    let mut total = 0;
+    loop {
+        match fold(conn)? {
+            0 => return Ok(total),
+            n => total += n,
+        }
+    }
+}
+
+/// Before a brand is deleted: its rows and journal (neither has a foreign key to cascade).
 pub fn forget_brand(conn: &mut DbConnection, brand: &str) -> AppResult<()> {
-    let sql = "DELETE FROM call_rollups WHERE brand_id = $1";
+    for table in ["call_rollups", "call_rollup_journal"] {
+        let sql = format!("DELETE FROM {table} WHERE brand_id = $1");
+        match conn {
+            DbConnection::Sqlite(c) => diesel::sql_query(sql.replace('$', "?"))
+                .bind::<Text, _>(brand)
+                .execute(c)?,
+            DbConnection::Pg(c) => diesel::sql_query(sql).bind::<Text, _>(brand).execute(c)?,
+        };
+    }
+    Ok(())
+}
+
+/// Before a client's calls go (deleting a client cascades to them): their sums, taken
+/// away in the journal (summed by the database), like any other change.
+pub fn forget_client(conn: &mut DbConnection, client: &str) -> AppResult<()> {
+    let pg = matches!(conn, DbConnection::Pg(_));
+    let sql = format!(
+        "{JOURNAL_COLUMNS}SELECT brand_id, client_id, {bucket}, COALESCE(carrier_id, ''), \
+           COALESCE(destination_country, ''), COALESCE(endpoint_id, ''), {negated} \
+         FROM billable_calls WHERE client_id = $1 GROUP BY 1, 2, 3, 4, 5, 6",
+        bucket = quarter_of_start(pg),
+        negated = SUMS_OF_CALLS.replace("CAST(", "-CAST("),
+    );
     match conn {
-        DbConnection::Sqlite(c) => diesel::sql_query(sql.replace('$', "?"))
-            .bind::<Text, _>(brand)
+        DbConnection::Sqlite(c) => diesel::sql_query(sql.replace("$1", "?"))
+            .bind::<Text, _>(client)
             .execute(c)?,
-        DbConnection::Pg(c) => diesel::sql_query(sql).bind::<Text, _>(brand).execute(c)?,
+        DbConnection::Pg(c) => diesel::sql_query(sql).bind::<Text, _>(client).execute(c)?,
     };
     Ok(())
 }
 
-/// Before a client's calls go (deleting a client cascades to them): its rows, and its
-/// calls' share of the brand-wide rows, summed by the database.
-pub fn forget_client(conn: &mut DbConnection, brand: &str, client: &str) -> AppResult<()> {
-    let mut deltas = Deltas::default();
-    for grain in Grain::ALL {
-        for p in Projection::ALL.into_iter().filter(|p| !p.per_client()) {
-            for ((_, name, bucket, _, value), sums) in summed(conn, Some(client), p, grain)? {
-                let key = (brand.to_string(), name, bucket, String::new(), value);
-                deltas.rows.entry(key).or_default().add(&scaled(&sums, -1));
-            }
-        }
+/// The quarter-hour bucket of `billable_calls.start_time`, in SQL.
+fn quarter_of_start(pg: bool) -> &'static str {
+    if pg {
+        "CAST(FLOOR(EXTRACT(EPOCH FROM start_time) / 900) AS BIGINT)"
+    } else {
+        "CAST(strftime('%s', start_time) AS INTEGER) / 900"
     }
-    apply(conn, &deltas)?;
-    let sql = "DELETE FROM call_rollups WHERE brand_id = $1 AND client_id = $2";
-    match conn {
-        DbConnection::Sqlite(c) => diesel::sql_query(sql.replace('$', "?"))
-            .bind::<Text, _>(brand)
-            .bind::<Text, _>(client)
-            .execute(c)?,
-        DbConnection::Pg(c) => diesel::sql_query(sql)
-            .bind::<Text, _>(brand)
-            .bind::<Text, _>(client)
-            .execute(c)?,
-    };
-    Ok(())
 }
+
+/// The seven sums of a group of `billable_calls`, in SQL, in `Sums`' order (each a CAST).
+const SUMS_OF_CALLS: &str = "CAST(COUNT(*) AS BIGINT), \
+    CAST(SUM(CASE WHEN disposition = 'answered' THEN 1 ELSE 0 END) AS BIGINT), \
+    CAST(SUM(CASE WHEN disposition = 'answered' THEN billed_seconds ELSE 0 END) AS BIGINT), \
+    CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(price_micros), 0) AS BIGINT), \
+    CAST(COALESCE(SUM(price_micros - cost_micros), 0) AS BIGINT), \
+    CAST(SUM(CASE WHEN disposition = 'answered' AND direction = 'outbound' \
+         AND price_micros IS NULL THEN 1 ELSE 0 END) AS BIGINT)";
 
 #[derive(QueryableByName)]
 struct Summed {
@@ -340,8 +494,9 @@ struct Summed {
     unrated: i64,
 }
 
-/// Where the stored rows differ from the calls summed afresh (each as "projection brand
-/// bucket client value: stored … calls …"); empty when they agree. For tests and checks.
+/// Where the stored rows (with the journal's not folded yet) differ from the calls summed
+/// afresh (each as "projection brand bucket client value: stored … calls …"); empty when
+/// they agree. For tests and checks.
 pub fn differences(conn: &mut DbConnection) -> AppResult<Vec<String>> {
     #[derive(QueryableByName)]
     struct Stored {
@@ -370,9 +525,22 @@ pub fn differences(conn: &mut DbConnection) -> AppResult<Vec<String>> {
         #[diesel(sql_type = BigInt)]
         unrated: i64,
     }
-    let sql =
-        "SELECT * FROM call_rollups WHERE calls <> 0 OR answered <> 0 OR billed_seconds <> 0 \
-               OR cost_micros <> 0 OR price_micros <> 0 OR margin_micros <> 0 OR unrated <> 0";
+    // One snapshot of both tables (a fold may commit meanwhile).
+    let mut sql = String::from(
+        "SELECT brand_id, projection, bucket, client_id, value, calls, answered, \
+           billed_seconds, cost_micros, price_micros, margin_micros, unrated FROM call_rollups",
+    );
+    for grain in Grain::ALL {
+        for p in Projection::ALL {
+            sql.push_str(&format!(
+                " UNION ALL SELECT brand_id, '{}' AS projection, bucket, client_id, value, \
+                   calls, answered, billed_seconds, cost_micros, price_micros, margin_micros, \
+                   unrated FROM ({}) j",
+                p.name(grain),
+                journal_as(p, grain)
+            ));
+        }
+    }
     let stored: Vec<Stored> = match conn {
         DbConnection::Sqlite(c) => diesel::sql_query(sql).load(c)?,
         DbConnection::Pg(c) => diesel::sql_query(sql).load(c)?,
@@ -388,15 +556,15 @@ pub fn differences(conn: &mut DbConnection) -> AppResult<Vec<String>> {
             margin_micros: r.margin_micros,
             unrated: r.unrated,
         };
-        got.insert(
-            (r.projection, r.brand_id, r.bucket, r.client_id, r.value),
-            sums,
-        );
+        got.entry((r.projection, r.brand_id, r.bucket, r.client_id, r.value))
+            .or_default()
+            .add(&sums);
     }
+    got.retain(|_, sums| *sums != Sums::default());
     let mut want = BTreeMap::new();
     for grain in Grain::ALL {
         for p in Projection::ALL {
-            for ((brand, name, bucket, client, value), sums) in summed(conn, None, p, grain)? {
+            for ((brand, name, bucket, client, value), sums) in summed(conn, p, grain)? {
                 want.insert((name.to_string(), brand, bucket, client, value), sums);
             }
         }
@@ -415,13 +583,8 @@ pub fn differences(conn: &mut DbConnection) -> AppResult<Vec<String>> {
     Ok(out)
 }
 
-/// Calls (of one client, or all) summed as projection `p` sums them at `grain`, by row.
-fn summed(
-    conn: &mut DbConnection,
-    client: Option<&str>,
-    p: Projection,
-    grain: Grain,
-) -> AppResult<Vec<(Key, Sums)>> {
+/// The calls summed as projection `p` sums them at `grain`, by row.
+fn summed(conn: &mut DbConnection, p: Projection, grain: Grain) -> AppResult<Vec<(Key, Sums)>> {
     let pg = matches!(conn, DbConnection::Pg(_));
     let bucket = if pg {
         format!(
@@ -444,17 +607,13 @@ fn summed(
            CAST(COALESCE(SUM(price_micros - cost_micros), 0) AS BIGINT) AS margin, \
            CAST(SUM(CASE WHEN disposition = 'answered' AND direction = 'outbound' \
                 AND price_micros IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS unrated \
-         FROM billable_calls WHERE {where_} GROUP BY 1, 2, 3, 4",
+         FROM billable_calls GROUP BY 1, 2, 3, 4",
         client_column = if p.per_client() { "client_id" } else { "''" },
         column = p.column(),
-        where_ = if client.is_some() { "client_id = $1" } else { "$1 = $1" },
     );
-    let client = client.unwrap_or("").to_string();
     let rows: Vec<Summed> = match conn {
-        DbConnection::Sqlite(c) => diesel::sql_query(sql.replace("$1", "?1"))
-            .bind::<Text, _>(client)
-            .load(c)?,
-        DbConnection::Pg(c) => diesel::sql_query(sql).bind::<Text, _>(client).load(c)?,
+        DbConnection::Sqlite(c) => diesel::sql_query(sql).load(c)?,
+        DbConnection::Pg(c) => diesel::sql_query(sql).load(c)?,
     };
     Ok(rows
         .into_iter()

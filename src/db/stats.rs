@@ -250,24 +250,24 @@ fn rollup_sums(
     } else {
         ranges_by_grain(first, end)
     };
-    let part = |(grain, from, to): (Grain, i64, i64)| {
-        let mut all = vec![
-            format!("r.projection = {}", literal(p.name(grain))),
-            format!("r.bucket >= {from}"),
-            format!("r.bucket < {to}"),
-        ];
+    // Each range from the rollup and from its journal (the differences not folded yet).
+    let mut selects = Vec::new();
+    for (grain, from, to) in parts {
+        let mut all = vec![format!("r.bucket >= {from}"), format!("r.bucket < {to}")];
         all.extend(conditions.iter().cloned());
-        all.join(" AND ")
-    };
-    let from = if parts.len() == 1 {
-        format!("call_rollups r WHERE {}", part(parts[0]))
-    } else {
-        let selects: Vec<String> = parts
-            .into_iter()
-            .map(|x| format!("SELECT r.* FROM call_rollups r WHERE {}", part(x)))
-            .collect();
-        format!("({}) r", selects.join(" UNION ALL "))
-    };
+        let where_ = all.join(" AND ");
+        selects.push(format!(
+            "SELECT r.brand_id, r.client_id, r.bucket, r.value, r.calls, r.answered, \
+               r.billed_seconds, r.cost_micros, r.price_micros, r.margin_micros, r.unrated \
+             FROM call_rollups r WHERE r.projection = {} AND {where_}",
+            literal(p.name(grain))
+        ));
+        selects.push(format!(
+            "SELECT r.* FROM ({}) r WHERE {where_}",
+            rollups::journal_as(p, grain)
+        ));
+    }
+    let from = format!("({}) r", selects.join(" UNION ALL "));
     let sql = format!(
         "SELECT {bucket} AS bucket, {d1} AS d1, {d2} AS d2, \
            CAST(SUM(r.calls) AS BIGINT) AS calls, CAST(SUM(r.answered) AS BIGINT) AS answered, \

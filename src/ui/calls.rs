@@ -222,9 +222,9 @@ async fn search(
     let filter = read::filter(&console.caller, &params)?;
     let (caller, viewer) = (console.caller.clone(), console.clone());
     let (params, total, rows, clients, carriers, sources) = db::run(&state.pool, move |conn| {
-        let (total, calls) = read::list(conn, &filter, &params)?;
+        let (total, calls) = read::list_counted_up_to(conn, &filter, &params, COUNT_CAP)?;
         let names = names(conn, &caller, &calls)?;
-        let rows = calls.into_iter().map(|c| row(c, &names, &viewer)).collect();
+        let rows: Vec<Row> = calls.into_iter().map(|c| row(c, &names, &viewer)).collect();
         let choice = |m: &HashMap<String, String>| {
             let mut v: Vec<Choice> = m
                 .iter()
@@ -258,6 +258,7 @@ async fn search(
         query.append_pair(k, v);
     }
     let export = format!("/ui/calls/export?{}", query.finish());
+    let rows_here = rows.len();
     page(&SearchPage {
         nav: Nav::of(&console, "calls"),
         rows,
@@ -273,9 +274,12 @@ async fn search(
         form,
         export,
         dispositions: crate::db::billable_calls::DISPOSITIONS,
-        pager: Pager::new(&req, &params, total),
+        pager: Pager::counted_up_to(&req, &params, total, COUNT_CAP, rows_here),
     })
 }
+
+/// Calls counted for the pager at most: past it the page says "more than 10000 in all".
+const COUNT_CAP: i64 = 10_000;
 
 /// The destination countries to choose from, by name.
 fn countries() -> Vec<Choice> {

@@ -145,8 +145,8 @@ pub fn filled_query(req: &HttpRequest) -> Vec<(String, String)> {
 /// A list's page links, keeping the other query parameters.
 pub struct Pager {
     pub page: i64,
-    pub pages: i64,
-    pub total: i64,
+    /// "Page 2 of 7 · 321 in all", or "Page 2 · more than 10 000" when counting stopped.
+    pub position: String,
     pub prev: Option<String>,
     pub next: Option<String>,
 }
@@ -157,10 +157,30 @@ impl Pager {
         let link = |page: i64| crate::listing::page_link(req, page);
         Pager {
             page: params.page,
-            pages,
-            total,
+            position: format!("Page {} of {pages} · {total} in all", params.page),
             prev: (params.page > 1).then(|| link(params.page - 1)),
             next: (params.page < pages).then(|| link(params.page + 1)),
+        }
+    }
+
+    /// For a count that stopped past `cap` (see `calls::read::list_counted_up_to`): the
+    /// pages go on while the current one is full.
+    pub fn counted_up_to(
+        req: &HttpRequest,
+        params: &ListParams,
+        counted: i64,
+        cap: i64,
+        rows_here: usize,
+    ) -> Pager {
+        if counted <= cap {
+            return Pager::new(req, params, counted);
+        }
+        let link = |page: i64| crate::listing::page_link(req, page);
+        Pager {
+            page: params.page,
+            position: format!("Page {} · more than {cap} in all", params.page),
+            prev: (params.page > 1).then(|| link(params.page - 1)),
+            next: (rows_here as i64 >= params.per_page).then(|| link(params.page + 1)),
         }
     }
 }
@@ -246,5 +266,32 @@ impl ResponseError for UiError {
                 response
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pager_whose_count_stopped_goes_on_while_pages_are_full() {
+        let req =
+            actix_web::test::TestRequest::with_uri("/ui/calls?client=x&page=2").to_http_request();
+        let params = ListParams {
+            page: 2,
+            per_page: 50,
+            ..ListParams::default()
+        };
+        // Counted in full: pages as usual.
+        let p = Pager::counted_up_to(&req, &params, 120, 10_000, 50);
+        assert_eq!(p.position, "Page 2 of 3 · 120 in all");
+        assert_eq!(p.next.as_deref(), Some("/ui/calls?client=x&page=3"));
+        // Stopped past the cap: no last page, a next one while this one is full.
+        let p = Pager::counted_up_to(&req, &params, 10_001, 10_000, 50);
+        assert_eq!(p.position, "Page 2 · more than 10000 in all");
+        assert_eq!(p.prev.as_deref(), Some("/ui/calls?client=x&page=1"));
+        assert_eq!(p.next.as_deref(), Some("/ui/calls?client=x&page=3"));
+        let p = Pager::counted_up_to(&req, &params, 10_001, 10_000, 7);
+        assert_eq!(p.next, None);
     }
 }

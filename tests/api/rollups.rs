@@ -298,6 +298,24 @@ async fn rollups_equal_the_calls_on_every_path(app: TestApp) {
         assert!(a["totals"]["calls"].as_i64().unwrap() > 0, "{query}: {a}");
     }
 
+    // The service's folder moves the journal into the rollup within moments; the rollup
+    // alone then holds every call.
+    let pool = app.pool();
+    let waiting = tokio::task::spawn_blocking(move || {
+        let mut conn = pool.get().unwrap();
+        for _ in 0..200 {
+            if callcsv::db::rollups::journal_rows(&mut conn).unwrap() == 0 {
+                return 0;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        callcsv::db::rollups::journal_rows(&mut conn).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(waiting, 0, "journal rows not folded after 10 s");
+    assert_rollup_exact(&app, "after the fold").await;
+
     // Deleting a client deletes its calls and their statistics.
     let status = app
         .delete(&format!("/clients/{other}?force=true"), &app.root)

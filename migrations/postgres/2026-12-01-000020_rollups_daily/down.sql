@@ -1,3 +1,4 @@
+DROP TABLE call_rollup_journal;
 ALTER TABLE call_rollups RESET (fillfactor);
 DELETE FROM call_rollups r WHERE NOT EXISTS (SELECT 1 FROM brands b WHERE b.id = r.brand_id);
 ALTER TABLE call_rollups ADD CONSTRAINT call_rollups_brand_id_fkey

@@ -1,3 +1,4 @@
+DROP TABLE call_rollup_journal;
 CREATE TABLE call_rollups_old (
     brand_id TEXT NOT NULL REFERENCES brands(id) ON DELETE CASCADE,
     projection TEXT NOT NULL,

@@ -31,3 +31,24 @@ SELECT brand_id, projection || '_day', (bucket - ((bucket % 96) + 96) % 96) / 96
     SUM(margin_micros), SUM(unrated)
 FROM call_rollups WHERE projection IN ('b_carrier', 'b_country', 'c_country', 'c_endpoint')
 GROUP BY brand_id, projection, (bucket - ((bucket % 96) + 96) % 96) / 96, client_id, value;
+
+-- The journal of differences not folded into call_rollups yet (db::rollups): one narrow
+-- row per change to the calls, written in the change's transaction; a background thread
+-- folds it into call_rollups, summed and in key order, every half second. '' stands for a
+-- call without a carrier, country or endpoint; bucket is the quarter-hour.
+CREATE TABLE call_rollup_journal (
+    id INTEGER PRIMARY KEY,
+    brand_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    bucket BIGINT NOT NULL,
+    carrier TEXT NOT NULL,
+    country TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    calls BIGINT NOT NULL,
+    answered BIGINT NOT NULL,
+    billed_seconds BIGINT NOT NULL,
+    cost_micros BIGINT NOT NULL,
+    price_micros BIGINT NOT NULL,
+    margin_micros BIGINT NOT NULL,
+    unrated BIGINT NOT NULL
+);
