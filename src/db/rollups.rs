@@ -304,9 +304,9 @@ pub fn journal_as(p: Projection, grain: Grain) -> String {
 
 /// Moves up to [`FOLD_ROWS`] journal rows into `call_rollups` in one transaction; returns
 /// how many it moved (0: the journal is empty, or another instance is folding). The rows
-/// are summed per rollup row and upserted in key order. On PostgreSQL an advisory lock
-/// keeps instances from folding at once, and the rows moved are the ones the DELETE took,
-/// so a journal row committed meanwhile waits for the next fold.
+/// are summed per rollup row and upserted in key order. SQLite takes the oldest rows (its
+/// one writer excludes any other change meanwhile); PostgreSQL any rows the DELETE sees,
+/// under an advisory lock that keeps instances from folding at once.
 pub fn fold(conn: &mut DbConnection) -> AppResult<usize> {
     /// The advisory lock of the fold ("rollup" in ASCII).
     const LOCK: i64 = 0x726f_6c6c_7570;
@@ -367,24 +367,23 @@ pub fn fold(conn: &mut DbConnection) -> AppResult<usize> {
             if !locked.locked {
                 return Ok(0);
             }
-            diesel::sql_query(format!(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS rollup_fold \
-                   (LIKE call_rollup_journal) ON COMMIT DELETE ROWS"
-            ))
-            .execute(c)?;
-            let moved = diesel::sql_query(format!(
-                "WITH moved AS (DELETE FROM call_rollup_journal WHERE id IN \
-                   (SELECT id FROM call_rollup_journal ORDER BY id LIMIT {FOLD_ROWS}) RETURNING *) \
-                 INSERT INTO rollup_fold SELECT * FROM moved"
-            ))
-            .execute(c)?;
-            if moved == 0 {
-                return Ok(0);
+            // One statement: the rows the DELETE takes (a journal row committed meanwhile
+            // waits for the next fold) feed the eight upserts.
+            let mut sql = format!(
+                "WITH moved AS (DELETE FROM call_rollup_journal WHERE ctid = ANY(ARRAY(\
+                   SELECT ctid FROM call_rollup_journal LIMIT {FOLD_ROWS})) RETURNING *)"
+            );
+            for (i, upsert) in upserts("moved").into_iter().enumerate() {
+                sql.push_str(&format!(", u{i} AS ({upsert} RETURNING 1)"));
             }
-            for sql in upserts("rollup_fold") {
-                diesel::sql_query(sql).execute(c)?;
+            sql.push_str(" SELECT CAST(COUNT(*) AS BIGINT) AS n FROM moved");
+            #[derive(QueryableByName)]
+            struct Moved {
+                #[diesel(sql_type = BigInt)]
+                n: i64,
             }
-            Ok(moved)
+            let moved: Moved = diesel::sql_query(sql).get_result(c)?;
+            Ok(moved.n as usize)
         }
     })
 }

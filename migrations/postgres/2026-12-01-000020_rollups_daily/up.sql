@@ -20,9 +20,9 @@ GROUP BY brand_id, projection, (bucket - ((bucket % 96) + 96) % 96) / 96, client
 -- The journal of differences not folded into call_rollups yet (db::rollups): one narrow
 -- row per change to the calls, written in the change's transaction; a background thread
 -- folds it into call_rollups, summed and in key order, every half second. '' stands for a
--- call without a carrier, country or endpoint; bucket is the quarter-hour.
+-- call without a carrier, country or endpoint; bucket is the quarter-hour. No index: rows
+-- are only appended, then taken all at once by the fold.
 CREATE TABLE call_rollup_journal (
-    id BIGSERIAL PRIMARY KEY,
     brand_id TEXT NOT NULL,
     client_id TEXT NOT NULL,
     bucket BIGINT NOT NULL,
