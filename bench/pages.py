@@ -67,6 +67,7 @@ def main():
     p.add_argument("--password", default="bench-password")
     p.add_argument("--reps", type=int, default=20)
     p.add_argument("--warm", type=int, default=2, help="untimed requests per page first")
+    p.add_argument("--dump", help="a folder to write each page's last answer to")
     p.add_argument("paths", nargs="+")
     a = p.parse_args()
     b = Browser(a.url)
@@ -75,15 +76,20 @@ def main():
     for path in a.paths:
         for _ in range(a.warm):
             b.send("GET", path)
-        times, statuses = [], set()
+        times, statuses, size = [], set(), 0
         for _ in range(a.reps):
             t0 = time.perf_counter()
-            status, _ = b.send("GET", path)
+            status, body = b.send("GET", path)
             times.append((time.perf_counter() - t0) * 1000)
             statuses.add(status)
+            size = len(body)
         pages[path] = {"status": sorted(statuses), "p50_ms": round(percentile(times, 0.5), 1),
                        "p95_ms": round(percentile(times, 0.95), 1),
-                       "max_ms": round(max(times), 1)}
+                       "max_ms": round(max(times), 1), "bytes": size}
+        if a.dump:
+            name = re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_") or "root"
+            with open(f"{a.dump}/{name}.html", "wb") as f:
+                f.write(body)
     worst = max(pages.values(), key=lambda v: v["p95_ms"])
     print(json.dumps({"pages": pages, "worst_p95_ms": worst["p95_ms"],
                       "all_ok": all(v["status"] == [200] for v in pages.values())}))

@@ -871,10 +871,12 @@ stats_sql() {
     if [ "$backend" = sqlite ]; then
         local t="datetime(CASE WHEN n < 1000000 THEN '2026-10-01' ELSE '2025-12-01' END, '+' || (CASE WHEN n < 1000000 THEN (n * 2677) % 2678400 ELSE (n * 7919) % 31536000 END) || ' seconds')"
         local money="printf('%d.%06d', X / 1000000, X % 1000000)"
+        local uuid="printf('00000000-0000-7000-8000-%012d', n)"
         echo "WITH RECURSIVE s(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM s WHERE n < $n - 1),"
     else
         local t="CASE WHEN n < 1000000 THEN timestamp '2026-10-01' + ((n * 2677) % 2678400) * interval '1 second' ELSE timestamp '2025-12-01' + ((n * 7919) % 31536000) * interval '1 second' END"
         local money="((X) / 1000000)::text || '.' || lpad(((X) % 1000000)::text, 6, '0')"
+        local uuid="'00000000-0000-7000-8000-' || lpad(n::text, 12, '0')"
         echo "WITH s(n) AS (SELECT generate_series(0::bigint, $n - 1)),"
     fi
     cat <<SQL
@@ -899,7 +901,7 @@ c AS (
 INSERT INTO billable_calls (id, brand_id, callid, start_time, duration, billed_seconds, caller,
   callee, direction, client_id, carrier_id, endpoint_type, endpoint_id, cost, price, cost_micros,
   price_micros, destination_country, disposition, created_at, updated_at)
-SELECT 'bench-' || n, '$brand', 'call-' || n, t, CAST(secs AS TEXT), billed,
+SELECT $uuid, '$brand', 'call-' || n, t, CAST(secs AS TEXT), billed,
   CASE WHEN dir = 'inbound' THEN '+' || n ELSE '+34910000000' END,
   CASE WHEN dir = 'inbound' THEN '+34910000000' ELSE '+' || n END,
   dir, cl.id, ca.id, CASE WHEN ep.id IS NOT NULL THEN 'User' END, ep.id,
@@ -1013,10 +1015,17 @@ bench_pages() {
         /ui/statistics /ui/statistics/traffic /ui/statistics/countries /ui/statistics/carriers
         /ui/statistics/clients /ui/statistics/compare /ui/schedulers /ui/schedulers/new
         /ui/reports /ui/clients /ui/carriers /ui/ddis /ui/endpoints /ui/ddi_providers
-        /ui/rating_plans /ui/rating_profiles /ui/cdr_sources /ui/cdr_imports "/ui/calls/$call")
+        /ui/rating_plans /ui/rating_profiles /ui/cdr_sources /ui/cdr_imports "/ui/calls/$call"
+        "/ui/calls?from=2026-10-01T00%3A00&to=2026-11-01T00%3A00"
+        "/ui/statistics/traffic?from=2026-10-01&to=2026-10-31"
+        "/ui/statistics/traffic?from=2025-12-01&to=2026-11-30"
+        "/ui/statistics/countries?from=2026-10-01&to=2026-10-31"
+        "/ui/statistics/carriers?from=2026-10-01&to=2026-10-31"
+        "/ui/statistics/clients?from=2026-10-01&to=2026-10-31"
+        "/ui/statistics/compare?day=2026-10-15&days=7")
     log "  [$backend] pages: ${#pages[@]} console pages as a brand operator"
     out=$(python3 "$ROOT/bench/pages.py" --url "$SVC_URL" --user bench-operator \
-        --password bench-password --reps "$STATS_QUERIES" "${pages[@]}")
+        --password bench-password --reps "$STATS_QUERIES" --dump "$dir" "${pages[@]}")
     log "  [$backend] $out"
     local summary
     summary=$(python3 -c '
