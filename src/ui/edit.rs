@@ -1,15 +1,16 @@
-//! Create and edit forms for the tenancy resources (clients, carriers, DDIs, notification
-//! templates), one page shape: a resource lists its fields, reads its form into the JSON
-//! body its API route takes, and the form calls `Resource::create_from` / `update` with
-//! the session's caller — the same operations, so the same validation and tenancy. The
-//! operation's field errors show next to their fields; another tenant's id is the 404
-//! page.
+//! Create, edit and delete pages for the console's editable resources (tenancy, accounts,
+//! rating), one page shape: a resource lists its fields, reads its form into the JSON body
+//! its API route takes, and the form calls `Resource::create_from` / `update` / `delete`
+//! with the session's caller — the same operations, so the same validation and tenancy.
+//! The operation's field errors show next to their fields, a refusal (in use, conflict)
+//! in the page; another tenant's id is the 404 page.
 
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use askama::Template;
+use chrono_tz::Tz;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -20,7 +21,7 @@ use crate::ops::Resource;
 use crate::tenancy::{Brands, Carriers, Clients, DdiProviders, Ddis, NotificationTemplates};
 use crate::ui::schedulers::{all, Choice};
 use crate::ui::session::Change;
-use crate::ui::view::Nav;
+use crate::ui::view::{self, Nav};
 use crate::ui::{html, page, path_id, see_other, Console, UiError};
 use crate::AppState;
 
@@ -29,6 +30,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     resource::<Carriers>(cfg);
     resource::<Ddis>(cfg);
     resource::<NotificationTemplates>(cfg);
+    resource::<crate::tenancy::Endpoints>(cfg);
+    resource::<DdiProviders>(cfg);
+    resource::<Brands>(cfg);
+    resource::<crate::tenancy::Administrators>(cfg);
+    resource::<crate::rating::RatingPlans>(cfg);
+    resource::<crate::rating::RatingProfiles>(cfg);
 }
 
 fn resource<R: Edited>(cfg: &mut web::ServiceConfig)
@@ -36,10 +43,19 @@ where
     R::Input: DeserializeOwned,
 {
     let path = format!("/{}", R::PATH);
+    let object = format!("{path}/{{id}}{}", R::EDIT_AT);
     cfg.route(&path, web::post().to(create::<R>))
         .route(&format!("{path}/new"), web::get().to(new::<R>))
-        .route(&format!("{path}/{{id}}"), web::get().to(edit::<R>))
-        .route(&format!("{path}/{{id}}"), web::post().to(update::<R>));
+        .route(
+            &format!("{path}/{{id}}/delete"),
+            web::get().to(confirm_delete::<R>),
+        )
+        .route(
+            &format!("{path}/{{id}}/delete"),
+            web::post().to(delete::<R>),
+        )
+        .route(&object, web::get().to(edit::<R>))
+        .route(&object, web::post().to(update::<R>));
 }
 
 /// How an input is shown.
@@ -47,8 +63,16 @@ pub enum Kind {
     Text,
     /// Several lines (a template's body).
     Area,
+    /// One item per line, sent as a list (a provider's addresses).
+    Lines,
     Select(Vec<Choice>),
     Check,
+    /// A whole number.
+    Number,
+    /// Never shown back; blank keeps the stored one.
+    Password,
+    /// A date and time in the viewer's zone, sent as RFC 3339.
+    LocalTime,
 }
 
 pub struct Field {
@@ -74,6 +98,14 @@ impl Field {
     }
 }
 
+/// What reading a form may need besides the form: the object it changes (`None` when
+/// creating), the viewer's zone and who is asking.
+pub struct Ctx<'a, O> {
+    pub current: Option<&'a O>,
+    pub zone: Tz,
+    pub caller: &'a Caller,
+}
+
 /// What a resource's form is made of.
 pub trait Edited: Resource + 'static {
     /// The console path (`clients`) and nav section.
@@ -81,6 +113,10 @@ pub trait Edited: Resource + 'static {
     const SECTION: &'static str;
     /// "client": the pages' titles.
     const NOUN: &'static str;
+    /// What follows the id in the form's address: `/edit` where `/{id}` is another page.
+    const EDIT_AT: &'static str = "";
+    /// Said on the delete confirmation page: what goes with it, what stays.
+    const DELETE_NOTE: &'static str = "";
 
     /// The form's fields for this caller (`values`: the form as it stands, to offer only
     /// what fits it), with `creating` for a new object.
@@ -91,34 +127,131 @@ pub trait Edited: Resource + 'static {
         creating: bool,
     ) -> AppResult<Vec<Field>>;
 
-    /// The form's values for a stored object.
-    fn values(object: &Self::Object) -> BTreeMap<String, String>;
+    /// The form's values for a stored object (times in `zone`).
+    fn values(object: &Self::Object, zone: Tz) -> BTreeMap<String, String>;
+
+    /// A new object's form values (a box ticked by default).
+    fn defaults() -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
 
     /// What the page calls the object.
     fn title(object: &Self::Object) -> String;
 
-    /// The API's JSON body for the posted form. By default each field by its name: text as
-    /// a string (blank left out), a check box as a boolean.
-    fn body(fields: &[Field], form: &BTreeMap<String, String>) -> Map<String, Value> {
-        let mut body = Map::new();
-        for f in fields {
-            let value = form.get(&f.name).map(|v| v.trim()).unwrap_or_default();
-            match f.kind {
-                Kind::Check => {
-                    body.insert(f.name.clone(), (!value.is_empty()).into());
-                }
-                _ if value.is_empty() => {}
-                _ => {
-                    body.insert(f.name.clone(), value.into());
-                }
-            }
-        }
-        body
+    /// The API's JSON body for the posted form; by default each field by its kind.
+    fn body(
+        fields: &[Field],
+        form: &BTreeMap<String, String>,
+        ctx: &Ctx<'_, Self::Object>,
+    ) -> AppResult<Map<String, Value>> {
+        fields_body(fields, form, ctx.zone)
     }
 
     /// Links shown under the form of a stored object (a template's preview).
     fn extra_links(_object: &Self::Object) -> Vec<(String, String)> {
         vec![]
+    }
+
+    /// Where a saved object is shown: its form, unless it has a page of its own.
+    fn page_of(id: &str) -> String {
+        format!("/ui/{}/{id}{}", Self::PATH, Self::EDIT_AT)
+    }
+
+    /// Where the list is.
+    fn list_page() -> String {
+        format!("/ui/{}", Self::PATH)
+    }
+}
+
+/// Each field by its name and kind: text as a string (blank left out), a check box as a
+/// boolean, a number as a number, lines as a list, a local time as RFC 3339. What cannot
+/// be read (a number that is not one) is an error by field, as the operation's are.
+pub fn fields_body<'f>(
+    fields: impl IntoIterator<Item = &'f Field>,
+    form: &BTreeMap<String, String>,
+    zone: Tz,
+) -> AppResult<Map<String, Value>> {
+    let mut body = Map::new();
+    let mut bad = BTreeMap::new();
+    for f in fields {
+        let raw = form.get(&f.name).map(String::as_str).unwrap_or_default();
+        let value = raw.trim();
+        let read: Result<Option<Value>, String> = match &f.kind {
+            Kind::Check => Ok(Some((!value.is_empty()).into())),
+            Kind::Lines => Ok(Some(
+                raw.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(Value::from)
+                    .collect::<Vec<_>>()
+                    .into(),
+            )),
+            _ if value.is_empty() => Ok(None),
+            Kind::Number => value
+                .parse::<i64>()
+                .map(|n| Some(n.into()))
+                .map_err(|_| "a whole number".to_string()),
+            Kind::LocalTime => view::from_local_input(value, zone).map(|t| Some(t.into())),
+            Kind::Area => Ok(Some(raw.replace("\r\n", "\n").into())),
+            Kind::Text | Kind::Password | Kind::Select(_) => Ok(Some(value.into())),
+        };
+        match read {
+            Ok(Some(v)) => {
+                body.insert(f.name.clone(), v);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                bad.insert(f.name.clone(), e);
+            }
+        }
+    }
+    if bad.is_empty() {
+        Ok(body)
+    } else {
+        let mut e = AppError::invalid_field("form", "");
+        e.fields = bad;
+        Err(e)
+    }
+}
+
+/// The items of a repeated group of fields (`contents[0].subject`, `contents[1].…`) as
+/// the API's list of objects, each member read by its kind; an untouched item is left out.
+pub fn items(
+    fields: &[Field],
+    form: &BTreeMap<String, String>,
+    list: &str,
+    zone: Tz,
+) -> AppResult<Vec<Value>> {
+    let mut found = Vec::new();
+    let mut bad = BTreeMap::new();
+    for i in 0.. {
+        let prefix = format!("{list}[{i}].");
+        let members: Vec<&Field> = fields
+            .iter()
+            .filter(|f| f.name.starts_with(&prefix))
+            .collect();
+        if members.is_empty() {
+            break;
+        }
+        match fields_body(members, form, zone) {
+            Ok(read) => {
+                let item: Map<String, Value> = read
+                    .into_iter()
+                    .map(|(k, v)| (k[prefix.len()..].to_string(), v))
+                    .collect();
+                if !item.is_empty() {
+                    found.push(Value::Object(item));
+                }
+            }
+            Err(e) => bad.extend(e.fields),
+        }
+    }
+    if bad.is_empty() {
+        Ok(found)
+    } else {
+        let mut e = AppError::invalid_field("form", "");
+        e.fields = bad;
+        Err(e)
     }
 }
 
@@ -132,8 +265,11 @@ struct FormPage {
     fields: Vec<Field>,
     values: BTreeMap<String, String>,
     errors: BTreeMap<String, String>,
+    /// Field errors of no field shown (a whole rule's), and a refusal's message.
+    other_errors: Vec<String>,
     error: Option<String>,
     links: Vec<(String, String)>,
+    delete: Option<String>,
 }
 
 impl FormPage {
@@ -167,6 +303,54 @@ impl FormPage {
     }
 }
 
+/// The operation's field errors placed on the form: by name; an item of a list field
+/// (`addresses[2]`) on that field, naming the line; any other under the heading.
+fn place_errors(
+    fields: &[Field],
+    values: &BTreeMap<String, String>,
+    errors: BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let mut placed: BTreeMap<String, String> = BTreeMap::new();
+    let mut other = Vec::new();
+    for (name, message) in errors {
+        if fields.iter().any(|f| f.name == name) {
+            placed.insert(name, message);
+            continue;
+        }
+        let item = name.split_once('[').and_then(|(list, rest)| {
+            let index: usize = rest.split(']').next()?.parse().ok()?;
+            fields
+                .iter()
+                .find(|f| f.name == list && matches!(f.kind, Kind::Lines))
+                .map(|f| (f.name.clone(), index))
+        });
+        match item {
+            Some((list, index)) => {
+                let line = values
+                    .get(&list)
+                    .and_then(|v| {
+                        v.lines()
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .nth(index)
+                    })
+                    .unwrap_or_default()
+                    .to_string();
+                let text = format!("“{line}”: {message}");
+                placed
+                    .entry(list)
+                    .and_modify(|m| {
+                        m.push_str("; ");
+                        m.push_str(&text)
+                    })
+                    .or_insert(text);
+            }
+            None => other.push(format!("{name}: {message}")),
+        }
+    }
+    (placed, other)
+}
+
 /// The posted form as name → value (the CSRF token left out).
 fn posted(form: &[(String, String)]) -> BTreeMap<String, String> {
     form.iter()
@@ -175,13 +359,45 @@ fn posted(form: &[(String, String)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The operation's input from the form (the API's body, read by the same type).
-fn input_of<R: Edited>(fields: &[Field], form: &BTreeMap<String, String>) -> AppResult<R::Input>
+/// The operation's input from the form (the API's body, read by the same type). A
+/// required text left blank goes in empty, so the operation judges it with the rest and
+/// says so next to the field, as it does for the API.
+fn input_of<R: Edited>(
+    fields: &[Field],
+    form: &BTreeMap<String, String>,
+    ctx: &Ctx<'_, R::Object>,
+) -> AppResult<R::Input>
 where
     R::Input: DeserializeOwned,
 {
-    serde_json::from_value(Value::Object(R::body(fields, form)))
-        .map_err(|e| AppError::bad_request(format!("the form could not be read: {e}")))
+    let mut body = R::body(fields, form, ctx)?;
+    loop {
+        let text = match serde_json::from_value(Value::Object(body.clone())) {
+            Ok(input) => return Ok(input),
+            Err(e) => e.to_string(),
+        };
+        let missing = text
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        match missing {
+            Some(name) if !body.contains_key(name) => {
+                body.insert(name.to_string(), "".into());
+            }
+            Some(name) => return Err(AppError::invalid_field(name, "required")),
+            None => {
+                return Err(AppError::bad_request(format!(
+                    "the form could not be read: {text}"
+                )))
+            }
+        }
+    }
+}
+
+/// A failure the form shows (the input's fault), as opposed to one the error page shows.
+fn shown_in_form(e: &AppError) -> bool {
+    e.status.is_client_error()
+        && e.status != StatusCode::FORBIDDEN
+        && e.status != StatusCode::NOT_FOUND
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -194,22 +410,30 @@ fn form_page<R: Edited>(
     failure: Option<AppError>,
     links: Vec<(String, String)>,
 ) -> FormPage {
-    let (errors, error) = match failure {
-        Some(e) if !e.fields.is_empty() => (e.fields, None),
-        Some(e) => (BTreeMap::new(), Some(e.message)),
-        None => (BTreeMap::new(), None),
+    let (errors, other_errors, error) = match failure {
+        Some(e) if !e.fields.is_empty() => {
+            let (placed, other) = place_errors(&fields, &values, e.fields);
+            (placed, other, None)
+        }
+        Some(e) => (BTreeMap::new(), vec![], Some(e.message)),
+        None => (BTreeMap::new(), vec![], None),
     };
     FormPage {
         nav: Nav::of(console, R::SECTION),
         heading,
         action: match id {
-            Some(id) => format!("/ui/{}/{id}", R::PATH),
+            Some(id) => format!("/ui/{}/{id}{}", R::PATH, R::EDIT_AT),
             None => format!("/ui/{}", R::PATH),
         },
-        back: format!("/ui/{}", R::PATH),
+        back: match id {
+            Some(id) if !R::EDIT_AT.is_empty() => R::page_of(id),
+            _ => R::list_page(),
+        },
+        delete: id.map(|id| format!("/ui/{}/{id}/delete", R::PATH)),
         fields,
         values,
         errors,
+        other_errors,
         error,
         links,
     }
@@ -223,9 +447,11 @@ where
     R::Input: DeserializeOwned,
 {
     let caller = console.caller.clone();
+    let values = R::defaults();
+    let shown = values.clone();
     let fields = db::run(&state.pool, move |conn| {
         R::may_create(&caller)?;
-        R::fields(conn, &caller, &BTreeMap::new(), true)
+        R::fields(conn, &caller, &shown, true)
     })
     .await?;
     let heading = format!("New {}", R::NOUN);
@@ -234,7 +460,7 @@ where
         None,
         heading,
         fields,
-        BTreeMap::new(),
+        values,
         None,
         vec![],
     ))
@@ -249,23 +475,27 @@ where
 {
     let console = change.console.clone();
     let caller = console.caller.clone();
+    let zone = console.timezone;
     let values = posted(&change.form);
     let form = values.clone();
     let (outcome, fields) = db::run(&state.pool, move |conn| {
         R::may_create(&caller)?;
         let fields = R::fields(conn, &caller, &form, true)?;
-        let created = R::create_from(conn, &caller, || input_of::<R>(&fields, &form));
+        let ctx = Ctx {
+            current: None,
+            zone,
+            caller: &caller,
+        };
+        let created = R::create_from(conn, &caller, || input_of::<R>(&fields, &form, &ctx));
         match created {
             Ok(o) => Ok((Ok(R::id_of(&o).to_string()), fields)),
-            Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
-                Ok((Err(e), fields))
-            }
+            Err(e) if shown_in_form(&e) => Ok((Err(e), fields)),
             Err(e) => Err(e),
         }
     })
     .await?;
     match outcome {
-        Ok(id) => Ok(see_other(&format!("/ui/{}/{id}", R::PATH))),
+        Ok(id) => Ok(see_other(&R::page_of(&id))),
         Err(e) => html(
             e.status,
             &form_page::<R>(
@@ -291,9 +521,10 @@ where
 {
     let id: R::Id = path_id(&id)?;
     let caller = console.caller.clone();
+    let zone = console.timezone;
     let (object, fields, values) = db::run(&state.pool, move |conn| {
         let object = R::find(conn, &caller, &id)?;
-        let values = R::values(&object);
+        let values = R::values(&object, zone);
         let fields = R::fields(conn, &caller, &values, false)?;
         Ok((object, fields, values))
     })
@@ -321,24 +552,30 @@ where
     let id: R::Id = path_id(&id)?;
     let console = change.console.clone();
     let caller = console.caller.clone();
+    let zone = console.timezone;
     let values = posted(&change.form);
     let form = values.clone();
     let (outcome, fields, current) = db::run(&state.pool, move |conn| {
         let current = R::find(conn, &caller, &id)?;
         let fields = R::fields(conn, &caller, &form, false)?;
-        let saved = R::update(conn, &caller, &id, |_| input_of::<R>(&fields, &form));
+        let saved = R::update(conn, &caller, &id, |found| {
+            let ctx = Ctx {
+                current: Some(found),
+                zone,
+                caller: &caller,
+            };
+            input_of::<R>(&fields, &form, &ctx)
+        });
         match saved {
             Ok(_) => Ok((Ok(()), fields, current)),
-            Err(e) if e.status.is_client_error() && e.status != StatusCode::FORBIDDEN => {
-                Ok((Err(e), fields, current))
-            }
+            Err(e) if shown_in_form(&e) => Ok((Err(e), fields, current)),
             Err(e) => Err(e),
         }
     })
     .await?;
     let object_id = R::id_of(&current).to_string();
     match outcome {
-        Ok(()) => Ok(see_other(&format!("/ui/{}/{object_id}", R::PATH))),
+        Ok(()) => Ok(see_other(&R::page_of(&object_id))),
         Err(e) => html(
             e.status,
             &form_page::<R>(
@@ -354,17 +591,96 @@ where
     }
 }
 
+#[derive(Template)]
+#[template(path = "delete_confirm.html")]
+struct DeletePage {
+    nav: Nav,
+    heading: String,
+    note: &'static str,
+    action: String,
+    back: String,
+    error: Option<String>,
+}
+
+fn delete_page<R: Edited>(
+    console: &Console,
+    object: &R::Object,
+    error: Option<String>,
+) -> DeletePage {
+    let id = R::id_of(object);
+    DeletePage {
+        nav: Nav::of(console, R::SECTION),
+        heading: format!("Delete the {} “{}”?", R::NOUN, R::title(object)),
+        note: R::DELETE_NOTE,
+        action: format!("/ui/{}/{id}/delete", R::PATH),
+        back: R::page_of(id),
+        error,
+    }
+}
+
+/// The confirmation page; the role check comes first, so a caller who may not delete
+/// hears the API's 403 here already.
+async fn confirm_delete<R: Edited>(
+    state: web::Data<AppState>,
+    console: Console,
+    id: web::Path<String>,
+) -> Result<HttpResponse, UiError> {
+    let id: R::Id = path_id(&id)?;
+    let caller = console.caller.clone();
+    let object = db::run(&state.pool, move |conn| {
+        let object = R::find(conn, &caller, &id)?;
+        R::may_change(&caller, &object)?;
+        Ok(object)
+    })
+    .await?;
+    page(&delete_page::<R>(&console, &object, None))
+}
+
+/// Deletes through the operation (never forced: what hangs below stays, and the refusal
+/// says so in the page).
+async fn delete<R: Edited>(
+    state: web::Data<AppState>,
+    change: Change,
+    id: web::Path<String>,
+) -> Result<HttpResponse, UiError> {
+    let id: R::Id = path_id(&id)?;
+    let console = change.console.clone();
+    let caller = console.caller.clone();
+    let (outcome, current) = db::run(&state.pool, move |conn| {
+        let current = R::find(conn, &caller, &id)?;
+        match R::delete(conn, &caller, &id, false) {
+            Ok(()) => Ok((Ok(()), current)),
+            Err(e) if shown_in_form(&e) => Ok((Err(e), current)),
+            Err(e) => Err(e),
+        }
+    })
+    .await?;
+    match outcome {
+        Ok(()) => Ok(see_other(&R::list_page())),
+        Err(e) => {
+            let message = match e.fields.is_empty() {
+                true => e.message.clone(),
+                false => e.fields.values().cloned().collect::<Vec<_>>().join("; "),
+            };
+            html(
+                e.status,
+                &delete_page::<R>(&console, &current, Some(message)),
+            )
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // The resources
 
-fn pick(items: Vec<(String, String)>) -> Vec<Choice> {
+pub(super) fn pick(items: Vec<(String, String)>) -> Vec<Choice> {
     items
         .into_iter()
         .map(|(value, label)| Choice::new(value, label))
         .collect()
 }
 
-fn fixed(values: &[&str]) -> Vec<Choice> {
+pub(super) fn fixed(values: &[&str]) -> Vec<Choice> {
     values
         .iter()
         .map(|v| Choice::new(v.to_string(), v.to_string()))
@@ -372,7 +688,7 @@ fn fixed(values: &[&str]) -> Vec<Choice> {
 }
 
 /// A platform administrator's brand select (when creating); nobody else chooses.
-fn brand_field(
+pub(super) fn brand_field(
     conn: &mut DbConnection,
     caller: &Caller,
     creating: bool,
@@ -391,7 +707,7 @@ fn brand_field(
     )))
 }
 
-fn put(v: &mut BTreeMap<String, String>, name: &str, value: Option<&str>) {
+pub(super) fn put(v: &mut BTreeMap<String, String>, name: &str, value: Option<&str>) {
     if let Some(value) = value {
         v.insert(name.to_string(), value.to_string());
     }
@@ -428,7 +744,7 @@ impl Edited for Clients {
         Ok(f)
     }
 
-    fn values(c: &Self::Object) -> BTreeMap<String, String> {
+    fn values(c: &Self::Object, _zone: Tz) -> BTreeMap<String, String> {
         let mut v = BTreeMap::new();
         put(&mut v, "name", Some(&c.name));
         put(&mut v, "type", Some(&c.client_type));
@@ -473,7 +789,7 @@ impl Edited for Carriers {
         Ok(f)
     }
 
-    fn values(c: &Self::Object) -> BTreeMap<String, String> {
+    fn values(c: &Self::Object, _zone: Tz) -> BTreeMap<String, String> {
         let mut v = BTreeMap::new();
         put(&mut v, "name", Some(&c.name));
         put(&mut v, "description", Some(&c.description));
@@ -518,7 +834,7 @@ impl Edited for Ddis {
         Ok(f)
     }
 
-    fn values(d: &Self::Object) -> BTreeMap<String, String> {
+    fn values(d: &Self::Object, _zone: Tz) -> BTreeMap<String, String> {
         let mut v = BTreeMap::new();
         put(&mut v, "ddiE164", Some(&d.ddi_e164));
         put(&mut v, "client", Some(&d.client_id));
@@ -589,7 +905,7 @@ impl Edited for NotificationTemplates {
         Ok(f)
     }
 
-    fn values(t: &Self::Object) -> BTreeMap<String, String> {
+    fn values(t: &Self::Object, _zone: Tz) -> BTreeMap<String, String> {
         let mut v = BTreeMap::new();
         put(&mut v, "name", Some(&t.name));
         put(&mut v, "type", Some(&t.template_type));
@@ -612,45 +928,21 @@ impl Edited for NotificationTemplates {
 
     /// `contents` as the API's list: each language version the form filled, in order
     /// (an untouched blank version is left out).
-    fn body(fields: &[Field], form: &BTreeMap<String, String>) -> Map<String, Value> {
-        let get = |name: &str| form.get(name).map(|v| v.trim()).unwrap_or_default();
-        let mut body = Map::new();
-        for f in fields.iter().filter(|f| !f.name.starts_with("contents[")) {
-            if !get(&f.name).is_empty() {
-                body.insert(f.name.clone(), get(&f.name).into());
-            }
-        }
-        let mut contents = Vec::new();
-        for i in 0.. {
-            if !fields
-                .iter()
-                .any(|f| f.name.starts_with(&format!("contents[{i}].")))
-            {
-                break;
-            }
-            let mut item = Map::new();
-            for (name, _) in CONTENT_FIELDS {
-                // The body keeps its line breaks and spaces as written.
-                let raw = form
-                    .get(&format!("contents[{i}].{name}"))
-                    .map(|v| {
-                        if *name == "body" {
-                            v.replace("\r\n", "\n")
-                        } else {
-                            v.trim().to_string()
-                        }
-                    })
-                    .unwrap_or_default();
-                if !raw.trim().is_empty() {
-                    item.insert(name.to_string(), raw.into());
-                }
-            }
-            if !item.is_empty() {
-                contents.push(Value::Object(item));
-            }
-        }
-        body.insert("contents".into(), contents.into());
-        body
+    fn body(
+        fields: &[Field],
+        form: &BTreeMap<String, String>,
+        ctx: &Ctx<'_, Self::Object>,
+    ) -> AppResult<Map<String, Value>> {
+        let mut body = fields_body(
+            fields.iter().filter(|f| !f.name.starts_with("contents[")),
+            form,
+            ctx.zone,
+        )?;
+        body.insert(
+            "contents".into(),
+            items(fields, form, "contents", ctx.zone)?.into(),
+        );
+        Ok(body)
     }
 
     fn extra_links(t: &Self::Object) -> Vec<(String, String)> {
@@ -658,5 +950,157 @@ impl Edited for NotificationTemplates {
             format!("/ui/notification_templates/{}/preview", t.id),
             "Preview the email".into(),
         )]
+    }
+}
+
+impl Edited for crate::tenancy::Endpoints {
+    const PATH: &'static str = "endpoints";
+    const SECTION: &'static str = "endpoints";
+    const NOUN: &'static str = "endpoint";
+
+    fn fields(
+        conn: &mut DbConnection,
+        caller: &Caller,
+        _values: &BTreeMap<String, String>,
+        _creating: bool,
+    ) -> AppResult<Vec<Field>> {
+        // The client decides which types fit; the operation says so next to "type".
+        let clients = all::<Clients>(conn, caller)?
+            .into_iter()
+            .map(|c| (c.id, format!("{} ({})", c.name, c.client_type)))
+            .collect();
+        Ok(vec![
+            Field::new("client", "Client", Kind::Select(pick(clients))),
+            Field::new(
+                "type",
+                "Type",
+                Kind::Select(fixed(crate::tenancy::ENDPOINT_TYPES)),
+            )
+            .help("Which types a client may have depends on its type."),
+            Field::new("name", "Name", Kind::Text),
+            Field::new(
+                "code",
+                "Code (the extension or user id records carry)",
+                Kind::Text,
+            ),
+        ])
+    }
+
+    fn values(e: &Self::Object, _zone: Tz) -> BTreeMap<String, String> {
+        let mut v = BTreeMap::new();
+        put(&mut v, "client", Some(&e.client_id));
+        put(&mut v, "type", Some(&e.endpoint_type));
+        put(&mut v, "name", Some(&e.name));
+        put(&mut v, "code", e.code.as_deref());
+        v
+    }
+
+    fn title(e: &Self::Object) -> String {
+        e.name.clone()
+    }
+}
+
+/// How many blank transformation rules a provider's form offers beyond its own.
+const BLANK_RULES: usize = 2;
+
+impl Edited for DdiProviders {
+    const PATH: &'static str = "ddi_providers";
+    const SECTION: &'static str = "ddi_providers";
+    const NOUN: &'static str = "DDI provider";
+    // `/ui/ddi_providers/{id}` is the provider's page with its "try a number" box.
+    const EDIT_AT: &'static str = "/edit";
+    const DELETE_NOTE: &'static str =
+        "Its DDIs stay, without a provider. While a scheduler filters by it, it cannot be deleted.";
+
+    fn fields(
+        conn: &mut DbConnection,
+        caller: &Caller,
+        values: &BTreeMap<String, String>,
+        creating: bool,
+    ) -> AppResult<Vec<Field>> {
+        let mut f: Vec<Field> = brand_field(conn, caller, creating)?.into_iter().collect();
+        f.extend([
+            Field::new("name", "Name", Kind::Text),
+            Field::new("description", "Description", Kind::Text),
+            Field::new("addresses", "Addresses", Kind::Lines).help(
+                "One IP address or CIDR block per line (e.g. 192.0.2.0/24): calls from them are this provider's.",
+            ),
+        ]);
+        let stored = (0..)
+            .take_while(|i| values.contains_key(&format!("transformationRules[{i}].matchExpr")))
+            .count();
+        for i in 0..stored + BLANK_RULES {
+            let n = i + 1;
+            f.push(
+                Field::new(
+                    &format!("transformationRules[{i}].matchExpr"),
+                    &format!("Rule {n}: match (regular expression)"),
+                    Kind::Text,
+                )
+                .help("Only the first match in the number is replaced, e.g. ^0034."),
+            );
+            f.push(
+                Field::new(
+                    &format!("transformationRules[{i}].replaceExpr"),
+                    &format!("Rule {n}: replace with"),
+                    Kind::Text,
+                )
+                .help("$1 or ${name} for a group, e.g. +34; empty removes the match."),
+            );
+            f.push(Field::new(
+                &format!("transformationRules[{i}].priority"),
+                &format!("Rule {n}: priority (lower first)"),
+                Kind::Number,
+            ));
+        }
+        Ok(f)
+    }
+
+    fn values(p: &Self::Object, _zone: Tz) -> BTreeMap<String, String> {
+        let mut v = BTreeMap::new();
+        put(&mut v, "name", Some(&p.name));
+        put(&mut v, "description", Some(&p.description));
+        v.insert(
+            "addresses".into(),
+            p.addresses().unwrap_or_default().join("\n"),
+        );
+        for (i, r) in p.rules().unwrap_or_default().iter().enumerate() {
+            let rule = |name: &str| format!("transformationRules[{i}].{name}");
+            v.insert(rule("matchExpr"), r.match_expr.clone());
+            v.insert(rule("replaceExpr"), r.replace_expr.clone());
+            v.insert(rule("priority"), r.priority.to_string());
+        }
+        v
+    }
+
+    fn title(p: &Self::Object) -> String {
+        p.name.clone()
+    }
+
+    /// `transformationRules` as the API's list; a rule's blank replacement is an empty
+    /// one (it removes what matched), not a missing one.
+    fn body(
+        fields: &[Field],
+        form: &BTreeMap<String, String>,
+        ctx: &Ctx<'_, Self::Object>,
+    ) -> AppResult<Map<String, Value>> {
+        let rule = "transformationRules";
+        let mut body = fields_body(
+            fields.iter().filter(|f| !f.name.starts_with(rule)),
+            form,
+            ctx.zone,
+        )?;
+        let mut rules = items(fields, form, rule, ctx.zone)?;
+        for r in &mut rules {
+            if let Value::Object(r) = r {
+                r.entry("replaceExpr").or_insert_with(|| "".into());
+            }
+        }
+        body.insert(rule.into(), rules.into());
+        Ok(body)
+    }
+
+    fn page_of(id: &str) -> String {
+        format!("/ui/ddi_providers/{id}")
     }
 }

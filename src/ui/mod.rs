@@ -4,6 +4,7 @@
 //! or query → operation → template. Sessions and CSRF are `session`'s, the embedded files
 //! `assets`'.
 
+mod accounts;
 pub mod assets;
 mod call_detail;
 mod call_rerate;
@@ -13,6 +14,7 @@ mod edit;
 mod login;
 mod map;
 mod rating;
+mod rating_forms;
 mod reports;
 mod schedulers;
 pub mod session;
@@ -61,8 +63,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(calls::routes)
             .configure(tenancy::routes)
             .configure(sources::routes)
-            .configure(rating::routes)
+            // Before the pages whose `/{id}` would take `/new`.
             .configure(edit::routes)
+            .configure(rating::routes)
             .configure(tenancy_tools::routes)
             .default_service(web::to(not_found)),
     );

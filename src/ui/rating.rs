@@ -225,6 +225,7 @@ async fn upload(
 }
 
 struct ProfileRow {
+    id: String,
     holder: String,
     plan_id: String,
     plan: String,
@@ -276,6 +277,7 @@ async fn profiles(
         let rows = found
             .into_iter()
             .map(|p| ProfileRow {
+                id: p.id.clone(),
                 holder: match (&p.client_id, &p.carrier_id) {
                     (Some(c), _) => {
                         format!("client {}", clients.get(c).cloned().unwrap_or_default())

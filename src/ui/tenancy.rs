@@ -1,5 +1,5 @@
-//! The tenancy lists (clients, carriers, DDI providers, DDIs, endpoints, notification
-//! templates): one page shape, each a `Resource::list` with the session's caller, so a role
+//! The tenancy lists (brands, administrators, clients, carriers, DDI providers, DDIs,
+//! endpoints, notification templates): one page shape, each a `Resource::list` with the session's caller, so a role
 //! sees exactly what the API shows it (and a 403 page where the API says 403). Their forms
 //! are `edit`'s, a provider's and a template's own pages `tenancy_tools`'.
 
@@ -12,14 +12,18 @@ use crate::auth::Caller;
 use crate::db::{self, DbConnection};
 use crate::error::AppResult;
 use crate::ops::Resource;
-use crate::tenancy::{Carriers, Clients, DdiProviders, Ddis, Endpoints, NotificationTemplates};
+use crate::tenancy::{
+    Administrators, Brands, Carriers, Clients, DdiProviders, Ddis, Endpoints, NotificationTemplates,
+};
 use crate::ui::schedulers::all;
 use crate::ui::view::{self, Nav};
 use crate::ui::{page, query_params, Console, Pager, UiError};
 use crate::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/clients", web::get().to(list::<Clients>))
+    cfg.route("/brands", web::get().to(list::<Brands>))
+        .route("/administrators", web::get().to(list::<Administrators>))
+        .route("/clients", web::get().to(list::<Clients>))
         .route("/carriers", web::get().to(list::<Carriers>))
         .route("/ddi_providers", web::get().to(list::<DdiProviders>))
         .route("/ddis", web::get().to(list::<Ddis>))
@@ -44,9 +48,11 @@ trait Listed: Resource {
     }
 }
 
-/// Client names by id (DDIs and endpoints show their client).
+/// Client and brand names by id (DDIs and endpoints show their client, administrators
+/// their brand and client).
 struct Names {
     clients: HashMap<String, String>,
+    brands: HashMap<String, String>,
 }
 
 fn names(conn: &mut DbConnection, caller: &Caller) -> AppResult<Names> {
@@ -55,11 +61,66 @@ fn names(conn: &mut DbConnection, caller: &Caller) -> AppResult<Names> {
             .into_iter()
             .map(|c| (c.id, c.name))
             .collect(),
+        brands: all::<Brands>(conn, caller)?
+            .into_iter()
+            .map(|b| (b.id, b.name))
+            .collect(),
     })
 }
 
 fn client_name(names: &Names, id: &str) -> String {
     names.clients.get(id).cloned().unwrap_or_default()
+}
+
+impl Listed for Brands {
+    const NEW: bool = true;
+    fn link(o: &Self::Object) -> Option<String> {
+        Some(format!("/ui/brands/{}", o.id))
+    }
+    const SECTION: &'static str = "brands";
+    const TITLE: &'static str = "Brands";
+    const COLUMNS: &'static [&'static str] = &[
+        "Name",
+        "Time zone",
+        "Language",
+        "Currency",
+        "Country",
+        "Created",
+    ];
+    fn cells(b: Self::Object, _: &Names, console: &Console) -> Vec<String> {
+        vec![
+            b.name,
+            b.timezone,
+            b.language,
+            b.currency,
+            b.country.unwrap_or_default(),
+            view::local(b.created_at, console.timezone),
+        ]
+    }
+}
+
+impl Listed for Administrators {
+    const NEW: bool = true;
+    fn link(o: &Self::Object) -> Option<String> {
+        Some(format!("/ui/administrators/{}", o.id))
+    }
+    const SECTION: &'static str = "administrators";
+    const TITLE: &'static str = "Administrators";
+    const COLUMNS: &'static [&'static str] =
+        &["User name", "Role", "Brand", "Client", "Status", "Created"];
+    fn cells(a: Self::Object, names: &Names, console: &Console) -> Vec<String> {
+        let name = |map: &HashMap<String, String>, id: Option<String>| {
+            id.and_then(|id| map.get(&id).cloned()).unwrap_or_default()
+        };
+        vec![
+            a.username,
+            a.role,
+            name(&names.brands, a.brand_id),
+            name(&names.clients, a.client_id),
+            if a.active { "active" } else { "deactivated" }.to_string(),
+            view::local(a.created_at, console.timezone),
+        ]
+    }
 }
 
 impl Listed for Clients {
@@ -102,6 +163,7 @@ impl Listed for Carriers {
 }
 
 impl Listed for DdiProviders {
+    const NEW: bool = true;
     fn link(o: &Self::Object) -> Option<String> {
         Some(format!("/ui/ddi_providers/{}", o.id))
     }
@@ -135,6 +197,10 @@ impl Listed for Ddis {
 }
 
 impl Listed for Endpoints {
+    const NEW: bool = true;
+    fn link(o: &Self::Object) -> Option<String> {
+        Some(format!("/ui/endpoints/{}", o.id))
+    }
     const SECTION: &'static str = "endpoints";
     const TITLE: &'static str = "Endpoints";
     const COLUMNS: &'static [&'static str] = &["Name", "Type", "Client", "Code", "Created"];

@@ -18,6 +18,7 @@ pub struct Nav {
     pub zone: String,
     pub section: &'static str,
     pub brand_admin: bool,
+    pub platform: bool,
     pub version: &'static str,
 }
 
@@ -31,6 +32,7 @@ impl Nav {
             zone: console.timezone.name().to_string(),
             section,
             brand_admin: console.caller.role != Role::Client,
+            platform: console.caller.role == Role::Platform,
             version: env!("CARGO_PKG_VERSION"),
         }
     }

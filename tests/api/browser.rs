@@ -176,6 +176,18 @@ async fn console_in_a_browser_sign_in_create_and_reschedule_a_scheduler_sign_out
         .create("/carriers", &operator, json!({"name": "Transit"}))
         .await["id"]
         .clone();
+    let carrier_delete = format!("/ui/carriers/{}/delete", carrier.as_str().unwrap());
+    let provider = app
+        .create(
+            "/ddi_providers",
+            &operator,
+            json!({"name": "Numbers Inc", "addresses": ["192.0.2.0/24"],
+                   "transformationRules": [{"matchExpr": "^0034", "replaceExpr": "+34", "priority": 1}]}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let now = chrono::Utc::now();
     let calls = json!([
         {"callid": "b-1", "startTime": (now - chrono::Duration::hours(2)).to_rfc3339(), "duration": 600,
@@ -356,6 +368,8 @@ async fn console_in_a_browser_sign_in_create_and_reschedule_a_scheduler_sign_out
     assert_eq!(list[0]["enabled"], false);
 
     // Every page, at both widths.
+    let provider_page = format!("/ui/ddi_providers/{provider}?number=0034911000001");
+    let provider_edit = format!("/ui/ddi_providers/{provider}/edit");
     for (name, path) in [
         ("dashboard", "/ui/"),
         ("dashboard-30d", "/ui/?range=30d"),
@@ -374,6 +388,14 @@ async fn console_in_a_browser_sign_in_create_and_reschedule_a_scheduler_sign_out
         ("ddi-providers", "/ui/ddi_providers"),
         ("ddis", "/ui/ddis"),
         ("endpoints", "/ui/endpoints"),
+        ("endpoint-new", "/ui/endpoints/new"),
+        ("ddi-provider", provider_page.as_str()),
+        ("ddi-provider-edit", provider_edit.as_str()),
+        ("carrier-delete", carrier_delete.as_str()),
+        ("administrators", "/ui/administrators"),
+        ("administrator-new", "/ui/administrators/new"),
+        ("rating-plans", "/ui/rating_plans"),
+        ("rating-profile-new", "/ui/rating_profiles/new"),
         ("not-found", "/ui/nowhere"),
     ] {
         shoot(&c, &app, name, path).await;

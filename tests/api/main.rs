@@ -17,6 +17,7 @@ mod cdr_sources;
 mod cli;
 mod cli_import;
 mod console;
+mod console_accounts;
 mod console_calls;
 mod console_rating;
 mod console_schedulers;
