@@ -228,12 +228,19 @@ fn spawn_backfill(pool: db::DbPool, stopping: Arc<AtomicBool>) {
 fn spawn_rollup_folder(pool: db::DbPool, stopping: Arc<AtomicBool>) {
     let work = move || {
         while !stopping.load(Ordering::Relaxed) {
+            let started = Instant::now();
             let folded = pool
                 .get()
                 .map_err(crate::error::AppError::from)
                 .and_then(|mut conn| crate::db::rollups::fold_all(&mut conn));
-            if let Err(e) = folded {
-                tracing::warn!(error = %e.message, "statistics fold; retrying");
+            match folded {
+                Ok(0) => {}
+                Ok(rows) => tracing::debug!(
+                    rows,
+                    ms = started.elapsed().as_millis() as u64,
+                    "statistics journal folded"
+                ),
+                Err(e) => tracing::warn!(error = %e.message, "statistics fold; retrying"),
             }
             std::thread::sleep(FOLD_EVERY);
         }

@@ -109,10 +109,16 @@ pub fn sums(
 /// in order, each in force until the next; `per_group` buckets make one local hour (4) or
 /// day (96). Buckets in one group share a local hour or day and an offset, so any of them
 /// gives the group's hour, day, week and month.
+///
+/// For weeks and months, `periods` may list each local week or month as its buckets
+/// [first, end): the rollup then reads the UTC days wholly inside each from the daily rows
+/// and only its ends from the quarter-hours (a year by month: a row per day and value
+/// rather than 96).
 #[derive(Debug, Clone)]
 pub struct LocalTime {
     pub segments: Vec<(i64, i64)>,
     pub per_group: i64,
+    pub periods: Option<Vec<(i64, i64)>>,
 }
 
 /// The projection of `call_rollups` that answers a query, if any: the range's bounds on
@@ -217,7 +223,9 @@ fn rollup_sums(
         Some(false) => conditions.push(format!("NOT COALESCE({international}, FALSE)")),
         None => {}
     }
+    let periods = local.and_then(|l| l.periods.as_ref());
     let (bucket, group) = match local {
+        _ if periods.is_some() => ("r.period".to_string(), "1, 2, 3".to_string()),
         Some(l) if !l.segments.is_empty() => {
             let mut offset = l.segments[0].1.to_string();
             if l.segments.len() > 1 {
@@ -244,26 +252,38 @@ fn rollup_sums(
     };
     // The rows to read: per bucket when time is grouped by; else the UTC days wholly in
     // the range from the daily rows and only its ends from the quarter-hours.
+    // Each part: (its period's first bucket, grain, rows [from, to) of that grain).
     let (first, end) = (bucket_at(filter.after), bucket_at(filter.strictly_before));
-    let parts = if by_bucket || local.is_some() {
-        vec![(Grain::Quarter, first, end)]
-    } else {
-        ranges_by_grain(first, end)
+    let parts: Vec<(i64, Grain, i64, i64)> = match periods {
+        Some(periods) => periods
+            .iter()
+            .flat_map(|&(start, stop)| {
+                ranges_by_grain(start, stop)
+                    .into_iter()
+                    .map(move |(g, from, to)| (start, g, from, to))
+            })
+            .collect(),
+        None if by_bucket || local.is_some() => vec![(first, Grain::Quarter, first, end)],
+        None => ranges_by_grain(first, end)
+            .into_iter()
+            .map(|(g, from, to)| (first, g, from, to))
+            .collect(),
     };
     // Each range from the rollup and from its journal (the differences not folded yet).
     let mut selects = Vec::new();
-    for (grain, from, to) in parts {
+    for (period, grain, from, to) in parts {
         let mut all = vec![format!("r.bucket >= {from}"), format!("r.bucket < {to}")];
         all.extend(conditions.iter().cloned());
         let where_ = all.join(" AND ");
         selects.push(format!(
             "SELECT r.brand_id, r.client_id, r.bucket, r.value, r.calls, r.answered, \
-               r.billed_seconds, r.cost_micros, r.price_micros, r.margin_micros, r.unrated \
+               r.billed_seconds, r.cost_micros, r.price_micros, r.margin_micros, r.unrated, \
+               CAST({period} AS BIGINT) AS period \
              FROM call_rollups r WHERE r.projection = {} AND {where_}",
             literal(p.name(grain))
         ));
         selects.push(format!(
-            "SELECT r.* FROM ({}) r WHERE {where_}",
+            "SELECT r.*, CAST({period} AS BIGINT) AS period FROM ({}) r WHERE {where_}",
             rollups::journal_as(p, grain)
         ));
     }

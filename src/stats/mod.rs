@@ -670,10 +670,59 @@ fn local_time(
     };
     // An offset off the 15-minute grid (before 1970 only): no segments, bucket by bucket.
     let segments = walk().unwrap_or_default();
+    let periods = match dimension.grain() {
+        Some(grain @ (Grain::Week | Grain::Month)) => periods(zone, grain, after, before),
+        _ => None,
+    };
     store::LocalTime {
         segments,
         per_group: if dimension == Dimension::Hour { 4 } else { 96 },
+        periods,
     }
+}
+
+/// Local weeks or months more than this are summed by local day instead (see [`periods`]).
+const MAX_PERIODS: usize = 120;
+
+/// Each local week or month (`grain`) of [after, before) as its buckets [first, end),
+/// clipped to the range; None when a bound is off the 15-minute grid or there are more
+/// than [`MAX_PERIODS`]. A period starts at a local midnight (or a zone's first instant of
+/// that day), so it is a whole number of buckets.
+fn periods(
+    zone: Tz,
+    grain: Grain,
+    after: NaiveDateTime,
+    before: NaiveDateTime,
+) -> Option<Vec<(i64, i64)>> {
+    use chrono::TimeZone;
+    let per = crate::db::rollups::BUCKET_SECONDS;
+    let bucket = |t: NaiveDateTime| {
+        let s = t.and_utc().timestamp();
+        (s.rem_euclid(per) == 0 && t.and_utc().timestamp_subsec_nanos() == 0)
+            .then_some(s.div_euclid(per))
+    };
+    let (first, end) = (bucket(after)?, bucket(before)?);
+    let mut starts = vec![first];
+    let mut key = buckets::time_key(first, zone, grain).order;
+    let mut day = zone.from_utc_datetime(&after).date_naive().succ_opt()?;
+    loop {
+        let t = buckets::day_start_utc(day, zone)?;
+        if t >= before {
+            break;
+        }
+        let b = bucket(t)?;
+        let k = buckets::time_key(b, zone, grain).order;
+        if k != key {
+            starts.push(b);
+            key = k;
+            if starts.len() > MAX_PERIODS {
+                return None;
+            }
+        }
+        day = day.succ_opt()?;
+    }
+    let ends = starts.iter().skip(1).copied().chain([end]);
+    Some(starts.iter().copied().zip(ends).collect())
 }
 
 /// A key part as sorted: time keys in time order, other values by their text (calls

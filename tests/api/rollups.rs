@@ -260,6 +260,8 @@ async fn rollups_equal_the_calls_on_every_path(app: TestApp) {
         "groupBy=endpoint",
         "groupBy=client,country",
         "groupBy=country&international=true",
+        "groupBy=week,country&timezone=Asia/Kathmandu",
+        "groupBy=month,carrier&timezone=Europe/Madrid",
         &by_client,
     ] {
         let (s1, a) = app.get(&format!("/stats?{on}&{query}"), op).await;
@@ -273,8 +275,9 @@ async fn rollups_equal_the_calls_on_every_path(app: TestApp) {
         assert_eq!(a["totals"], b["totals"], "{query}");
         assert!(a["totals"]["calls"].as_i64().unwrap() > 0, "{query}: {a}");
     }
-    // Without time keys, whole UTC days are read from the daily rows and the ends of the
-    // range from the quarter-hours (here 22:00–24:00 and 00:00–13:45): still the same sums.
+    // Without time keys, and by week or month, whole UTC days are read from the daily rows
+    // and the ends of the range (or of each local week or month) from the quarter-hours
+    // (here 22:00–24:00 and 00:00–13:45): still the same sums.
     let on =
         "startTime[after]=2026-04-30T22:00:00Z&startTime[strictly_before]=2026-05-03T13:45:00Z";
     let off =
@@ -285,6 +288,9 @@ async fn rollups_equal_the_calls_on_every_path(app: TestApp) {
         "groupBy=carrier",
         "groupBy=client,country",
         &by_endpoint,
+        "groupBy=week&timezone=Asia/Kathmandu",
+        "groupBy=week,carrier&timezone=America/New_York",
+        "groupBy=month,country&timezone=Europe/Madrid",
     ] {
         let (s1, a) = app.get(&format!("/stats?{on}&{query}"), op).await;
         let (s2, b) = app.get(&format!("/stats?{off}&{query}"), op).await;
