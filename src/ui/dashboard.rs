@@ -1,7 +1,8 @@
 //! The dashboard, the console's start page: the last 24 hours, 7 or 30 days of traffic
 //! (calls and minutes per hour or day, price and cost for brand operators, totals with ASR
 //! and ACD), the top destination countries with the world map, and the schedulers' health
-//! (last runs in error, report emails pending or failed). Figures are `stats::query`'s
+//! (last runs in error, report emails pending or failed), and the latest alert events when
+//! there are any. Figures are `stats::query`'s
 //! with the session's caller; times are the viewer's zone's.
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -31,6 +32,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Top destinations shown in the table (the map shades them all).
 const TOP: usize = 10;
+/// Alert events shown (the newest).
+const LATEST_EVENTS: i64 = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Range {
@@ -128,6 +131,7 @@ struct DashboardPage {
     emails_failed: i64,
     failed_emails: Vec<FailedEmail>,
     currency: String,
+    events: Vec<crate::ui::alerts::EventRow>,
 }
 
 async fn show(
@@ -158,51 +162,54 @@ async fn show(
         Some((OrderBy::BilledSeconds, Direction::Desc)),
     );
     let caller = console.caller.clone();
-    let (traffic, countries, currency, failed_runs, emails) = db::run(&state.pool, move |conn| {
-        let traffic = stats::query(conn, &caller, &traffic)?;
-        let countries = stats::query(conn, &caller, &by_country)?;
-        let currency = currency(conn, &caller)?;
-        let failed_runs: Vec<FailedRun> = all::<Schedulers>(conn, &caller)?
-            .into_iter()
-            .filter_map(|z| {
-                let s = z.scheduler;
-                let error = s.last_execution_error?;
-                let zone: Tz = z.timezone.parse().unwrap_or(zone);
-                Some(FailedRun {
-                    id: s.id,
-                    name: s.name,
-                    at: format!(
-                        "{} {}",
-                        view::local_opt(s.last_execution, zone),
-                        zone.name()
-                    ),
-                    error,
+    let (traffic, countries, currency, failed_runs, emails, events) =
+        db::run(&state.pool, move |conn| {
+            let traffic = stats::query(conn, &caller, &traffic)?;
+            let countries = stats::query(conn, &caller, &by_country)?;
+            let currency = currency(conn, &caller)?;
+            let failed_runs: Vec<FailedRun> = all::<Schedulers>(conn, &caller)?
+                .into_iter()
+                .filter_map(|z| {
+                    let s = z.scheduler;
+                    let error = s.last_execution_error?;
+                    let zone: Tz = z.timezone.parse().unwrap_or(zone);
+                    Some(FailedRun {
+                        id: s.id,
+                        name: s.name,
+                        at: format!(
+                            "{} {}",
+                            view::local_opt(s.last_execution, zone),
+                            zone.name()
+                        ),
+                        error,
+                    })
                 })
-            })
-            .collect();
-        let email = |conn: &mut db::DbConnection, status: &str, per_page: i64| {
-            let params = ListParams::from_pairs(
-                [
-                    ("emailStatus".to_string(), status.to_string()),
-                    ("_order[createdAt]".to_string(), "desc".to_string()),
-                ],
-                reports::FILTERS,
-                reports::ORDER,
-            )
-            .map(|p| ListParams { per_page, ..p })?;
-            reports::list(conn, &caller, &params)
-        };
-        let (pending, _) = email(conn, "pending", 1)?;
-        let (failed, latest) = email(conn, "failed", 5)?;
-        Ok((
-            traffic,
-            countries,
-            currency,
-            failed_runs,
-            (pending, failed, latest),
-        ))
-    })
-    .await?;
+                .collect();
+            let email = |conn: &mut db::DbConnection, status: &str, per_page: i64| {
+                let params = ListParams::from_pairs(
+                    [
+                        ("emailStatus".to_string(), status.to_string()),
+                        ("_order[createdAt]".to_string(), "desc".to_string()),
+                    ],
+                    reports::FILTERS,
+                    reports::ORDER,
+                )
+                .map(|p| ListParams { per_page, ..p })?;
+                reports::list(conn, &caller, &params)
+            };
+            let (pending, _) = email(conn, "pending", 1)?;
+            let (failed, latest) = email(conn, "failed", 5)?;
+            let events = crate::ui::alerts::latest_events(conn, &caller, zone, LATEST_EVENTS)?;
+            Ok((
+                traffic,
+                countries,
+                currency,
+                failed_runs,
+                (pending, failed, latest),
+                events,
+            ))
+        })
+        .await?;
     let (emails_pending, emails_failed, latest_failed) = emails;
     let points = timeline(&traffic, after, before, zone);
     let money = Money::from(traffic.visibility);
@@ -279,5 +286,6 @@ async fn show(
             })
             .collect(),
         currency,
+        events,
     })
 }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono_tz::Tz;
 use serde::de::DeserializeOwned;
@@ -22,7 +22,7 @@ use crate::tenancy::{Brands, Carriers, Clients, DdiProviders, Ddis, Notification
 use crate::ui::schedulers::{all, Choice};
 use crate::ui::session::Change;
 use crate::ui::view::{self, Nav};
-use crate::ui::{html, page, path_id, see_other, Console, UiError};
+use crate::ui::{filled_query, html, page, path_id, see_other, Console, UiError};
 use crate::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -36,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     resource::<crate::tenancy::Administrators>(cfg);
     resource::<crate::rating::RatingPlans>(cfg);
     resource::<crate::rating::RatingProfiles>(cfg);
+    resource::<crate::alerts::AlertRules>(cfg);
 }
 
 fn resource<R: Edited>(cfg: &mut web::ServiceConfig)
@@ -65,6 +66,8 @@ pub enum Kind {
     Area,
     /// One item per line, sent as a list (a provider's addresses).
     Lines,
+    /// Short items separated by commas or spaces, sent as a list (country codes).
+    Words,
     Select(Vec<Choice>),
     Check,
     /// A whole number.
@@ -161,6 +164,12 @@ pub trait Edited: Resource + 'static {
     fn list_page() -> String {
         format!("/ui/{}", Self::PATH)
     }
+
+    /// What a save revealed that is shown only this once (a webhook's signing secret):
+    /// what it is, and its value.
+    fn shown_once(_object: &Self::Object) -> Option<(&'static str, String)> {
+        None
+    }
 }
 
 /// Each field by its name and kind: text as a string (blank left out), a check box as a
@@ -178,15 +187,9 @@ pub fn fields_body<'f>(
         let value = raw.trim();
         let read: Result<Option<Value>, String> = match &f.kind {
             Kind::Check => Ok(Some((!value.is_empty()).into())),
-            Kind::Lines => Ok(Some(
-                raw.lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(Value::from)
-                    .collect::<Vec<_>>()
-                    .into(),
-            )),
+            Kind::Lines => Ok(Some(list_items(&f.kind, raw).map(Value::from).collect())),
             _ if value.is_empty() => Ok(None),
+            Kind::Words => Ok(Some(list_items(&f.kind, raw).map(Value::from).collect())),
             Kind::Number => value
                 .parse::<i64>()
                 .map(|n| Some(n.into()))
@@ -211,6 +214,17 @@ pub fn fields_body<'f>(
         let mut e = AppError::invalid_field("form", "");
         e.fields = bad;
         Err(e)
+    }
+}
+
+/// The items a list field holds: its non-blank lines, or its words.
+fn list_items<'r>(kind: &Kind, raw: &'r str) -> Box<dyn Iterator<Item = &'r str> + 'r> {
+    match kind {
+        Kind::Words => Box::new(
+            raw.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|w| !w.is_empty()),
+        ),
+        _ => Box::new(raw.lines().map(str::trim).filter(|l| !l.is_empty())),
     }
 }
 
@@ -321,19 +335,15 @@ fn place_errors(
             let index: usize = rest.split(']').next()?.parse().ok()?;
             fields
                 .iter()
-                .find(|f| f.name == list && matches!(f.kind, Kind::Lines))
-                .map(|f| (f.name.clone(), index))
+                .find(|f| f.name == list && matches!(f.kind, Kind::Lines | Kind::Words))
+                .map(|f| (f, index))
         });
         match item {
-            Some((list, index)) => {
+            Some((field, index)) => {
+                let list = field.name.clone();
                 let line = values
                     .get(&list)
-                    .and_then(|v| {
-                        v.lines()
-                            .map(str::trim)
-                            .filter(|l| !l.is_empty())
-                            .nth(index)
-                    })
+                    .and_then(|v| list_items(&field.kind, v).nth(index))
                     .unwrap_or_default()
                     .to_string();
                 let text = format!("“{line}”: {message}");
@@ -439,15 +449,18 @@ fn form_page<R: Edited>(
     }
 }
 
+/// A new object's form: the defaults, then what the link asked for (`?kind=spend`).
 async fn new<R: Edited>(
     state: web::Data<AppState>,
     console: Console,
+    req: HttpRequest,
 ) -> Result<HttpResponse, UiError>
 where
     R::Input: DeserializeOwned,
 {
     let caller = console.caller.clone();
-    let values = R::defaults();
+    let mut values = R::defaults();
+    values.extend(filled_query(&req));
     let shown = values.clone();
     let fields = db::run(&state.pool, move |conn| {
         R::may_create(&caller)?;
@@ -488,14 +501,15 @@ where
         };
         let created = R::create_from(conn, &caller, || input_of::<R>(&fields, &form, &ctx));
         match created {
-            Ok(o) => Ok((Ok(R::id_of(&o).to_string()), fields)),
+            Ok(o) => Ok((Ok((R::id_of(&o).to_string(), R::shown_once(&o))), fields)),
             Err(e) if shown_in_form(&e) => Ok((Err(e), fields)),
             Err(e) => Err(e),
         }
     })
     .await?;
     match outcome {
-        Ok(id) => Ok(see_other(&R::page_of(&id))),
+        Ok((id, None)) => Ok(see_other(&R::page_of(&id))),
+        Ok((id, Some(secret))) => once_page::<R>(&console, &id, secret),
         Err(e) => html(
             e.status,
             &form_page::<R>(
@@ -567,7 +581,7 @@ where
             input_of::<R>(&fields, &form, &ctx)
         });
         match saved {
-            Ok(_) => Ok((Ok(()), fields, current)),
+            Ok(o) => Ok((Ok(R::shown_once(&o)), fields, current)),
             Err(e) if shown_in_form(&e) => Ok((Err(e), fields, current)),
             Err(e) => Err(e),
         }
@@ -575,7 +589,8 @@ where
     .await?;
     let object_id = R::id_of(&current).to_string();
     match outcome {
-        Ok(()) => Ok(see_other(&R::page_of(&object_id))),
+        Ok(None) => Ok(see_other(&R::page_of(&object_id))),
+        Ok(Some(secret)) => once_page::<R>(&console, &object_id, secret),
         Err(e) => html(
             e.status,
             &form_page::<R>(
@@ -589,6 +604,31 @@ where
             ),
         ),
     }
+}
+
+#[derive(Template)]
+#[template(path = "shown_once.html")]
+struct OncePage {
+    nav: Nav,
+    heading: String,
+    what: &'static str,
+    value: String,
+    next: String,
+}
+
+/// "Saved", with what is shown this once (never cached: `html` says `no-store`).
+fn once_page<R: Edited>(
+    console: &Console,
+    id: &str,
+    (what, value): (&'static str, String),
+) -> Result<HttpResponse, UiError> {
+    page(&OncePage {
+        nav: Nav::of(console, R::SECTION),
+        heading: format!("The {} is saved", R::NOUN),
+        what,
+        value,
+        next: R::page_of(id),
+    })
 }
 
 #[derive(Template)]

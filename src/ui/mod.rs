@@ -5,6 +5,7 @@
 //! `assets`'.
 
 mod accounts;
+mod alerts;
 pub mod assets;
 mod call_detail;
 mod call_rerate;
@@ -65,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(sources::routes)
             // Before the pages whose `/{id}` would take `/new`.
             .configure(edit::routes)
+            .configure(alerts::routes)
             .configure(rating::routes)
             .configure(tenancy_tools::routes)
             .default_service(web::to(not_found)),

@@ -188,6 +188,13 @@ async fn console_in_a_browser_sign_in_create_and_reschedule_a_scheduler_sign_out
         .as_str()
         .unwrap()
         .to_string();
+    app.create(
+        "/alert_rules",
+        &operator,
+        json!({"name": "Daily calls", "kind": "spend", "measure": "calls", "window": "day",
+               "per": "client", "threshold": "2", "email": "noc@example.com"}),
+    )
+    .await;
     let now = chrono::Utc::now();
     let calls = json!([
         {"callid": "b-1", "startTime": (now - chrono::Duration::hours(2)).to_rfc3339(), "duration": 600,
@@ -198,6 +205,8 @@ async fn console_in_a_browser_sign_in_create_and_reschedule_a_scheduler_sign_out
     let (status, body) = app.post("/billable_calls", &operator, calls).await;
     assert!(status.is_success(), "{body}");
     assert_eq!(body["accepted"], 2, "{body}");
+    // The two calls fire the alert rule: an event for the dashboard and the events page.
+    app.run_runner_once().await;
     let driver = start_driver().await;
     let c = browser(&driver).await;
     viewport(&c, WIDE).await;
@@ -396,6 +405,9 @@ async fn console_in_a_browser_sign_in_create_and_reschedule_a_scheduler_sign_out
         ("administrator-new", "/ui/administrators/new"),
         ("rating-plans", "/ui/rating_plans"),
         ("rating-profile-new", "/ui/rating_profiles/new"),
+        ("alert-rules", "/ui/alert_rules"),
+        ("alert-rule-new", "/ui/alert_rules/new?kind=quality"),
+        ("alert-events", "/ui/alert_events"),
         ("not-found", "/ui/nowhere"),
     ] {
         shoot(&c, &app, name, path).await;

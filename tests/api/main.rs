@@ -18,6 +18,7 @@ mod cli;
 mod cli_import;
 mod console;
 mod console_accounts;
+mod console_alerts;
 mod console_calls;
 mod console_rating;
 mod console_schedulers;
