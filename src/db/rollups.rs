@@ -174,6 +174,38 @@ pub fn add_calls<'a>(
     apply(conn, &deltas)
 }
 
+/// SQLite: the highest rowid of `billable_calls` (0 when empty), for
+/// [`add_calls_after_rowid`].
+pub fn last_call_rowid(conn: &mut DbConnection) -> AppResult<i64> {
+    #[derive(QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let sql = "SELECT CAST(COALESCE(MAX(rowid), 0) AS BIGINT) AS n FROM billable_calls";
+    let last: Last = match conn {
+        DbConnection::Sqlite(c) => diesel::sql_query(sql).get_result(c)?,
+        DbConnection::Pg(_) => return Ok(0),
+    };
+    Ok(last.n)
+}
+
+/// SQLite: records the calls stored past rowid `after` in this transaction (the writer's
+/// own, so exactly the calls it just inserted), summed per journal row by the database.
+pub fn add_calls_after_rowid(conn: &mut DbConnection, after: i64) -> AppResult<()> {
+    let DbConnection::Sqlite(c) = conn else {
+        return Ok(());
+    };
+    let sql = format!(
+        "{JOURNAL_COLUMNS}SELECT brand_id, client_id, {bucket}, COALESCE(carrier_id, ''), \
+           COALESCE(destination_country, ''), COALESCE(endpoint_id, ''), {SUMS_OF_CALLS} \
+         FROM billable_calls WHERE rowid > ? GROUP BY 1, 2, 3, 4, 5, 6",
+        bucket = quarter_of_start(false),
+    );
+    diesel::sql_query(sql).bind::<BigInt, _>(after).execute(c)?;
+    Ok(())
+}
+
 /// Journal rows per SQLite INSERT: 13 parameters a row, within SQLite's 32 766.
 const CHUNK: usize = 1_000;
 
@@ -268,8 +300,9 @@ const ADD_ON_CONFLICT: &str =
      margin_micros = call_rollups.margin_micros + excluded.margin_micros, \
      unrated = call_rollups.unrated + excluded.unrated";
 
-/// Journal rows one [`fold`] moves at most (one transaction each).
-const FOLD_ROWS: i64 = 50_000;
+/// Journal rows one [`fold`] moves at most: one short transaction each, so that on SQLite
+/// the calls being stored meanwhile wait for the one writer only briefly.
+const FOLD_ROWS: i64 = 5_000;
 
 /// The key of a bucket of `grain` from the journal's quarter-hour `bucket` (floor division,
 /// also before 1970).
@@ -448,12 +481,14 @@ pub fn forget_client(conn: &mut DbConnection, client: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// The quarter-hour bucket of `billable_calls.start_time`, in SQL.
+/// The quarter-hour bucket of `billable_calls.start_time`, in SQL (floor division, as
+/// [`bucket_of`], also before 1970).
 fn quarter_of_start(pg: bool) -> &'static str {
     if pg {
         "CAST(FLOOR(EXTRACT(EPOCH FROM start_time) / 900) AS BIGINT)"
     } else {
-        "CAST(strftime('%s', start_time) AS INTEGER) / 900"
+        "((CAST(strftime('%s', start_time) AS INTEGER) \
+           - ((CAST(strftime('%s', start_time) AS INTEGER) % 900) + 900) % 900) / 900)"
     }
 }
 
