@@ -155,13 +155,17 @@ impl Resource for Clients {
         Ok(row)
     }
 
+    /// A client administrator reads its client; only operators change it.
+    fn may_change(caller: &Caller, _current: &Client) -> AppResult<()> {
+        caller.require(&[Role::Platform, Role::Brand])
+    }
+
     fn save(
         conn: &mut DbConnection,
-        caller: &Caller,
+        _caller: &Caller,
         current: Client,
         input: ClientInput,
     ) -> AppResult<Client> {
-        caller.require(&[Role::Platform, Role::Brand])?;
         let brand = brand_kept(input.brand.as_deref(), &current.brand_id, "a client")?;
         db::transaction(conn, |conn| {
             let row = input.into_row(conn, &brand, current.id.clone(), current.created_at)?;

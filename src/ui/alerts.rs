@@ -495,6 +495,8 @@ pub struct EventRow {
     pub rule: String,
     pub kind: String,
     pub subject: String,
+    /// What the events filter takes to show this subject's events only.
+    pub subject_id: String,
     pub window: String,
     pub measured: String,
     pub threshold: String,
@@ -533,6 +535,7 @@ fn event_row(
         fired_at: local(e.fired_at),
         rule: e.rule_name,
         rule_id: e.rule_id.clone(),
+        subject_id: e.subject_id.clone().unwrap_or_default(),
         subject: match (e.subject_type, e.subject_name.or(e.subject_id)) {
             (Some(t), Some(n)) => format!("{t} {n}"),
             _ => "the whole scope".into(),

@@ -538,6 +538,8 @@ where
     let zone = console.timezone;
     let (object, fields, values) = db::run(&state.pool, move |conn| {
         let object = R::find(conn, &caller, &id)?;
+        // Who may only read it hears the API's 403, not a form it cannot save.
+        R::may_change(&caller, &object)?;
         let values = R::values(&object, zone);
         let fields = R::fields(conn, &caller, &values, false)?;
         Ok((object, fields, values))

@@ -41,6 +41,9 @@ trait Listed: Resource {
     const COLUMNS: &'static [&'static str];
     /// Whether the page offers a "New" form (`edit`'s).
     const NEW: bool = false;
+    /// Whether a row's link is a page anyone who sees the row may read (a DDI provider's),
+    /// rather than its form.
+    const LINK_IS_PAGE: bool = false;
     fn cells(object: Self::Object, names: &Names, console: &Console) -> Vec<String>;
     /// Where a row's first cell leads (the object's form or page).
     fn link(_object: &Self::Object) -> Option<String> {
@@ -164,6 +167,7 @@ impl Listed for Carriers {
 
 impl Listed for DdiProviders {
     const NEW: bool = true;
+    const LINK_IS_PAGE: bool = true;
     fn link(o: &Self::Object) -> Option<String> {
         Some(format!("/ui/ddi_providers/{}", o.id))
     }
@@ -274,7 +278,12 @@ async fn list<R: Listed>(
         let names = names(conn, &viewer.caller)?;
         let rows = found
             .into_iter()
-            .map(|o| (R::link(&o), R::cells(o, &names, &viewer)))
+            .map(|o| {
+                // A row leads to its form only for who may change it.
+                let link = R::link(&o)
+                    .filter(|_| R::LINK_IS_PAGE || R::may_change(&viewer.caller, &o).is_ok());
+                (link, R::cells(o, &names, &viewer))
+            })
             .collect();
         Ok((params, total, rows))
     })

@@ -566,6 +566,26 @@ async fn console_endpoint_provider_and_rating_forms_and_deletes(app: TestApp) {
         .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     let mut ca = Browser::signed_in(&app, "ca-a", "client-pw").await;
+    // What it may only read is listed without a link to a form it could not save.
+    let mine = app
+        .create(
+            "/ddis",
+            op,
+            serde_json::json!({"client": w.t.client_a, "ddiE164": "+34911000009"}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let list = ca.get("/ui/ddis").await;
+    assert!(list.body.contains("+34911000009"), "{}", list.body);
+    assert!(!list.body.contains(&format!("/ui/ddis/{mine}")));
+    for path in [
+        format!("/ui/ddis/{mine}"),
+        format!("/ui/clients/{}", w.t.client_a),
+    ] {
+        assert_eq!(ca.get(&path).await.status, StatusCode::FORBIDDEN, "{path}");
+    }
     assert_eq!(
         ca.get("/ui/rating_plans/new").await.status,
         StatusCode::FORBIDDEN

@@ -143,6 +143,13 @@ async fn console_alert_rules_tests_and_events_per_role(app: TestApp) {
         .get(&format!("/ui/alert_events?rule={rule}&kind=spend"))
         .await;
     assert!(filtered.body.contains("0.3000"));
+    let subject_link = format!("/ui/alert_events?subject={}", w.t.client_a);
+    assert!(events.body.contains(&subject_link), "{}", events.body);
+    assert!(b.get(&subject_link).await.body.contains("0.3000"));
+    let other_subject = b
+        .get(&format!("/ui/alert_events?subject={}", w.t.client_b))
+        .await;
+    assert!(!other_subject.body.contains("0.3000"));
     let later = b.get("/ui/alert_events?from=2099-01-01T00:00").await;
     assert!(!later.body.contains("0.3000"));
     let bad = b.get("/ui/alert_events?from=yesterday").await;
