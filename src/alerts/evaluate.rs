@@ -12,7 +12,8 @@ use chrono_tz::Tz;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::alerts::rules::{self, QUALITY, SPEND};
+use crate::alerts::arrivals::Destinations;
+use crate::alerts::rules::{self, DESTINATION, QUALITY, SPEND, VELOCITY};
 use crate::alerts::windows::{self, Condition, Span, Window};
 use crate::db::alerts::{self as store, AlertEvent, AlertRule};
 use crate::db::stats::{self as stats_db, StatsFilter};
@@ -73,12 +74,13 @@ fn scope_filter(rule: &AlertRule, window: Window) -> StatsFilter {
     }
 }
 
-/// The `billable_calls` column a spend rule's `per` groups by.
+/// The `billable_calls` column a spend or velocity rule's `per` groups by.
 fn per_column(per: Option<&str>) -> Option<&'static str> {
     match per {
         Some("client") => Some("client_id"),
         Some("endpoint") => Some("endpoint_id"),
         Some("carrier") => Some("carrier_id"),
+        Some("caller") => Some("caller"),
         _ => None,
     }
 }
@@ -193,7 +195,8 @@ fn decimal_of(rule: &AlertRule, text: Option<&str>) -> AppResult<Decimal> {
         .ok_or_else(|| AppError::internal(format!("alert rule {}: bad threshold", rule.id)))
 }
 
-fn bounds(w: Window) -> [String; 2] {
+/// A window as events and findings show it.
+pub fn bounds(w: Window) -> [String; 2] {
     [crate::fields::ts(w.from), crate::fields::ts(w.to)]
 }
 
@@ -320,8 +323,81 @@ pub fn findings_now(
             let window = windows::last_closed(span, zone, now, grace);
             Ok(vec![quality_finding(conn, rule, zone, window)?])
         }
+        VELOCITY => velocity_findings(conn, rule, now, names),
+        DESTINATION => destination_findings(conn, rule, now, names),
         _ => Ok(vec![]),
     }
+}
+
+/// A velocity rule's findings now: each subject's outbound calls of the last `minutes`
+/// (arriving calls are checked against every sliding window as they are stored).
+fn velocity_findings(
+    conn: &mut DbConnection,
+    rule: &AlertRule,
+    now: NaiveDateTime,
+    names: &mut Names,
+) -> AppResult<Vec<Finding>> {
+    let minutes = i64::from(rule.minutes.unwrap_or(1));
+    let max_calls = i64::from(rule.max_calls.unwrap_or(0));
+    let window = Window {
+        from: now - Duration::minutes(minutes),
+        to: now,
+    };
+    let per = rule.per.as_deref().unwrap_or("client");
+    let mut findings = vec![];
+    for (subject_id, sums) in sums_per(conn, rule, window, Some(per))? {
+        let Some(id) = subject_id else { continue };
+        findings.push(Finding {
+            subject: Some(names.subject(conn, per, &id)?),
+            window: bounds(window),
+            measured: Some(sums.calls.to_string()),
+            threshold: max_calls.to_string(),
+            previous: None,
+            calls: sums.calls,
+            fires: sums.calls > max_calls,
+            window_bounds: Some(window),
+        });
+    }
+    Ok(findings)
+}
+
+/// How far back `POST /alert_rules/{id}/test` looks for a destination rule's calls.
+pub const DESTINATION_TEST_HOURS: i64 = 24;
+
+/// A destination rule's findings now: per client, the outbound calls of the last
+/// [`DESTINATION_TEST_HOURS`] it flags (it would fire for any).
+fn destination_findings(
+    conn: &mut DbConnection,
+    rule: &AlertRule,
+    now: NaiveDateTime,
+    names: &mut Names,
+) -> AppResult<Vec<Finding>> {
+    let window = Window {
+        from: now - Duration::hours(DESTINATION_TEST_HOURS),
+        to: now,
+    };
+    let list = Destinations::of(rule);
+    let counts = store::destination_counts(
+        conn,
+        &scope_filter(rule, window),
+        list.block,
+        &list.countries,
+        &list.prefixes,
+    )?;
+    let mut findings = vec![];
+    for (client, n) in counts {
+        findings.push(Finding {
+            subject: Some(names.subject(conn, "client", &client)?),
+            window: bounds(window),
+            measured: Some(n.to_string()),
+            threshold: list.describe(),
+            previous: None,
+            calls: n,
+            fires: n > 0,
+            window_bounds: Some(window),
+        });
+    }
+    Ok(findings)
 }
 
 /// The event of a firing finding over `window`, ready to record.
@@ -431,7 +507,8 @@ pub struct TestAnswer {
 }
 
 /// Evaluates a rule the caller may see, now: spend over its current window (and the one
-/// before, within the grace time), quality over its last closed window.
+/// before, within the grace time), quality over its last closed window, velocity over the
+/// last `minutes`, destination over the calls of the last [`DESTINATION_TEST_HOURS`].
 pub fn test_rule(
     conn: &mut DbConnection,
     caller: &crate::auth::Caller,
@@ -440,16 +517,6 @@ pub fn test_rule(
 ) -> AppResult<TestAnswer> {
     use crate::ops::Resource;
     let rule = rules::AlertRules::find(conn, caller, id)?.rule;
-    if rule.kind != SPEND && rule.kind != QUALITY {
-        return Err(AppError::new(
-            actix_web::http::StatusCode::CONFLICT,
-            "not_supported",
-            format!(
-                "testing is available for spend and quality rules; {} rules are checked as calls arrive",
-                rule.kind
-            ),
-        ));
-    }
     let now = db::clock(conn)?;
     let findings = findings_now(
         conn,

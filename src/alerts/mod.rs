@@ -2,6 +2,7 @@
 //! exactly one per (rule, subject, window). [`rules`] and [`events`] are the operations
 //! every front door calls.
 
+pub mod arrivals;
 pub mod evaluate;
 pub mod events;
 pub mod rules;

@@ -702,6 +702,7 @@ fn store_rule(
     } else {
         store::update_rule(conn, &zoned.rule)?;
     }
+    crate::alerts::arrivals::rules_changed();
     Ok(zoned)
 }
 
@@ -829,6 +830,7 @@ impl Resource for AlertRules {
         _force: bool,
     ) -> AppResult<()> {
         store::delete_rule(conn, &current.rule.id)?;
+        crate::alerts::arrivals::rules_changed();
         Ok(())
     }
 }

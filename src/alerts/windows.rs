@@ -3,6 +3,8 @@
 //! the conditions of quality rules, and the fixed 10-minute windows that group destination
 //! and velocity events. Times are UTC `NaiveDateTime`s, as the database holds them.
 
+use std::ops::Range;
+
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike};
 use chrono_tz::Tz;
 use rust_decimal::Decimal;
@@ -227,14 +229,47 @@ pub fn reaches(total: Decimal, threshold: Decimal) -> bool {
     total >= threshold
 }
 
-/// Velocity: with `starts` the start times of one subject's outbound calls, sorted, does
-/// the call starting at `at` make more than `max_calls` within `minutes` (the calls of
-/// `(at − minutes, at]`)?
-pub fn too_many(starts: &[NaiveDateTime], at: NaiveDateTime, minutes: i64, max_calls: i64) -> bool {
+/// Velocity: with `starts` the start times of one subject's outbound calls, sorted, the
+/// calls of the `minutes` up to the call starting at `at`: the indexes of
+/// `(at − minutes, at]`.
+pub fn trailing(starts: &[NaiveDateTime], at: NaiveDateTime, minutes: i64) -> Range<usize> {
     let since = at - Duration::minutes(minutes);
-    let lo = starts.partition_point(|t| *t <= since);
-    let hi = starts.partition_point(|t| *t <= at);
-    (hi - lo) as i64 > max_calls
+    starts.partition_point(|t| *t <= since)..starts.partition_point(|t| *t <= at)
+}
+
+/// Does the call starting at `at` make more than `max_calls` within `minutes`?
+pub fn too_many(starts: &[NaiveDateTime], at: NaiveDateTime, minutes: i64, max_calls: i64) -> bool {
+    trailing(starts, at, minutes).len() as i64 > max_calls
+}
+
+/// The calls among `starts` (sorted) starting in `[from, to)` that make more than
+/// `max_calls` within `minutes`, each as the range of its trailing calls (one per distinct
+/// start time). Some sliding window holds too many calls exactly when the trailing window
+/// of its last call does, and a call's trailing window only changes when a call arrives in
+/// the `minutes` before it: so after calls starting in `[first, last]` arrive, checking
+/// `[first, last + minutes)` finds every excess they made.
+pub fn over_rate(
+    starts: &[NaiveDateTime],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    minutes: i64,
+    max_calls: i64,
+) -> Vec<Range<usize>> {
+    let mut found: Vec<Range<usize>> = vec![];
+    let first = starts.partition_point(|t| *t < from);
+    for &at in &starts[first..] {
+        if at >= to {
+            break;
+        }
+        let calls = trailing(starts, at, minutes);
+        if found.last().is_some_and(|r| *r == calls) {
+            continue;
+        }
+        if calls.len() as i64 > max_calls {
+            found.push(calls);
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -561,5 +596,36 @@ mod tests {
         // Up to 10:04:59: all of the first four.
         assert!(too_many(&starts, starts[3], 5, 3));
         assert!(!too_many(&starts, starts[2], 5, 3));
+    }
+
+    #[test]
+    fn velocity_finds_every_excess_the_new_calls_made() {
+        let at = |t: &str| utc(&format!("2026-11-10T{t}Z"));
+        let starts: Vec<NaiveDateTime> = [
+            "10:00:00", "10:01:00", "10:01:00", "10:03:00", "10:06:00", "10:20:00",
+        ]
+        .iter()
+        .map(|t| at(t))
+        .collect();
+        assert_eq!(trailing(&starts, at("10:01:00"), 5), 0..3);
+        // More than 2 within 5 minutes: the trailing windows of 10:01 (3 calls, once for both
+        // calls of that time) and 10:03 (4); (10:01, 10:06] holds only 10:03 and 10:06.
+        assert_eq!(
+            over_rate(&starts, at("10:00:00"), at("10:30:00"), 5, 2),
+            vec![0..3, 0..4]
+        );
+        // Only the calls starting in [from, to) are looked at.
+        assert_eq!(
+            over_rate(&starts, at("10:02:00"), at("10:06:00"), 5, 2),
+            vec![0..4]
+        );
+        assert!(over_rate(&starts, at("10:00:00"), at("10:30:00"), 5, 4).is_empty());
+        // Exactly `minutes` apart is not within them.
+        let two = [at("10:00:00"), at("10:05:00")];
+        assert!(over_rate(&two, at("10:00:00"), at("10:10:00"), 5, 1).is_empty());
+        assert_eq!(
+            over_rate(&two, at("10:00:00"), at("10:10:00"), 6, 1),
+            vec![0..2]
+        );
     }
 }

@@ -109,6 +109,21 @@ pub fn enabled_rules(conn: &mut DbConnection, kinds: &[&str]) -> AppResult<Vec<A
         .load(conn)?)
 }
 
+/// The enabled rules of `kinds` of one brand: what its arriving calls are checked against.
+pub fn enabled_rules_of_brand(
+    conn: &mut DbConnection,
+    brand: &str,
+    kinds: &[&str],
+) -> AppResult<Vec<AlertRule>> {
+    Ok(alert_rules::table
+        .filter(alert_rules::brand_id.eq(brand))
+        .filter(alert_rules::enabled.eq(true))
+        .filter(alert_rules::kind.eq_any(kinds))
+        .order(alert_rules::id.asc())
+        .select(AlertRule::as_select())
+        .load(conn)?)
+}
+
 /// What a list of rules may be restricted to; the operation puts the caller's tenant here.
 #[derive(Debug, Default)]
 pub struct RuleFilter {
@@ -249,6 +264,106 @@ pub fn record_event(conn: &mut DbConnection, event: &AlertEvent) -> AppResult<bo
     Ok(inserted == 1)
 }
 
+/// Records `event`, or, when its (rule, subject, window) has one already, lets `merge` say
+/// what that one's measured value and calls become (`None`: unchanged). True when `event`
+/// was recorded. Callers serialise merges of a brand's events ([`lock_brand_events`]).
+pub fn record_or_merge(
+    conn: &mut DbConnection,
+    event: &AlertEvent,
+    merge: impl FnOnce(&AlertEvent) -> Option<(String, String)>,
+) -> AppResult<bool> {
+    if record_event(conn, event)? {
+        return Ok(true);
+    }
+    let existing = alert_events::table
+        .filter(alert_events::rule_id.eq(&event.rule_id))
+        .filter(alert_events::subject_key.eq(&event.subject_key))
+        .filter(alert_events::window_from.eq(event.window_from))
+        .select(AlertEvent::as_select())
+        .first(conn)
+        .optional()?;
+    if let Some((measured, calls)) = existing.as_ref().and_then(merge) {
+        diesel::update(alert_events::table.find(&existing.map(|e| e.id).unwrap_or_default()))
+            .set((
+                alert_events::measured.eq(measured),
+                alert_events::calls.eq(calls),
+                alert_events::updated_at.eq(event.updated_at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(false)
+}
+
+/// PostgreSQL: makes the other transactions recording events of `brand` as calls arrive
+/// wait until this one ends, so each sees the calls the others stored (a velocity count
+/// made by two at once would miss the other's calls) and merges into an event one at a
+/// time. SQLite has one writer at a time already.
+pub fn lock_brand_events(conn: &mut DbConnection, brand: &str) -> AppResult<()> {
+    if let DbConnection::Pg(c) = conn {
+        // The first key names this use of advisory locks.
+        diesel::sql_query("SELECT pg_advisory_xact_lock(12012, hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(brand)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// An outbound call as velocity rules see it.
+#[derive(Debug, Clone, Queryable)]
+pub struct Started {
+    pub callid: String,
+    pub start_time: NaiveDateTime,
+    pub client_id: String,
+    pub carrier_id: Option<String>,
+    pub endpoint_type: Option<String>,
+    pub endpoint_id: Option<String>,
+    pub caller: String,
+    pub destination_country: Option<String>,
+}
+
+/// The outbound calls of `brand` started in `(after, before)` whose `per` column (client,
+/// endpoint or caller) is one of `subjects`, in start order.
+pub fn outbound_starts(
+    conn: &mut DbConnection,
+    brand: &str,
+    per: &str,
+    subjects: &[&str],
+    after: NaiveDateTime,
+    before: NaiveDateTime,
+) -> AppResult<Vec<Started>> {
+    use crate::db::schema::billable_calls as c;
+    let mut rows = vec![];
+    for chunk in subjects.chunks(500) {
+        let mut query = c::table
+            .filter(c::brand_id.eq(brand))
+            .filter(c::direction.eq("outbound"))
+            .filter(c::start_time.gt(after))
+            .filter(c::start_time.lt(before))
+            .into_boxed::<MultiBackend>();
+        query = match per {
+            "client" => query.filter(c::client_id.eq_any(chunk)),
+            "endpoint" => query.filter(c::endpoint_id.eq_any(chunk)),
+            _ => query.filter(c::caller.eq_any(chunk)),
+        };
+        rows.extend(
+            query
+                .select((
+                    c::callid,
+                    c::start_time,
+                    c::client_id,
+                    c::carrier_id,
+                    c::endpoint_type,
+                    c::endpoint_id,
+                    c::caller,
+                    c::destination_country,
+                ))
+                .load::<Started>(conn)?,
+        );
+    }
+    rows.sort_by(|a, b| (a.start_time, &a.callid).cmp(&(b.start_time, &b.callid)));
+    Ok(rows)
+}
+
 /// What a list of events may be restricted to.
 #[derive(Debug, Default)]
 pub struct EventFilter {
@@ -334,14 +449,10 @@ pub fn list_events(
     Ok((total, rows))
 }
 
-/// Up to `limit` callids of the calls `filter` matches (and, with `subject`, whose column
-/// holds that value), latest first: the calls an event lists.
-pub fn callids(
-    conn: &mut DbConnection,
+/// The calls `filter` matches (tenant, scope and time range).
+fn calls_matching(
     filter: &crate::db::stats::StatsFilter,
-    subject: Option<(&str, &str)>,
-    limit: i64,
-) -> AppResult<Vec<String>> {
+) -> crate::db::schema::billable_calls::BoxedQuery<'static, MultiBackend> {
     use crate::db::schema::{billable_calls as c, clients};
     let mut query = c::table.into_boxed::<MultiBackend>();
     if let Some(v) = &filter.brand {
@@ -377,6 +488,19 @@ pub fn callids(
     if let Some(t) = filter.strictly_before {
         query = query.filter(c::start_time.lt(t));
     }
+    query
+}
+
+/// Up to `limit` callids of the calls `filter` matches (and, with `subject`, whose column
+/// holds that value), latest first: the calls an event lists.
+pub fn callids(
+    conn: &mut DbConnection,
+    filter: &crate::db::stats::StatsFilter,
+    subject: Option<(&str, &str)>,
+    limit: i64,
+) -> AppResult<Vec<String>> {
+    use crate::db::schema::billable_calls as c;
+    let mut query = calls_matching(filter);
     match subject {
         Some(("client_id", v)) => query = query.filter(c::client_id.eq(v.to_string())),
         Some(("endpoint_id", v)) => query = query.filter(c::endpoint_id.eq(v.to_string())),
@@ -388,4 +512,55 @@ pub fn callids(
         .limit(limit)
         .select(c::callid)
         .load(conn)?)
+}
+
+/// Per client, how many of the calls `filter` matches go to `countries` or `prefixes`
+/// (`inside`), or to neither (`!inside`): what a destination rule flags.
+pub fn destination_counts(
+    conn: &mut DbConnection,
+    filter: &crate::db::stats::StatsFilter,
+    inside: bool,
+    countries: &[String],
+    prefixes: &[String],
+) -> AppResult<Vec<(String, i64)>> {
+    use crate::db::schema::billable_calls as c;
+    use diesel::dsl::sql;
+    use diesel::sql_types::Bool;
+    // Countries are validated ISO codes and prefixes `+` and digits: nothing to escape,
+    // quoted all the same.
+    let quote = |v: &str| format!("'{}'", v.replace('\'', "''"));
+    let listed: Vec<String> = countries.iter().map(|v| quote(v)).collect();
+    let mut any = vec![];
+    if !listed.is_empty() {
+        any.push(format!(
+            "COALESCE(billable_calls.destination_country IN ({}), FALSE)",
+            listed.join(", ")
+        ));
+    }
+    for p in prefixes {
+        any.push(format!(
+            "billable_calls.callee LIKE {}",
+            quote(&format!("{p}%"))
+        ));
+    }
+    let listed_sql = if any.is_empty() {
+        "FALSE".to_string()
+    } else {
+        format!("({})", any.join(" OR "))
+    };
+    let predicate = if inside {
+        listed_sql
+    } else {
+        format!("NOT {listed_sql}")
+    };
+    // Counted here: diesel does not group a boxed query. Flagged calls are few.
+    let clients: Vec<String> = calls_matching(filter)
+        .filter(sql::<Bool>(&predicate))
+        .select(c::client_id)
+        .load(conn)?;
+    let mut counts: std::collections::BTreeMap<String, i64> = Default::default();
+    for client in clients {
+        *counts.entry(client).or_default() += 1;
+    }
+    Ok(counts.into_iter().collect())
 }

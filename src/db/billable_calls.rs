@@ -174,9 +174,12 @@ pub fn insert_new(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResult<u
 }
 
 /// As [`insert_new`], returning the ids of the rows inserted (the others were duplicates).
-/// The calls' statistics (`db::rollups`) are updated with them: callers hold a transaction.
+/// The calls' statistics (`db::rollups`) are updated with them, and they are checked
+/// against the destination and velocity alert rules (`alerts::arrivals`): callers hold a
+/// transaction. Every way calls arrive stores them here.
 pub fn insert_new_ids(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResult<Vec<String>> {
     let mut ids = Vec::with_capacity(rows.len());
+    let mut stored_calls: Vec<&BillableCall> = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(insert_chunk(conn)) {
         // COPY pays off for batches; a push's few calls go faster as one INSERT.
         let copied = match conn {
@@ -194,21 +197,25 @@ pub fn insert_new_ids(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResu
             Some(inserted) => inserted,
             None => insert_skipping_duplicates(conn, chunk)?,
         };
-        // The statistics of the calls stored, in the caller's transaction.
-        if let Some(after) = last_rowid {
-            crate::db::rollups::add_calls_after_rowid(conn, after)?;
-        } else if inserted.len() == chunk.len() {
-            crate::db::rollups::add_calls(conn, chunk)?;
+        let new: Vec<&BillableCall> = if inserted.len() == chunk.len() {
+            chunk.iter().collect()
         } else {
             let stored: std::collections::HashSet<&str> =
                 inserted.iter().map(String::as_str).collect();
-            crate::db::rollups::add_calls(
-                conn,
-                chunk.iter().filter(|c| stored.contains(c.id.as_str())),
-            )?;
+            chunk
+                .iter()
+                .filter(|c| stored.contains(c.id.as_str()))
+                .collect()
+        };
+        // The statistics of the calls stored, in the caller's transaction.
+        match last_rowid {
+            Some(after) => crate::db::rollups::add_calls_after_rowid(conn, after)?,
+            None => crate::db::rollups::add_calls(conn, new.iter().copied())?,
         }
+        stored_calls.extend(new);
         ids.extend(inserted);
     }
+    crate::alerts::arrivals::check_stored(conn, &stored_calls)?;
     Ok(ids)
 }
 

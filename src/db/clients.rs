@@ -89,6 +89,19 @@ pub fn list(
     Ok((total, rows))
 }
 
+/// The ids of a brand's clients of `client_type`.
+pub fn ids_of_type(
+    conn: &mut DbConnection,
+    brand: &str,
+    client_type: &str,
+) -> AppResult<Vec<String>> {
+    Ok(clients::table
+        .filter(clients::brand_id.eq(brand))
+        .filter(clients::client_type.eq(client_type))
+        .select(clients::id)
+        .load(conn)?)
+}
+
 pub fn insert(conn: &mut DbConnection, client: &Client) -> AppResult<()> {
     diesel::insert_into(clients::table)
         .values(client)

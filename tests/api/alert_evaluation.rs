@@ -20,13 +20,19 @@ fn at(t: chrono::DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-async fn events(app: &TestApp, token: &str, rule: &str) -> Vec<Value> {
-    let (status, found) = app.get(&format!("/alert_events?rule={rule}"), token).await;
+/// The rule's events, oldest window first.
+pub(crate) async fn events(app: &TestApp, token: &str, rule: &str) -> Vec<Value> {
+    let (status, found) = app
+        .get(
+            &format!("/alert_events?rule={rule}&_order[windowFrom]=asc"),
+            token,
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{found}");
     found.as_array().unwrap().clone()
 }
 
-async fn post_calls(app: &TestApp, token: &str, rows: Value) {
+pub(crate) async fn post_calls(app: &TestApp, token: &str, rows: Value) {
     let (status, summary) = app.post("/billable_calls", token, rows).await;
     assert_eq!(status, StatusCode::OK, "{summary}");
     assert_eq!(summary["rejected"], 0, "{summary}");
@@ -163,7 +169,8 @@ async fn spend_fires_once_per_subject_and_window(backend: Backend) {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app.post("/alert_rules/nope/test", &op, json!({})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    // Velocity rules are checked as calls arrive, not tested here.
+    // A velocity rule is tested over its last minutes: the caller's four calls of the last
+    // minute are not more than 5.
     let velocity = app
         .create(
             "/alert_rules",
@@ -178,7 +185,21 @@ async fn spend_fires_once_per_subject_and_window(backend: Backend) {
             json!({}),
         )
         .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let finding = &answer["findings"][0];
+    assert_eq!(
+        (
+            &finding["measured"],
+            &finding["threshold"],
+            &finding["fires"]
+        ),
+        (&json!("4"), &json!("5"), &json!(false)),
+        "{answer}"
+    );
+    assert_eq!(
+        finding["subject"],
+        json!({"type": "caller", "id": "+34911000001", "name": "+34911000001"})
+    );
 }
 
 async fn quality_judges_the_last_closed_window(backend: Backend) {

@@ -336,6 +336,20 @@ pub(crate) fn fs_document(uuid: &str, dst: &str, b_leg: bool) -> Value {
     })
 }
 
+/// A `freeswitch-json` source of the [`pbx`] brand taking pushes: (source, push secret).
+pub(crate) async fn fs_source(app: &TestApp, operator: &str) -> (String, String) {
+    let created = app
+        .create(
+            "/cdr_sources",
+            operator,
+            json!({"name": "fs", "format": "freeswitch-json",
+                   "mapping": {"client": {"field": "variables.accountcode"}}}),
+        )
+        .await;
+    let secret = created["pushSecret"].as_str().unwrap().to_string();
+    (id(&created), secret)
+}
+
 pub(crate) async fn push(
     app: &TestApp,
     source: &str,
@@ -364,18 +378,7 @@ pub(crate) async fn push(
 
 async fn a_push_with_the_secret_is_grouped_in_the_hours_import(app: TestApp) {
     let (brand, operator, _, _) = pbx(&app, "Push").await;
-    let created = app
-        .create(
-            "/cdr_sources",
-            &operator,
-            json!({"name": "fs", "format": "freeswitch-json",
-                   "mapping": {"client": {"field": "variables.accountcode"}}}),
-        )
-        .await;
-    let (source, secret) = (
-        id(&created),
-        created["pushSecret"].as_str().unwrap().to_string(),
-    );
+    let (source, secret) = fs_source(&app, &operator).await;
 
     // Raw JSON with a Bearer secret.
     let doc = fs_document("a1", "912345678", false).to_string();
@@ -531,18 +534,7 @@ async fn a_push_with_the_secret_is_grouped_in_the_hours_import(app: TestApp) {
 /// and the hour's import adds up to what is stored.
 async fn pushes_arriving_together_are_each_counted_once(app: TestApp) {
     let (brand, operator, _, _) = pbx(&app, "Together").await;
-    let created = app
-        .create(
-            "/cdr_sources",
-            &operator,
-            json!({"name": "fs", "format": "freeswitch-json",
-                   "mapping": {"client": {"field": "variables.accountcode"}}}),
-        )
-        .await;
-    let (source, secret) = (
-        id(&created),
-        created["pushSecret"].as_str().unwrap().to_string(),
-    );
+    let (source, secret) = fs_source(&app, &operator).await;
     // 40 calls, the first 10 of them pushed twice, and 2 bodies that are not JSON.
     let mut bodies: Vec<String> = (0..40)
         .chain(0..10)

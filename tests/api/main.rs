@@ -3,6 +3,7 @@
 mod common;
 
 mod administrators;
+mod alert_arrivals;
 mod alert_evaluation;
 mod alert_rules;
 mod auth;

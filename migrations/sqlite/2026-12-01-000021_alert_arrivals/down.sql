@@ -1,0 +1,2 @@
+DROP INDEX billable_calls_caller_start;
+DROP INDEX billable_calls_endpoint_start;

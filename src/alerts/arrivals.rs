@@ -1,0 +1,543 @@
+//! Destination and velocity rules, checked as calls are stored. Every arrival (posted,
+//! uploaded, pushed, spooled, pulled, `callcsv import`) ends in
+//! `billable_calls::insert_new_ids`, which hands the calls it stored to [`check_stored`]
+//! inside its transaction: a call and the event it fires commit together, so a crash loses
+//! neither alone and a retry (the calls then duplicates) fires nothing twice. Events group
+//! per (rule, subject, 10-minute window); later calls of the same group join its event.
+//!
+//! A brand's enabled destination and velocity rules are kept in memory for [`FRESH_FOR`]
+//! (dropped at once when a rule changes through this instance; a change made through
+//! another instance applies within that time): a brand without such rules costs no query,
+//! and destination rules cost none until a call is flagged.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+
+use crate::alerts::evaluate::{bounds, event_of, Finding, Names, Subject, MAX_EVENT_CALLS};
+use crate::alerts::rules::{DESTINATION, VELOCITY};
+use crate::alerts::windows::{self, Window};
+use crate::db::alerts::{self as store, AlertRule, Started};
+use crate::db::billable_calls::BillableCall;
+use crate::db::{self, DbConnection};
+use crate::error::{AppError, AppResult};
+
+/// How long a brand's rules serve arriving calls before they are read again.
+pub const FRESH_FOR: Duration = Duration::from_secs(2);
+
+/// Bumped by every change to a rule made in this process: what was kept before is read
+/// again.
+static RULES_CHANGED: AtomicU64 = AtomicU64::new(0);
+
+/// Called by the operations that create, change or delete a rule.
+pub fn rules_changed() {
+    RULES_CHANGED.fetch_add(1, Ordering::SeqCst);
+}
+
+/// The rules kept per brand.
+static KEPT: LazyLock<Mutex<HashMap<String, Kept>>> = LazyLock::new(Default::default);
+
+struct Kept {
+    at: Instant,
+    /// [`RULES_CHANGED`] when they were read.
+    generation: u64,
+    watches: Arc<Vec<Watch>>,
+}
+
+impl Kept {
+    fn fresh(&self) -> bool {
+        self.at.elapsed() < FRESH_FOR && self.generation == RULES_CHANGED.load(Ordering::SeqCst)
+    }
+}
+
+/// What a rule's scope looks at in a call.
+struct Fields<'a> {
+    client: &'a str,
+    carrier: Option<&'a str>,
+    endpoint_type: Option<&'a str>,
+    endpoint_id: Option<&'a str>,
+    caller: &'a str,
+    country: Option<&'a str>,
+}
+
+impl<'a> Fields<'a> {
+    fn of_call(c: &'a BillableCall) -> Fields<'a> {
+        Fields {
+            client: &c.client_id,
+            carrier: c.carrier_id.as_deref(),
+            endpoint_type: c.endpoint_type.as_deref(),
+            endpoint_id: c.endpoint_id.as_deref(),
+            caller: &c.caller,
+            country: c.destination_country.as_deref(),
+        }
+    }
+
+    fn of_started(c: &'a Started) -> Fields<'a> {
+        Fields {
+            client: &c.client_id,
+            carrier: c.carrier_id.as_deref(),
+            endpoint_type: c.endpoint_type.as_deref(),
+            endpoint_id: c.endpoint_id.as_deref(),
+            caller: &c.caller,
+            country: c.destination_country.as_deref(),
+        }
+    }
+}
+
+/// A rule's scope filters, ready to apply to a call (outbound: destination and velocity
+/// rules watch nothing else).
+struct Scope {
+    client: Option<String>,
+    /// With a `clientType`: the brand's clients of that type when the rules were read.
+    clients: Option<HashSet<String>>,
+    carrier: Option<String>,
+    endpoint_type: Option<String>,
+    endpoint_id: Option<String>,
+    countries: Option<HashSet<String>>,
+}
+
+impl Scope {
+    fn covers(&self, f: &Fields) -> bool {
+        let same = |want: &Option<String>, got: Option<&str>| {
+            want.as_deref().is_none_or(|w| got == Some(w))
+        };
+        same(&self.client, Some(f.client))
+            && self.clients.as_ref().is_none_or(|c| c.contains(f.client))
+            && same(&self.carrier, f.carrier)
+            && same(&self.endpoint_type, f.endpoint_type)
+            && same(&self.endpoint_id, f.endpoint_id)
+            && self
+                .countries
+                .as_ref()
+                .is_none_or(|c| f.country.is_some_and(|k| c.contains(k)))
+    }
+}
+
+/// A destination rule's list.
+#[derive(Debug, Clone)]
+pub struct Destinations {
+    /// `block`: calls to the list are flagged; `allow`: calls elsewhere.
+    pub block: bool,
+    pub countries: Vec<String>,
+    pub prefixes: Vec<String>,
+}
+
+impl Destinations {
+    pub fn of(rule: &AlertRule) -> Destinations {
+        let list = |s: &Option<String>| s.as_deref().map(store::split_list).unwrap_or_default();
+        Destinations {
+            block: rule.mode.as_deref() == Some("block"),
+            countries: list(&rule.countries),
+            prefixes: list(&rule.prefixes),
+        }
+    }
+
+    /// Is a call to `callee`, in `country` (None: not placed), flagged? A call no country
+    /// or prefix of the list covers is outside an allow list, however unknown its
+    /// destination.
+    pub fn flags(&self, callee: &str, country: Option<&str>) -> bool {
+        let listed = country.is_some_and(|c| self.countries.iter().any(|k| k == c))
+            || self.prefixes.iter().any(|p| callee.starts_with(p.as_str()));
+        listed == self.block
+    }
+
+    /// The list as an event's threshold shows it: `block: CU, +882`.
+    pub fn describe(&self) -> String {
+        let mode = if self.block { "block" } else { "allow" };
+        let all: Vec<&str> = self
+            .countries
+            .iter()
+            .chain(&self.prefixes)
+            .map(String::as_str)
+            .collect();
+        format!("{mode}: {}", all.join(", "))
+    }
+}
+
+/// Whose calls a velocity rule counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Per {
+    Client,
+    Endpoint,
+    Caller,
+}
+
+impl Per {
+    fn parse(per: Option<&str>) -> Option<Per> {
+        match per? {
+            "client" => Some(Per::Client),
+            "endpoint" => Some(Per::Endpoint),
+            "caller" => Some(Per::Caller),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Per::Client => "client",
+            Per::Endpoint => "endpoint",
+            Per::Caller => "caller",
+        }
+    }
+
+    /// The call's subject; none for a call without an endpoint when counting per endpoint.
+    fn subject<'a>(self, f: &Fields<'a>) -> Option<&'a str> {
+        match self {
+            Per::Client => Some(f.client),
+            Per::Endpoint => f.endpoint_id,
+            Per::Caller => Some(f.caller),
+        }
+    }
+}
+
+enum Check {
+    Destination(Destinations),
+    Velocity {
+        per: Per,
+        max_calls: i64,
+        minutes: i64,
+    },
+}
+
+/// An enabled rule as arriving calls are checked against it.
+struct Watch {
+    rule: AlertRule,
+    scope: Scope,
+    check: Check,
+}
+
+impl Watch {
+    /// `types`: client id → type, read when a rule filters by client type.
+    fn of(rule: AlertRule, types: &HashMap<String, Vec<String>>) -> Option<Watch> {
+        let check = match rule.kind.as_str() {
+            DESTINATION => Check::Destination(Destinations::of(&rule)),
+            VELOCITY => Check::Velocity {
+                per: Per::parse(rule.per.as_deref())?,
+                max_calls: i64::from(rule.max_calls?),
+                minutes: i64::from(rule.minutes?),
+            },
+            _ => return None,
+        };
+        let scope = Scope {
+            client: rule.client_id.clone(),
+            clients: rule
+                .client_type
+                .as_ref()
+                .filter(|_| rule.client_id.is_none())
+                .map(|t| types.get(t).into_iter().flatten().cloned().collect()),
+            carrier: rule.carrier_id.clone(),
+            endpoint_type: rule.endpoint_type.clone(),
+            endpoint_id: rule.endpoint_id.clone(),
+            countries: rule
+                .destination_countries
+                .as_deref()
+                .map(|c| store::split_list(c).into_iter().collect()),
+        };
+        Some(Watch { rule, scope, check })
+    }
+}
+
+/// The brand's enabled destination and velocity rules: kept, or read (and kept).
+fn watches_of(conn: &mut DbConnection, brand: &str) -> AppResult<Arc<Vec<Watch>>> {
+    let generation = RULES_CHANGED.load(Ordering::SeqCst);
+    if let Some(kept) = KEPT
+        .lock()
+        .map_err(AppError::internal)?
+        .get(brand)
+        .filter(|k| k.fresh())
+    {
+        return Ok(kept.watches.clone());
+    }
+    let rules = store::enabled_rules_of_brand(conn, brand, &[DESTINATION, VELOCITY])?;
+    let mut types: HashMap<String, Vec<String>> = HashMap::new();
+    for rule in rules.iter().filter(|r| r.client_id.is_none()) {
+        if let Some(t) = &rule.client_type {
+            if !types.contains_key(t) {
+                types.insert(t.clone(), db::clients::ids_of_type(conn, brand, t)?);
+            }
+        }
+    }
+    let watches = Arc::new(
+        rules
+            .into_iter()
+            .filter_map(|r| Watch::of(r, &types))
+            .collect::<Vec<_>>(),
+    );
+    let mut kept = KEPT.lock().map_err(AppError::internal)?;
+    kept.retain(|_, k| k.fresh());
+    kept.insert(
+        brand.to_string(),
+        Kept {
+            at: Instant::now(),
+            generation,
+            watches: watches.clone(),
+        },
+    );
+    Ok(watches)
+}
+
+/// Checks calls just stored (in the caller's transaction) against their brands'
+/// destination and velocity rules and records or extends the events they fire; returns
+/// how many events were recorded.
+pub fn check_stored(conn: &mut DbConnection, calls: &[&BillableCall]) -> AppResult<usize> {
+    let mut by_brand: BTreeMap<&str, Vec<&BillableCall>> = BTreeMap::new();
+    for call in calls.iter().filter(|c| c.direction == "outbound") {
+        by_brand.entry(&call.brand_id).or_default().push(call);
+    }
+    let mut recorded = 0;
+    for (brand, calls) in by_brand {
+        let watches = watches_of(conn, brand)?;
+        if !watches.is_empty() {
+            recorded += check_brand(conn, brand, &watches, &calls)?;
+        }
+    }
+    Ok(recorded)
+}
+
+/// A velocity rule's subjects among the arrived calls, each with the first and last start.
+type Arrived = BTreeMap<String, (NaiveDateTime, NaiveDateTime)>;
+
+fn check_brand(
+    conn: &mut DbConnection,
+    brand: &str,
+    watches: &[Watch],
+    calls: &[&BillableCall],
+) -> AppResult<usize> {
+    // What each rule has to look at, found before any query: (rule, client, window) →
+    // flagged calls; velocity rule → its subjects.
+    let mut flagged: BTreeMap<(usize, &str, NaiveDateTime), Vec<&BillableCall>> = BTreeMap::new();
+    let mut arrived: Vec<(usize, Arrived)> = vec![];
+    for (i, watch) in watches.iter().enumerate() {
+        let in_scope = calls
+            .iter()
+            .filter(|c| watch.scope.covers(&Fields::of_call(c)));
+        match &watch.check {
+            Check::Destination(list) => {
+                for call in in_scope {
+                    if list.flags(&call.callee, call.destination_country.as_deref()) {
+                        let window = windows::group_window(call.start_time);
+                        flagged
+                            .entry((i, &call.client_id, window.from))
+                            .or_default()
+                            .push(call);
+                    }
+                }
+            }
+            Check::Velocity { per, .. } => {
+                let mut subjects = Arrived::new();
+                for call in in_scope {
+                    if let Some(s) = per.subject(&Fields::of_call(call)) {
+                        let t = call.start_time;
+                        let span = subjects.entry(s.to_string()).or_insert((t, t));
+                        span.0 = span.0.min(t);
+                        span.1 = span.1.max(t);
+                    }
+                }
+                if !subjects.is_empty() {
+                    arrived.push((i, subjects));
+                }
+            }
+        }
+    }
+    if flagged.is_empty() && arrived.is_empty() {
+        return Ok(0);
+    }
+    store::lock_brand_events(conn, brand)?;
+    let now = db::now();
+    let mut names = Names::default();
+    let mut recorded = 0;
+
+    for ((i, client, from), found) in flagged {
+        let Check::Destination(list) = &watches[i].check else {
+            continue;
+        };
+        let subject = names.subject(conn, "client", client)?;
+        let ids: Vec<String> = found
+            .iter()
+            .take(MAX_EVENT_CALLS as usize)
+            .map(|c| c.callid.clone())
+            .collect();
+        let added = found.len() as i64;
+        let finding = fired(subject, windows::group_window(from), added, list.describe());
+        let event = event_of(
+            &watches[i].rule,
+            finding,
+            windows::group_window(from),
+            ids.clone(),
+            now,
+        );
+        let merged = store::record_or_merge(conn, &event, |old| {
+            let total = old.measured.parse::<i64>().unwrap_or(0) + added;
+            Some((total.to_string(), joined_calls(&old.calls, &ids)))
+        })?;
+        recorded += usize::from(merged);
+    }
+
+    // Velocity: one read per kind of subject, of every subject's calls around the new ones.
+    let mut wanted: BTreeMap<Per, (BTreeSet<&str>, NaiveDateTime, NaiveDateTime, i64)> =
+        BTreeMap::new();
+    for (i, subjects) in &arrived {
+        let Check::Velocity { per, minutes, .. } = watches[*i].check else {
+            continue;
+        };
+        for (subject, (first, last)) in subjects {
+            let w = wanted
+                .entry(per)
+                .or_insert((BTreeSet::new(), *first, *last, minutes));
+            w.0.insert(subject);
+            w.1 = w.1.min(*first);
+            w.2 = w.2.max(*last);
+            w.3 = w.3.max(minutes);
+        }
+    }
+    for (per, (subjects, first, last, minutes)) in wanted {
+        let reach = chrono::Duration::minutes(minutes);
+        let subjects: Vec<&str> = subjects.into_iter().collect();
+        let rows = store::outbound_starts(
+            conn,
+            brand,
+            per.name(),
+            &subjects,
+            first - reach,
+            last + reach,
+        )?;
+        let mut by_subject: HashMap<&str, Vec<&Started>> = HashMap::new();
+        for row in &rows {
+            if let Some(s) = per.subject(&Fields::of_started(row)) {
+                by_subject.entry(s).or_default().push(row);
+            }
+        }
+        for (i, subjects) in &arrived {
+            let watch = &watches[*i];
+            let Check::Velocity {
+                per: rule_per,
+                max_calls,
+                minutes,
+            } = watch.check
+            else {
+                continue;
+            };
+            if rule_per != per {
+                continue;
+            }
+            for (subject, (first, last)) in subjects {
+                let theirs: Vec<&Started> = by_subject
+                    .get(subject.as_str())
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|r| watch.scope.covers(&Fields::of_started(r)))
+                    .collect();
+                let starts: Vec<NaiveDateTime> = theirs.iter().map(|r| r.start_time).collect();
+                // The fullest trailing window per 10-minute group.
+                let mut fullest: BTreeMap<NaiveDateTime, std::ops::Range<usize>> = BTreeMap::new();
+                let until = *last + chrono::Duration::minutes(minutes);
+                for range in windows::over_rate(&starts, *first, until, minutes, max_calls) {
+                    let group = windows::group_window(starts[range.end - 1]).from;
+                    let best = fullest.entry(group).or_insert(range.clone());
+                    if range.len() > best.len() {
+                        *best = range;
+                    }
+                }
+                for (from, range) in fullest {
+                    let count = range.len() as i64;
+                    let ids: Vec<String> = theirs[range]
+                        .iter()
+                        .rev()
+                        .take(MAX_EVENT_CALLS as usize)
+                        .map(|r| r.callid.clone())
+                        .collect();
+                    let subject = match per {
+                        Per::Caller => Subject {
+                            kind: per.name().into(),
+                            id: subject.clone(),
+                            name: subject.clone(),
+                        },
+                        _ => names.subject(conn, per.name(), subject)?,
+                    };
+                    let window = windows::group_window(from);
+                    let finding = fired(subject, window, count, max_calls.to_string());
+                    let event = event_of(&watch.rule, finding, window, ids.clone(), now);
+                    let merged = store::record_or_merge(conn, &event, |old| {
+                        let before = old.measured.parse::<i64>().unwrap_or(0);
+                        (count > before).then(|| (count.to_string(), ids.join(",")))
+                    })?;
+                    recorded += usize::from(merged);
+                }
+            }
+        }
+    }
+    Ok(recorded)
+}
+
+/// The finding of an arrival check that fired: `measured` calls in `window`.
+fn fired(subject: Subject, window: Window, measured: i64, threshold: String) -> Finding {
+    Finding {
+        subject: Some(subject),
+        window: bounds(window),
+        measured: Some(measured.to_string()),
+        threshold,
+        previous: None,
+        calls: measured,
+        fires: true,
+        window_bounds: Some(window),
+    }
+}
+
+/// An event's stored callids with `more` added (each once), at most [`MAX_EVENT_CALLS`].
+fn joined_calls(stored: &str, more: &[String]) -> String {
+    let mut all = store::split_list(stored);
+    for id in more {
+        if all.len() as i64 >= MAX_EVENT_CALLS {
+            break;
+        }
+        if !all.contains(id) {
+            all.push(id.clone());
+        }
+    }
+    all.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(block: bool, countries: &[&str], prefixes: &[&str]) -> Destinations {
+        Destinations {
+            block,
+            countries: countries.iter().map(|s| s.to_string()).collect(),
+            prefixes: prefixes.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn destination_lists_flag_the_right_calls() {
+        let allow = list(false, &["GB", "IE"], &["+88213"]);
+        assert!(!allow.flags("+442071234567", Some("GB")));
+        assert!(allow.flags("+5352345678", Some("CU")));
+        // A prefix of the allow list lets a call through whatever its country.
+        assert!(!allow.flags("+882135551234", None));
+        assert!(allow.flags("+882165551234", None));
+        // Unplaced numbers are outside an allow list.
+        assert!(allow.flags("1001", None));
+        let block = list(true, &["CU"], &["+882"]);
+        assert!(block.flags("+5352345678", Some("CU")));
+        assert!(block.flags("+882135551234", None));
+        assert!(!block.flags("+442071234567", Some("GB")));
+        assert!(!block.flags("1001", None));
+        assert_eq!(block.describe(), "block: CU, +882");
+        assert_eq!(allow.describe(), "allow: GB, IE, +88213");
+    }
+
+    #[test]
+    fn joined_calls_stay_unique_and_bounded() {
+        let more: Vec<String> = ["b", "c"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(joined_calls("a,b", &more), "a,b,c");
+        assert_eq!(joined_calls("", &more), "b,c");
+        let full: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+        assert_eq!(joined_calls(&full.join(","), &more), full.join(","));
+    }
+}
