@@ -91,6 +91,10 @@ pub struct Config {
     pub mail_retry_seconds: i64,
     /// How long after a quality window closes it is judged (late records still count).
     pub alert_grace_seconds: i64,
+    /// Whether alert webhooks may go to loopback, private and link-local addresses.
+    pub webhook_allow_private: bool,
+    /// Seconds an alert webhook's connection and answer may take.
+    pub webhook_timeout_seconds: u64,
     pub log_filter: String,
     pub log_format: LogFormat,
     pub report_lease_seconds: i64,
@@ -168,6 +172,16 @@ pub const VARIABLES: &[(&str, &str, &str)] = &[
         "CALLCSV_ALERT_GRACE_SECONDS",
         "900",
         "seconds after a quality alert window closes before it is judged (late records count)",
+    ),
+    (
+        "CALLCSV_WEBHOOK_ALLOW_PRIVATE",
+        "false",
+        "let alert webhooks reach loopback, private and link-local addresses",
+    ),
+    (
+        "CALLCSV_WEBHOOK_TIMEOUT_SECONDS",
+        "10",
+        "seconds an alert webhook may take to connect and answer",
     ),
     (
         "CALLCSV_RUNNER_INTERVAL",
@@ -423,6 +437,8 @@ impl Config {
             )?,
             mail_retry_seconds: number(&get, "CALLCSV_MAIL_RETRY_SECONDS", 86400, 0, 365 * 86400)?,
             alert_grace_seconds: number(&get, "CALLCSV_ALERT_GRACE_SECONDS", 900, 0, 7 * 86400)?,
+            webhook_allow_private: flag(&get, "CALLCSV_WEBHOOK_ALLOW_PRIVATE", false)?,
+            webhook_timeout_seconds: number(&get, "CALLCSV_WEBHOOK_TIMEOUT_SECONDS", 10, 1, 300)?,
             log_filter: get("CALLCSV_LOG").unwrap_or_else(|| "info".into()),
             log_format: match get("CALLCSV_LOG_FORMAT").as_deref() {
                 None | Some("text") => LogFormat::Text,

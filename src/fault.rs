@@ -6,7 +6,10 @@ use std::sync::OnceLock;
 
 /// The points the runner passes, in order, for one report.
 /// The spool passes `spool_after_batch` after committing each batch of a file, a pull
-/// `pull_after_batch` after committing each page of a window but its last.
+/// `pull_after_batch` after committing each page of a window but its last. Alerts:
+/// `after_alert_record` once an evaluation pass has recorded events, `before_alert_send`
+/// after claiming a notification, `after_alert_send` after sending it (before recording
+/// that it was sent).
 pub const POINTS: &[&str] = &[
     "after_claim",
     "mid_csv",

@@ -104,7 +104,51 @@ pub fn render(s: &Snapshot, version: &str) -> String {
         "Seconds since the oldest report waiting to be built fell due (0 when none waits).",
         &[("", s.oldest_pending_report_age_seconds)],
     );
+    let alerts = alert_samples(&s.alert_events);
+    let samples: Vec<(&str, i64)> = alerts.iter().map(|(l, n)| (l.as_str(), *n)).collect();
+    gauge(
+        &mut out,
+        "callcsv_alert_events",
+        "Alert events by rule kind and notification status (failed if one failed, pending while one is on its way, sent, or none).",
+        &samples,
+    );
     out
+}
+
+/// `{kind="…",status="…"}` samples: every kind with every status (0 when absent), then
+/// anything else found.
+fn alert_samples(rows: &[(String, String, String, i64)]) -> Vec<(String, i64)> {
+    use crate::alerts::events::{notification_status, METRIC_STATUSES};
+    use crate::alerts::rules::KINDS;
+    let mut counts: std::collections::BTreeMap<(String, &str), i64> = Default::default();
+    for kind in KINDS {
+        for status in METRIC_STATUSES {
+            counts.insert((kind.to_string(), status), 0);
+        }
+    }
+    for (kind, email, webhook, n) in rows {
+        *counts
+            .entry((kind.clone(), notification_status(email, webhook)))
+            .or_default() += n;
+    }
+    let order = |kind: &str, status: &str| {
+        (
+            KINDS.iter().position(|k| *k == kind).unwrap_or(KINDS.len()),
+            METRIC_STATUSES.iter().position(|s| *s == status),
+        )
+    };
+    let mut samples: Vec<_> = counts.into_iter().collect();
+    samples.sort_by_key(|((kind, status), _)| (order(kind, status), kind.clone()));
+    samples
+        .into_iter()
+        .map(|((kind, status), n)| {
+            let labels = format!(
+                "{{kind=\"{}\",status=\"{status}\"}}",
+                escape_label_value(&kind)
+            );
+            (labels, n)
+        })
+        .collect()
 }
 
 /// One gauge with its samples, each given as (`{labels}` or "", value).
@@ -169,6 +213,13 @@ mod tests {
             schedulers_disabled: 1,
             schedulers_due: 2,
             oldest_pending_report_age_seconds: 95,
+            alert_events: vec![
+                ("spend".into(), "pending".into(), "none".into(), 2),
+                ("spend".into(), "sent".into(), "sending".into(), 1),
+                ("spend".into(), "sent".into(), "failed".into(), 1),
+                ("destination".into(), "sent".into(), "sent".into(), 1),
+                ("destination".into(), "none".into(), "sent".into(), 1),
+            ],
         };
         let expected = "\
 # HELP callcsv_up 1 while the service answers.
@@ -200,6 +251,24 @@ callcsv_schedulers_due 2
 # HELP callcsv_oldest_pending_report_age_seconds Seconds since the oldest report waiting to be built fell due (0 when none waits).
 # TYPE callcsv_oldest_pending_report_age_seconds gauge
 callcsv_oldest_pending_report_age_seconds 95
+# HELP callcsv_alert_events Alert events by rule kind and notification status (failed if one failed, pending while one is on its way, sent, or none).
+# TYPE callcsv_alert_events gauge
+callcsv_alert_events{kind=\"spend\",status=\"none\"} 0
+callcsv_alert_events{kind=\"spend\",status=\"pending\"} 3
+callcsv_alert_events{kind=\"spend\",status=\"sent\"} 0
+callcsv_alert_events{kind=\"spend\",status=\"failed\"} 1
+callcsv_alert_events{kind=\"destination\",status=\"none\"} 0
+callcsv_alert_events{kind=\"destination\",status=\"pending\"} 0
+callcsv_alert_events{kind=\"destination\",status=\"sent\"} 2
+callcsv_alert_events{kind=\"destination\",status=\"failed\"} 0
+callcsv_alert_events{kind=\"quality\",status=\"none\"} 0
+callcsv_alert_events{kind=\"quality\",status=\"pending\"} 0
+callcsv_alert_events{kind=\"quality\",status=\"sent\"} 0
+callcsv_alert_events{kind=\"quality\",status=\"failed\"} 0
+callcsv_alert_events{kind=\"velocity\",status=\"none\"} 0
+callcsv_alert_events{kind=\"velocity\",status=\"pending\"} 0
+callcsv_alert_events{kind=\"velocity\",status=\"sent\"} 0
+callcsv_alert_events{kind=\"velocity\",status=\"failed\"} 0
 ";
         assert_eq!(render(&s, "1.2.3"), expected);
     }

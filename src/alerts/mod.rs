@@ -5,6 +5,7 @@
 pub mod arrivals;
 pub mod evaluate;
 pub mod events;
+pub mod notify;
 pub mod rules;
 pub mod windows;
 

@@ -3,11 +3,12 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
-use crate::alerts::{events, AlertRules, ZonedRule};
+use crate::alerts::events::{self, AlertEventView};
+use crate::alerts::{AlertRules, ZonedRule};
 use crate::api::rest::{self, Rest};
 use crate::api::{ok, paged, resource, ts};
 use crate::auth::Caller;
-use crate::db::alerts::{split_list, AlertEvent};
+use crate::db::alerts::split_list;
 use crate::error::AppResult;
 use crate::ids::{AlertEventId, Id};
 use crate::listing::ListParams;
@@ -155,76 +156,6 @@ impl From<ZonedRule> for AlertRuleView {
             minutes: r.minutes,
             created_at: ts(r.created_at),
             updated_at: ts(r.updated_at),
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct SubjectView {
-    #[serde(rename = "type")]
-    pub subject_type: String,
-    pub id: String,
-    pub name: String,
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AlertEventView {
-    pub id: String,
-    pub rule: String,
-    pub rule_name: String,
-    pub kind: String,
-    pub brand: String,
-    pub client: Option<String>,
-    pub level: String,
-    pub subject: Option<SubjectView>,
-    /// `[from, to)`.
-    pub window: [String; 2],
-    pub measured: String,
-    pub threshold: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub previous: Option<String>,
-    pub fired_at: String,
-    pub calls: Vec<String>,
-    pub email_status: String,
-    pub email_attempts: i32,
-    pub email_error: Option<String>,
-    pub webhook_status: String,
-    pub webhook_attempts: i32,
-    pub webhook_error: Option<String>,
-}
-
-impl From<AlertEvent> for AlertEventView {
-    fn from(e: AlertEvent) -> AlertEventView {
-        let subject = match (e.subject_type, e.subject_id) {
-            (Some(subject_type), Some(id)) => Some(SubjectView {
-                subject_type,
-                name: e.subject_name.unwrap_or_else(|| id.clone()),
-                id,
-            }),
-            _ => None,
-        };
-        AlertEventView {
-            id: e.id,
-            rule: e.rule_id,
-            rule_name: e.rule_name,
-            kind: e.kind,
-            brand: e.brand_id,
-            client: e.client_id,
-            level: e.level,
-            subject,
-            window: [ts(e.window_from), ts(e.window_to)],
-            measured: e.measured,
-            threshold: e.threshold,
-            previous: e.previous,
-            fired_at: ts(e.fired_at),
-            calls: split_list(&e.calls),
-            email_status: e.email_status,
-            email_attempts: e.email_attempts,
-            email_error: e.email_error,
-            webhook_status: e.webhook_status,
-            webhook_attempts: e.webhook_attempts,
-            webhook_error: e.webhook_error,
         }
     }
 }

@@ -1,13 +1,13 @@
 //! The figures `GET /metrics` exposes, read at scrape time. Each is a GROUP BY or a MIN
 //! that an existing index answers (reports by `(status, due_at)` and `(email_status, …)`,
 //! schedulers by `(enabled, next_execution)`), so a scrape stays cheap however many
-//! reports are kept. Counting billable calls is deliberately left out: that table is big.
+//! reports are kept; alert events are grouped whole (one row per firing, far fewer). Counting billable calls is deliberately left out: that table is big.
 
 use chrono::NaiveDateTime;
 use diesel::dsl::{count_star, min};
 use diesel::prelude::*;
 
-use crate::db::schema::{call_csv_reports, call_csv_schedulers};
+use crate::db::schema::{alert_events, call_csv_reports, call_csv_schedulers};
 use crate::db::{clock, DbConnection};
 use crate::error::AppResult;
 
@@ -24,6 +24,8 @@ pub struct Snapshot {
     pub schedulers_due: i64,
     /// Seconds since the oldest `pending` report fell due; 0 when none is pending.
     pub oldest_pending_report_age_seconds: i64,
+    /// `(kind, email_status, webhook_status, count)` of `alert_events`.
+    pub alert_events: Vec<(String, String, String, i64)>,
 }
 
 pub fn snapshot(conn: &mut DbConnection) -> AppResult<Snapshot> {
@@ -56,7 +58,21 @@ pub fn snapshot(conn: &mut DbConnection) -> AppResult<Snapshot> {
         .filter(call_csv_reports::status.eq("pending"))
         .select(min(call_csv_reports::due_at))
         .first(conn)?;
+    let alert_events = alert_events::table
+        .group_by((
+            alert_events::kind,
+            alert_events::email_status,
+            alert_events::webhook_status,
+        ))
+        .select((
+            alert_events::kind,
+            alert_events::email_status,
+            alert_events::webhook_status,
+            count_star(),
+        ))
+        .load::<(String, String, String, i64)>(conn)?;
     Ok(Snapshot {
+        alert_events,
         reports_by_status,
         report_emails_by_status,
         schedulers_enabled: count_of(true),

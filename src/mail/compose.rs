@@ -1,6 +1,7 @@
-//! What a report email says and who it is from: the scheduler's template (or the brand's,
-//! or the global one, or the built-in English text) with its `${CALLCSV_…}` variables
-//! filled in, and the CSV file as an attachment, gzip-compressed when it is large.
+//! What an email says and who it is from: the template of its scheduler or alert rule (or
+//! the brand's, or the global one, or the built-in English text) with its variables
+//! (`${CALLCSV_…}` for reports, `${ALERT_…}` for alerts) filled in, and a report's CSV file
+//! as an attachment, gzip-compressed when it is large.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -13,7 +14,6 @@ use super::Attachment;
 use crate::db::notification_templates::{
     self, pick_content, NotificationTemplate, TemplateContent,
 };
-use crate::db::schedulers::Scheduler;
 use crate::db::schema::notification_templates as templates;
 use crate::db::DbConnection;
 use crate::error::AppResult;
@@ -35,7 +35,13 @@ pub struct ReportContext {
     pub rows: i64,
 }
 
-impl ReportContext {
+/// What an email's variables stand for.
+pub trait Variables {
+    /// The value of `${name}`; `None` leaves the text as written.
+    fn value(&self, name: &str) -> Option<String>;
+}
+
+impl Variables for ReportContext {
     fn value(&self, name: &str) -> Option<String> {
         Some(match name {
             "CALLCSV_COMPANY" => self.company.clone(),
@@ -57,12 +63,21 @@ pub struct Rendered {
     pub body: String,
 }
 
-/// Subject and body with the variables replaced; the built-in English text when there is
-/// no template content.
+/// A report email's subject and body with the variables replaced; the built-in English
+/// text when there is no template content.
 pub fn render(content: Option<&TemplateContent>, ctx: &ReportContext) -> Rendered {
+    render_with(content, (DEFAULT_SUBJECT, DEFAULT_BODY), ctx)
+}
+
+/// Subject and body of `content` (else of `default`) with `ctx`'s variables replaced.
+pub fn render_with(
+    content: Option<&TemplateContent>,
+    default: (&str, &str),
+    ctx: &dyn Variables,
+) -> Rendered {
     let (subject, body) = match content {
         Some(c) => (c.subject.as_str(), c.body.as_str()),
-        None => (DEFAULT_SUBJECT, DEFAULT_BODY),
+        None => default,
     };
     Rendered {
         from: content.and_then(template_sender),
@@ -74,7 +89,7 @@ pub fn render(content: Option<&TemplateContent>, ctx: &ReportContext) -> Rendere
 
 /// Replaces `${NAME}` for the known names in one pass, so a value that itself looks like a
 /// variable (a client called `${CALLCSV_ROWS}`) is left as written. Unknown names stay.
-fn substitute(text: &str, ctx: &ReportContext) -> String {
+fn substitute(text: &str, ctx: &dyn Variables) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("${") {
@@ -133,23 +148,31 @@ pub fn sender(
     }
 }
 
-/// The template content for a scheduler's email in `language` (the client's, else the
-/// brand's): its own template, else the brand's earliest `callCsv` template, else the
-/// earliest global one; `None` means the built-in text.
+/// The template type of report emails.
+pub const CALL_CSV: &str = "callCsv";
+/// The template type of alert emails.
+pub const ALERT: &str = "alert";
+
+/// The template content of type `template_type` for an email of `brand_id` in `language`
+/// (the client's, else the brand's): `own` (the scheduler's or rule's template), else the
+/// brand's earliest template of the type, else the earliest global one; `None` means the
+/// built-in text.
 pub fn choose_content(
     conn: &mut DbConnection,
-    scheduler: &Scheduler,
+    own: Option<&str>,
+    brand_id: &str,
+    template_type: &str,
     language: &str,
 ) -> AppResult<Option<TemplateContent>> {
-    let own = match &scheduler.notification_template_id {
+    let own = match own {
         Some(id) => notification_templates::find(conn, id)?,
         None => None,
     };
     let template = match own {
         Some(t) => Some(t),
-        None => match earliest_call_csv(conn, Some(&scheduler.brand_id))? {
+        None => match earliest_of(conn, template_type, Some(brand_id))? {
             Some(t) => Some(t),
-            None => earliest_call_csv(conn, None)?,
+            None => earliest_of(conn, template_type, None)?,
         },
     };
     let Some(template) = template else {
@@ -159,14 +182,15 @@ pub fn choose_content(
     Ok(pick_content(&contents, language).cloned())
 }
 
-/// The brand's (or, with `None`, the global) default `callCsv` template: the earliest made.
-fn earliest_call_csv(
+/// The brand's (or, with `None`, the global) default template of a type: the earliest made.
+fn earliest_of(
     conn: &mut DbConnection,
+    template_type: &str,
     brand_id: Option<&str>,
 ) -> AppResult<Option<NotificationTemplate>> {
     use templates::dsl as t;
     let mut query = templates::table
-        .filter(t::template_type.eq("callCsv"))
+        .filter(t::template_type.eq(template_type.to_string()))
         .into_boxed();
     query = match brand_id {
         Some(b) => query.filter(t::brand_id.eq(b.to_string())),

@@ -1,5 +1,4 @@
-//! The report email: [`compose`] turns a scheduler's template into a subject, body and
-//! sender, and [`Mailer`] delivers the message, over SMTP or into the outbox folder when no
+//! Report and alert emails: [`compose`] turns a template into a subject, body and sender, and [`Mailer`] delivers the message, over SMTP or into the outbox folder when no
 //! SMTP server is configured. Sending is blocking: the runner calls it on a worker thread.
 
 pub mod compose;
@@ -35,7 +34,8 @@ pub struct Outgoing {
     /// Fixed per report (`<report-uuid@callcsv>`), so a resend is recognisably the same
     /// message and the outbox overwrites instead of duplicating.
     pub message_id: String,
-    pub attachment: Attachment,
+    /// A report's CSV; alert emails have none.
+    pub attachment: Option<Attachment>,
 }
 
 /// Why a message was not delivered. The text is the server's reply (`550 5.1.1 …`) or the

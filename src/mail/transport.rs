@@ -209,29 +209,36 @@ pub fn build_message(msg: &Outgoing) -> Result<Message, SendError> {
             .map_err(|e| SendError::Permanent(format!("recipient {to:?}: {e}")))?;
         builder = builder.to(mailbox);
     }
-    let attachment = &msg.attachment;
-    let content_type = ContentType::parse(&attachment.content_type).map_err(|e| {
-        SendError::Permanent(format!(
-            "attachment content type {:?}: {e}",
-            attachment.content_type
-        ))
-    })?;
-    let text = match &msg.html {
-        Some(html) => MultiPart::alternative_plain_html(msg.body.clone(), html.clone()),
-        None => MultiPart::mixed().singlepart(SinglePart::plain(msg.body.clone())),
+    let built = match (&msg.attachment, &msg.html) {
+        (None, None) => builder.singlepart(SinglePart::plain(msg.body.clone())),
+        (None, Some(html)) => builder.multipart(MultiPart::alternative_plain_html(
+            msg.body.clone(),
+            html.clone(),
+        )),
+        (Some(attachment), _) => {
+            let content_type = ContentType::parse(&attachment.content_type).map_err(|e| {
+                SendError::Permanent(format!(
+                    "attachment content type {:?}: {e}",
+                    attachment.content_type
+                ))
+            })?;
+            let text = match &msg.html {
+                Some(html) => MultiPart::alternative_plain_html(msg.body.clone(), html.clone()),
+                None => MultiPart::mixed().singlepart(SinglePart::plain(msg.body.clone())),
+            };
+            let body = match &msg.html {
+                Some(_) => MultiPart::mixed().multipart(text),
+                None => text,
+            };
+            builder.multipart(
+                body.singlepart(
+                    lettre::message::Attachment::new(attachment.file_name.clone())
+                        .body(attachment.bytes.clone(), content_type),
+                ),
+            )
+        }
     };
-    let body = match &msg.html {
-        Some(_) => MultiPart::mixed().multipart(text),
-        None => text,
-    };
-    builder
-        .multipart(
-            body.singlepart(
-                lettre::message::Attachment::new(attachment.file_name.clone())
-                    .body(attachment.bytes.clone(), content_type),
-            ),
-        )
-        .map_err(|e| SendError::Permanent(format!("building the message: {e}")))
+    built.map_err(|e| SendError::Permanent(format!("building the message: {e}")))
 }
 
 pub fn send_smtp(
@@ -528,11 +535,11 @@ mod tests {
             body: "b".into(),
             html: None,
             message_id: "<x@callcsv>".into(),
-            attachment: super::super::Attachment {
+            attachment: Some(super::super::Attachment {
                 file_name: "r.csv".into(),
                 content_type: "text/csv".into(),
                 bytes: b"a,b\n".to_vec(),
-            },
+            }),
         };
         let message = build_message(&msg).unwrap();
         let server = format!("127.0.0.1:{port}");
@@ -557,11 +564,11 @@ mod tests {
             body: "b".into(),
             html: None,
             message_id: "<x@callcsv>".into(),
-            attachment: super::super::Attachment {
+            attachment: Some(super::super::Attachment {
                 file_name: "r.csv".into(),
                 content_type: "text/csv".into(),
                 bytes: vec![],
-            },
+            }),
         };
         assert!(build_message(&msg).unwrap_err().is_permanent());
         msg.from = "Ops <ops@example.com>".into();

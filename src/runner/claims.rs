@@ -1,5 +1,5 @@
-//! The runner's claims: short statements that give one runner a report (to build) or an
-//! email (to send) for a lease. PostgreSQL: one `UPDATE … WHERE id = (SELECT … FOR UPDATE
+//! The runner's claims: short statements that give one runner a report (to build), an
+//! email (to send) or an alert's notification for a lease. PostgreSQL: one `UPDATE … WHERE id = (SELECT … FOR UPDATE
 //! SKIP LOCKED)`, so instances never wait on each other; SQLite: the same statements inside
 //! `BEGIN IMMEDIATE`, the one writer at a time.
 //!
@@ -289,6 +289,86 @@ pub fn count_unknown_outcome(
                RETURNING email_unknown_outcomes AS n";
     let row = on_backend!(conn, sql, &["id", "attempt"], Count, Text => id, Integer => attempt);
     Ok(row.map(|c| c.n))
+}
+
+// ---------------------------------------------------------------------------------------
+// Alert notifications
+
+/// One of the two notifications of `alert_events`: its status, attempts, lease, next
+/// attempt and error columns (`email_…` or `webhook_…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Channel {
+    pub name: &'static str,
+}
+
+pub const ALERT_EMAIL: Channel = Channel { name: "email" };
+pub const ALERT_WEBHOOK: Channel = Channel { name: "webhook" };
+
+#[derive(QueryableByName)]
+struct AlertClaim {
+    #[diesel(sql_type = Text)]
+    id: String,
+    #[diesel(sql_type = Integer)]
+    attempt: i32,
+}
+
+/// Claims an event's notification on `channel`: one "sending" whose sender vanished (its
+/// lease ran out), else the pending one due first. The claim records the attempt before
+/// anything is sent. Returns (event id, attempt number).
+pub fn claim_alert(
+    conn: &mut DbConnection,
+    channel: Channel,
+    now: NaiveDateTime,
+    until: NaiveDateTime,
+) -> AppResult<Option<(String, i32)>> {
+    let c = channel.name;
+    let sql = format!(
+        "UPDATE alert_events SET {c}_status = 'sending', {c}_attempts = {c}_attempts + 1, \
+             {c}_lease_until = {{until}}, updated_at = {{now}} \
+         WHERE id = COALESCE(\
+           (SELECT id FROM alert_events WHERE {c}_status = 'sending' AND {c}_lease_until < {{now}} \
+            ORDER BY {c}_next_attempt, id LIMIT 1 {{lock}}), \
+           (SELECT id FROM alert_events WHERE {c}_status = 'pending' AND {c}_next_attempt <= {{now}} \
+            ORDER BY {c}_next_attempt, id LIMIT 1 {{lock}})) \
+         RETURNING id, {c}_attempts AS attempt"
+    );
+    let row = db::transaction(conn, |conn| {
+        Ok(on_backend!(conn, &sql, &["until", "now"], AlertClaim,
+            Timestamp => until, Timestamp => now))
+    })?;
+    Ok(row.map(|r| (r.id, r.attempt)))
+}
+
+/// How an attempt at an alert notification ended, as recorded: `sent`, `pending` again with
+/// its `next` attempt, or `failed`; and the error.
+pub struct Finished<'a> {
+    pub status: &'a str,
+    pub error: Option<&'a str>,
+    pub next: Option<NaiveDateTime>,
+}
+
+/// Records how an attempt ended; false when the attempt is no longer ours (another runner
+/// took it over after our lease ran out).
+pub fn finish_alert(
+    conn: &mut DbConnection,
+    channel: Channel,
+    (id, attempt): (&str, i32),
+    finished: &Finished,
+    now: NaiveDateTime,
+) -> AppResult<bool> {
+    let c = channel.name;
+    let sql = format!(
+        "UPDATE alert_events SET {c}_status = {{status}}, {c}_error = {{error}}, \
+             {c}_next_attempt = {{next}}, {c}_lease_until = NULL, updated_at = {{now}} \
+         WHERE id = {{id}} AND {c}_attempts = {{attempt}} AND {c}_status = 'sending' \
+         RETURNING id, {c}_attempts AS attempt"
+    );
+    let names = ["status", "error", "next", "now", "id", "attempt"];
+    let row = on_backend!(conn, &sql, &names, AlertClaim,
+        Text => finished.status, Nullable<Text> => finished.error,
+        Nullable<Timestamp> => finished.next, Timestamp => now, Text => id,
+        Integer => attempt);
+    Ok(row.is_some())
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! `CALLCSV_SPOOL_POLL_SECONDS`; a pull worker (`pull`) asks the Webex feeds of the sources
 //! due.
 
+mod alerts;
 pub mod claims;
 mod pull;
 mod spool;
@@ -57,6 +58,9 @@ pub struct Pass {
     pub pull_imports: usize,
     /// Alert events recorded by the spend and quality evaluation.
     pub alert_events: usize,
+    /// Alert emails and webhooks sent, and attempts that did not send.
+    pub alert_notifications: usize,
+    pub alert_notification_failures: usize,
 }
 
 pub struct Runner {
@@ -111,6 +115,8 @@ struct Tally {
     spool_imports: AtomicUsize,
     pull_imports: AtomicUsize,
     alert_events: AtomicUsize,
+    alert_notifications: AtomicUsize,
+    alert_notification_failures: AtomicUsize,
 }
 
 impl Tally {
@@ -123,11 +129,14 @@ impl Tally {
             spool_imports: self.spool_imports.load(Ordering::Relaxed),
             pull_imports: self.pull_imports.load(Ordering::Relaxed),
             alert_events: self.alert_events.load(Ordering::Relaxed),
+            alert_notifications: self.alert_notifications.load(Ordering::Relaxed),
+            alert_notification_failures: self.alert_notification_failures.load(Ordering::Relaxed),
         }
     }
 }
 
-/// What a scheduler's reports are made for: its owner's names, timezone and language.
+/// What a scheduler's reports (or an alert rule's emails) are made for: its owner's names,
+/// timezone and language.
 struct Owner {
     brand_name: String,
     brand_email: Option<String>,
@@ -309,12 +318,22 @@ impl Runner {
         while !self.stopping() {
             let over = building.is_some_and(|b| !b.load(Ordering::SeqCst));
             let rings = self.mail_bell.rings();
-            match self.send_next() {
-                Ok(Some(true)) => {
-                    tally.emailed.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(Some(false)) => {
-                    tally.email_failures.fetch_add(1, Ordering::Relaxed);
+            // Report emails first, then alert notifications.
+            let sent = match self.send_next() {
+                Ok(None) => self.notify_next().map(|n| {
+                    n.map(|ok| {
+                        (
+                            &tally.alert_notifications,
+                            &tally.alert_notification_failures,
+                            ok,
+                        )
+                    })
+                }),
+                other => other.map(|n| n.map(|ok| (&tally.emailed, &tally.email_failures, ok))),
+            };
+            match sent {
+                Ok(Some((done, failed, ok))) => {
+                    if ok { done } else { failed }.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok(None) if over => return Ok(()),
                 Ok(None) => self.pause(rings, idle),
@@ -342,7 +361,13 @@ impl Runner {
     pub fn evaluate_alerts(&self) -> AppResult<usize> {
         let mut conn = self.pool.get()?;
         let grace = Duration::seconds(self.config.alert_grace_seconds);
-        Ok(crate::alerts::evaluate::run_pass(&mut conn, grace)?.recorded)
+        let recorded = crate::alerts::evaluate::run_pass(&mut conn, grace)?.recorded;
+        if recorded > 0 {
+            // Between recording events and notifying them.
+            fault::hit("after_alert_record");
+            self.mail_bell.ring();
+        }
+        Ok(recorded)
     }
 
     // -------------------------------------------------------------------------------
@@ -793,7 +818,13 @@ impl Runner {
             .in_timezone_of(&report);
         let sch = schedulers::find(&mut conn, &report.scheduler_id)?;
         let content = match &sch {
-            Some(sch) => mail::compose::choose_content(&mut conn, sch, &owner.language)?,
+            Some(sch) => mail::compose::choose_content(
+                &mut conn,
+                sch.notification_template_id.as_deref(),
+                &sch.brand_id,
+                mail::compose::CALL_CSV,
+                &owner.language,
+            )?,
             None => None,
         };
         let digest = reports::digest_of(&mut conn, id)?;
@@ -840,7 +871,7 @@ impl Runner {
                 None => rendered.body,
             },
             message_id: report.message_id.clone(),
-            attachment,
+            attachment: Some(attachment),
         })
     }
 

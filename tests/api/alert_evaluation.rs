@@ -120,10 +120,12 @@ async fn spend_fires_once_per_subject_and_window(backend: Backend) {
             &json!("0.25"),
             &json!("spend"),
             &json!("Spend"),
-            &json!("pending"),
+            // Sent in the same pass (no SMTP server here: into the outbox folder).
+            &json!("sent"),
             &json!("none")
         )
     );
+    assert_eq!(pass.alert_notifications, 1);
     assert_eq!(
         e["subject"],
         json!({"type": "client", "id": w.t.client_a, "name": "Client A"})

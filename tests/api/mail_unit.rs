@@ -43,7 +43,7 @@ fn outgoing(message_id: &str, attachment: Attachment) -> Outgoing {
         body: "Hello,\n\nyour report is attached.\n".into(),
         html: None,
         message_id: message_id.into(),
-        attachment,
+        attachment: Some(attachment),
     }
 }
 
@@ -392,9 +392,15 @@ mod choosing_the_template {
     }
 
     fn subject(conn: &mut DbConnection, s: &Scheduler, language: &str) -> Option<String> {
-        choose_content(conn, s, language)
-            .unwrap()
-            .map(|c| c.subject)
+        choose_content(
+            conn,
+            s.notification_template_id.as_deref(),
+            &s.brand_id,
+            callcsv::mail::compose::CALL_CSV,
+            language,
+        )
+        .unwrap()
+        .map(|c| c.subject)
     }
 
     #[test]

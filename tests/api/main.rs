@@ -5,6 +5,7 @@ mod common;
 mod administrators;
 mod alert_arrivals;
 mod alert_evaluation;
+mod alert_notifications;
 mod alert_rules;
 mod auth;
 mod billable_calls;
