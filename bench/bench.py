@@ -380,6 +380,26 @@ def cmd_ingest(a):
         sys.exit(f"ingest: rows rejected or unrated: {summary}")
 
 
+def cmd_alert_rules(a):
+    """`count` enabled alert rules on the brand of `state`, half destination (each blocking two
+    countries and a +882 prefix), half velocity (per caller, client or endpoint, a limit no
+    benchmark reaches, 1 to 60 minutes): what ingestion checks every call against."""
+    api = Api(a.url)
+    ids = json.load(open(a.state))
+    countries = ["CU", "SO", "KP", "IR", "SY", "VE", "BY", "MM", "AF", "YE"]
+    for i in range(a.count):
+        if i % 2 == 0:
+            body = {"name": f"destination {i}", "kind": "destination", "mode": "block",
+                    "countries": [countries[i % 10], countries[(i // 10) % 10]],
+                    "prefixes": [f"+882{i:02d}"]}
+        else:
+            body = {"name": f"velocity {i}", "kind": "velocity",
+                    "per": ["caller", "client", "endpoint"][i % 3],
+                    "maxCalls": 1000000, "minutes": 1 + i % 60}
+        api.ok("POST", "/alert_rules", {"brand": ids["brand"], **body}, expect=(201,))
+    print(json.dumps({"rules": a.count}))
+
+
 def cmd_stream(a):
     api = Api(a.url)
     ids = json.load(open(a.state))
@@ -753,6 +773,7 @@ def main():
         ("--timeout", {"type": float, "default": 3600}))
     add("push", cmd_push, ("--senders", {"type": int, "default": 16}),
         ("--seconds", {"type": int, "default": 20}))
+    add("alert-rules", cmd_alert_rules, ("--count", {"type": int, "default": 100}))
     add("stream", cmd_stream, ("--before", {"help": "only calls before this RFC 3339 time"}))
     add("scheduler", cmd_scheduler, ("--name", {"default": "bench report"}))
     add("rerun", cmd_rerun, ("--id", {"required": True}))

@@ -14,6 +14,9 @@
 #                                 statistics (this binary vs STATS_BASELINE_REV's, built here)
 #   bench/run.sh pages            every console page as a signed-in brand operator, on the
 #                                 same brand of STATS_CALLS calls (bench/pages.py)
+#   bench/run.sh alerts           ingestion into a brand with 100 destination and velocity
+#                                 alert rules vs one with none, alternately in one service
+#                                 (ALERT_BATCH calls per POST, default 20 000; median of REPS)
 #
 # Environment: REPS (runs per measurement, default 3; the median is reported; a measurement
 # whose run takes over SLOW seconds, default 60, is run twice only), BACKENDS (default
@@ -47,14 +50,14 @@ for arg in "$@"; do
     case $arg in
         quick) QUICK=1 ;;
         demo) exec "$ROOT/bench/demo.sh" ;;
-        engine | ingest | stream | report | schedulers | fairness | stall | readers | sources | push | stats | pages) GROUPS_WANTED+=("$arg") ;;
+        engine | ingest | stream | report | schedulers | fairness | stall | readers | sources | push | stats | pages | alerts) GROUPS_WANTED+=("$arg") ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0 ;;
-        *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers, fairness, stall, readers, sources, push, stats, pages)" >&2; exit 2 ;;
+        *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers, fairness, stall, readers, sources, push, stats, pages, alerts)" >&2; exit 2 ;;
     esac
 done
 FULL=0
 if [ ${#GROUPS_WANTED[@]} -eq 0 ]; then
-    GROUPS_WANTED=(engine ingest stream report schedulers fairness stall readers sources)
+    GROUPS_WANTED=(engine ingest stream report schedulers fairness stall readers sources alerts)
     [ $QUICK = 0 ] && FULL=1
 fi
 wanted() { [[ " ${GROUPS_WANTED[*]} " == *" $1 "* ]]; }
@@ -772,6 +775,52 @@ push_runs() {
 
 }
 
+# Ingestion with 100 destination and velocity alert rules vs none: two brands of one
+# service, one with the rules; POSTs of ALERT_BATCH fresh calls to each in turn (which one
+# goes first alternates), REPS times; the medians compared.
+bench_alerts() {
+    local backend=$1 dir=$WORK/alerts-$1 svclog r out none=() ruled=()
+    local batch=${ALERT_BATCH:-$([ $QUICK = 1 ] && echo 2000 || echo 20000)}
+    mkdir -p "$dir"
+    svclog=$dir/service.log
+    if [ "$backend" = sqlite ]; then
+        DB_URL=sqlite://$dir/callcsv.db
+    else
+        create_db "${TAG}_alerts"
+        DB_URL=$PG/${TAG}_alerts
+    fi
+    start_service "$dir" "$DB_URL" 0 warn "$svclog"
+    log "[$backend] alerts: two brands, 100 rules on one"
+    $PY setup --url "$SVC_URL" --state "$dir/none.json" --prefixes "$PREFIXES" >/dev/null
+    $PY setup --url "$SVC_URL" --state "$dir/rules.json" --prefixes "$PREFIXES" >/dev/null
+    $PY alert-rules --url "$SVC_URL" --state "$dir/rules.json" --count 100 >/dev/null
+    for r in $(seq 0 $((REPS - 1))); do
+        $PY calls --state "$dir/none.json" --count "$batch" --batch "$r" --out "$dir/none-$r.csv"
+        $PY calls --state "$dir/rules.json" --count "$batch" --batch "$r" --out "$dir/rules-$r.csv"
+    done
+    post() {
+        out=$($PY ingest --url "$SVC_URL" --state "$dir/$1.json" --file "$dir/$1-$2.csv")
+        [ "$(json "$out" accepted)" = "$batch" ] || die "alerts ingest: $out"
+        json "$out" seconds
+    }
+    for r in $(seq 0 $((REPS - 1))); do
+        if [ $((r % 2)) = 0 ]; then
+            none+=("$(post none "$r")"); ruled+=("$(post rules "$r")")
+        else
+            ruled+=("$(post rules "$r")"); none+=("$(post none "$r")")
+        fi
+        log "  [$backend] alerts run $((r + 1)): no rules ${none[-1]} s, 100 rules ${ruled[-1]} s"
+    done
+    local peak m0 m1 slower
+    peak=$(peak_mb "$SVC_PID")
+    stop_service "$SVC_PID"
+    m0=$(median "${none[@]}"); m1=$(median "${ruled[@]}")
+    slower=$(calc "($m1 / $m0 - 1) * 100" 1)
+    result alerts "$backend" "$(group "$batch") calls per POST, 100 destination + velocity rules vs none" \
+        "$m1 s vs $m0 s = ${slower} %" "≤ 10 % slower" "$(verdict "$slower <= 10")" "$peak MB" \
+        "no rules: ${none[*]}; 100 rules: ${ruled[*]}"
+}
+
 bench_push() {
     local backend=$1 dir=$WORK/push-$1
     mkdir -p "$dir"
@@ -1146,6 +1195,9 @@ if wanted sources; then
     for backend in $BACKENDS; do bench_sources "$backend"; done
 elif wanted push; then
     for backend in $BACKENDS; do bench_push "$backend"; done
+fi
+if wanted alerts; then
+    for backend in $BACKENDS; do bench_alerts "$backend"; done
 fi
 if wanted stats || wanted pages; then
     for backend in $BACKENDS; do
