@@ -114,11 +114,15 @@ pub fn sums(
 /// [first, end): the rollup then reads the UTC days wholly inside each from the daily rows
 /// and only its ends from the quarter-hours (a year by month: a row per day and value
 /// rather than 96).
+///
+/// `utc_days`: local days are UTC days (the zone is at UTC all through the range), so the
+/// days wholly inside come from the daily rows too.
 #[derive(Debug, Clone)]
 pub struct LocalTime {
     pub segments: Vec<(i64, i64)>,
     pub per_group: i64,
     pub periods: Option<Vec<(i64, i64)>>,
+    pub utc_days: bool,
 }
 
 /// The projection of `call_rollups` that answers a query, if any: the range's bounds on
@@ -224,8 +228,9 @@ fn rollup_sums(
         None => {}
     }
     let periods = local.and_then(|l| l.periods.as_ref());
+    let utc_days = local.is_some_and(|l| l.utc_days && periods.is_none());
     let (bucket, group) = match local {
-        _ if periods.is_some() => ("r.period".to_string(), "1, 2, 3".to_string()),
+        _ if periods.is_some() || utc_days => ("r.period".to_string(), "1, 2, 3".to_string()),
         Some(l) if !l.segments.is_empty() => {
             let mut offset = l.segments[0].1.to_string();
             if l.segments.len() > 1 {
@@ -263,6 +268,10 @@ fn rollup_sums(
                     .map(move |(g, from, to)| (start, g, from, to))
             })
             .collect(),
+        None if utc_days => ranges_by_grain(first, end)
+            .into_iter()
+            .map(|(g, from, to)| (first, g, from, to))
+            .collect(),
         None if by_bucket || local.is_some() => vec![(first, Grain::Quarter, first, end)],
         None => ranges_by_grain(first, end)
             .into_iter()
@@ -272,18 +281,24 @@ fn rollup_sums(
     // Each range from the rollup and from its journal (the differences not folded yet).
     let mut selects = Vec::new();
     for (period, grain, from, to) in parts {
+        // A UTC day's first quarter-hour, or the period's.
+        let period = match grain {
+            _ if !utc_days => format!("CAST({period} AS BIGINT)"),
+            Grain::Day => "r.bucket * 96".to_string(),
+            Grain::Quarter => "r.bucket - ((r.bucket % 96) + 96) % 96".to_string(),
+        };
         let mut all = vec![format!("r.bucket >= {from}"), format!("r.bucket < {to}")];
         all.extend(conditions.iter().cloned());
         let where_ = all.join(" AND ");
         selects.push(format!(
             "SELECT r.brand_id, r.client_id, r.bucket, r.value, r.calls, r.answered, \
                r.billed_seconds, r.cost_micros, r.price_micros, r.margin_micros, r.unrated, \
-               CAST({period} AS BIGINT) AS period \
+               {period} AS period \
              FROM call_rollups r WHERE r.projection = {} AND {where_}",
             literal(p.name(grain))
         ));
         selects.push(format!(
-            "SELECT r.*, CAST({period} AS BIGINT) AS period FROM ({}) r WHERE {where_}",
+            "SELECT r.*, {period} AS period FROM ({}) r WHERE {where_}",
             rollups::journal_as(p, grain)
         ));
     }

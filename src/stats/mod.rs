@@ -674,10 +674,14 @@ fn local_time(
         Some(grain @ (Grain::Week | Grain::Month)) => periods(zone, grain, after, before),
         _ => None,
     };
+    let utc_days = dimension == Dimension::Day
+        && !segments.is_empty()
+        && segments.iter().all(|&(_, offset)| offset == 0);
     store::LocalTime {
         segments,
         per_group: if dimension == Dimension::Hour { 4 } else { 96 },
         periods,
+        utc_days,
     }
 }
 

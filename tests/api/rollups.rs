@@ -291,6 +291,8 @@ async fn rollups_equal_the_calls_on_every_path(app: TestApp) {
         "groupBy=week&timezone=Asia/Kathmandu",
         "groupBy=week,carrier&timezone=America/New_York",
         "groupBy=month,country&timezone=Europe/Madrid",
+        "groupBy=day,carrier&timezone=UTC",
+        "groupBy=day&timezone=Europe/London",
     ] {
         let (s1, a) = app.get(&format!("/stats?{on}&{query}"), op).await;
         let (s2, b) = app.get(&format!("/stats?{off}&{query}"), op).await;
