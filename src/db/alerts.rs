@@ -334,9 +334,13 @@ pub fn outbound_starts(
     use crate::db::schema::billable_calls as c;
     let mut rows = vec![];
     for chunk in subjects.chunks(500) {
+        // A literal, not a bound value: only then may SQLite and PostgreSQL use the partial
+        // index `billable_calls_caller_start` (`WHERE direction = 'outbound'`).
         let mut query = c::table
             .filter(c::brand_id.eq(brand))
-            .filter(c::direction.eq("outbound"))
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "billable_calls.direction = 'outbound'",
+            ))
             .filter(c::start_time.gt(after))
             .filter(c::start_time.lt(before))
             .into_boxed::<MultiBackend>();
