@@ -144,10 +144,6 @@ impl Deltas {
             .or_default()
             .add(&scaled(&sums, sign));
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
 }
 
 fn scaled(s: &Sums, sign: i64) -> Sums {
