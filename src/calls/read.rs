@@ -34,6 +34,14 @@ pub const FILTERS: &[&str] = &[
 ];
 pub const ORDER: &[&str] = &["startTime", "callid", "duration", "caller", "callee"];
 
+/// The orders no index serves: a read sorted first by one of them sorts every call its
+/// filter matches, so it takes at most [`SORT_CAP`] matching calls (a day or a client of a
+/// busy brand, never its millions: a page answers in 100 ms on 10 000 000 calls). Start time
+/// and callid follow the brand's indexes and stay unbounded.
+pub const SORTED_WITHOUT_INDEX: &[&str] = &["duration", "caller", "callee"];
+/// The most calls a read sorted by one of [`SORTED_WITHOUT_INDEX`] may match.
+pub const SORT_CAP: i64 = 10_000;
+
 /// Export columns, in CSV order; a caller who may not see costs gets them without
 /// [`HIDDEN_FROM_CLIENTS`].
 pub const COLUMNS: &[&str] = &[
@@ -145,12 +153,15 @@ pub fn countries(raw: Option<&str>) -> AppResult<Option<Vec<String>>> {
 }
 
 /// A page of the calls `filter` (made by [`filter`]) matches, with how many match in all.
+/// Sorted by a column no index serves, more than [`SORT_CAP`] matching calls are refused.
 pub fn list(
     conn: &mut DbConnection,
     filter: &Filter,
     params: &ListParams,
 ) -> AppResult<(i64, Vec<BillableCall>)> {
-    calls::list(conn, filter, params)
+    let total = calls::count(conn, filter)?;
+    check_sort_cap(params, total)?;
+    Ok((total, calls::page(conn, filter, params)?))
 }
 
 /// As [`list`], with the count stopped past `cap` (a result above `cap` means "more than
@@ -161,9 +172,51 @@ pub fn list_counted_up_to(
     params: &ListParams,
     cap: i64,
 ) -> AppResult<(i64, Vec<BillableCall>)> {
-    let rows = calls::page(conn, filter, params)?;
     let counted = calls::count_up_to(conn, filter, cap)?;
+    if sorted_without_index(params).is_some() {
+        // Exact below `cap`; past it, only past SORT_CAP too when `cap` is at least that.
+        let matching = match counted <= cap || cap >= SORT_CAP {
+            true => counted,
+            false => calls::count_up_to(conn, filter, SORT_CAP)?,
+        };
+        check_sort_cap(params, matching)?;
+    }
+    let rows = calls::page(conn, filter, params)?;
     Ok((counted, rows))
+}
+
+/// The column `params` sort by first when no index serves it (see [`SORTED_WITHOUT_INDEX`]).
+pub fn sorted_without_index(params: &ListParams) -> Option<&str> {
+    params
+        .order
+        .first()
+        .map(|(field, _)| field.as_str())
+        .filter(|field| SORTED_WITHOUT_INDEX.contains(field))
+}
+
+/// Whether `e` is [`list`]'s refusal of a sort over more than [`SORT_CAP`] calls.
+pub fn is_sort_refusal(e: &AppError) -> bool {
+    e.code == "invalid_query" && e.fields.keys().any(|k| k.starts_with("_order["))
+}
+
+/// Refuses a sort no index serves over more than [`SORT_CAP`] calls (`matching` counts
+/// them, or at least `SORT_CAP` + 1 of them). The error names `_order[field]` in `fields`.
+fn check_sort_cap(params: &ListParams, matching: i64) -> AppResult<()> {
+    let Some(field) = sorted_without_index(params) else {
+        return Ok(());
+    };
+    if matching <= SORT_CAP {
+        return Ok(());
+    }
+    let key = format!("_order[{field}]");
+    let why = format!(
+        "sorting by {field} takes at most {SORT_CAP} matching calls and more match: \
+         narrow startTime[after]/startTime[strictly_before] or the other filters, or sort \
+         by startTime"
+    );
+    let mut e = AppError::invalid_query(format!("{key}: {why}"));
+    e.fields.insert(key, why);
+    Err(e)
 }
 
 /// The call, if the caller may see it; a 404 otherwise.

@@ -448,8 +448,12 @@ pub fn list(
     f: &Filter,
     params: &ListParams,
 ) -> AppResult<(i64, Vec<BillableCall>)> {
-    let total = filtered(f).count().get_result(conn)?;
-    Ok((total, page(conn, f, params)?))
+    Ok((count(conn, f)?, page(conn, f, params)?))
+}
+
+/// How many calls `f` matches.
+pub fn count(conn: &mut DbConnection, f: &Filter) -> AppResult<i64> {
+    Ok(filtered(f).count().get_result(conn)?)
 }
 
 /// How many calls `f` matches, counted up to `cap` + 1 only: a brand's millions of calls

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use chrono::Timelike;
 
 use crate::auth::{Caller, Role};
 use crate::calls::read;
@@ -20,7 +21,7 @@ use crate::sources::cdr_sources::CdrSources;
 use crate::tenancy::{Carriers, Clients};
 use crate::ui::schedulers::{all, Choice};
 use crate::ui::view::{self, Nav};
-use crate::ui::{filled_query, page, Console, Pager, UiError};
+use crate::ui::{filled_query, Console, Pager, UiError};
 use crate::AppState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -60,6 +61,10 @@ struct SearchPage {
     export: String,
     dispositions: &'static [&'static str],
     pager: Pager,
+    /// Why the range is what it is: a sort without an index and no range given.
+    range_note: Option<String>,
+    /// The operation refused the sort (more than `read::SORT_CAP` calls match).
+    sort_error: Option<String>,
 }
 
 impl SearchPage {
@@ -213,16 +218,62 @@ fn row(c: BillableCall, names: &Names, console: &Console) -> Row {
     }
 }
 
+/// What a sort no index serves is called in the page's words.
+fn sort_label(field: &str) -> &'static str {
+    match field {
+        "duration" => "billed duration",
+        "caller" => "caller",
+        _ => "callee",
+    }
+}
+
+/// A sort no index serves (`read::SORT_CAP`) with neither From nor To given covers the
+/// last 24 hours: the form shows that From, and the returned note says why.
+fn default_range(
+    form: &mut HashMap<String, String>,
+    params: &mut ListParams,
+    console: &Console,
+) -> Option<String> {
+    let field = read::sorted_without_index(params)?;
+    if form.contains_key("from") || form.contains_key("to") {
+        return None;
+    }
+    let since = chrono::Utc::now().naive_utc() - chrono::Duration::hours(24);
+    // To the minute, as a datetime-local input shows it.
+    let since = since
+        .date()
+        .and_hms_opt(since.hour(), since.minute(), 0)
+        .unwrap_or(since);
+    let note = format!(
+        "Sorting by {} covers at most {} calls, so without a range this page shows the last \
+         24 hours (from {}). Choose From and To for another range.",
+        sort_label(field),
+        read::SORT_CAP,
+        view::local(since, console.timezone)
+    );
+    form.insert("from".into(), view::local_input(since, console.timezone));
+    params
+        .filters
+        .insert("startTime[after]".into(), crate::fields::ts(since));
+    Some(note)
+}
+
 async fn search(
     state: web::Data<AppState>,
     console: Console,
     req: HttpRequest,
 ) -> Result<HttpResponse, UiError> {
-    let (form, params) = read_query(&req, &console)?;
+    let (mut form, mut params) = read_query(&req, &console)?;
+    let range_note = default_range(&mut form, &mut params, &console);
     let filter = read::filter(&console.caller, &params)?;
     let (caller, viewer) = (console.caller.clone(), console.clone());
-    let (params, total, rows, clients, carriers, sources) = db::run(&state.pool, move |conn| {
-        let (total, calls) = read::list_counted_up_to(conn, &filter, &params, COUNT_CAP)?;
+    let listed = db::run(&state.pool, move |conn| {
+        let (total, calls, refused) =
+            match read::list_counted_up_to(conn, &filter, &params, COUNT_CAP) {
+                Ok((total, calls)) => (total, calls, false),
+                Err(e) if read::is_sort_refusal(&e) => (0, vec![], true),
+                Err(e) => return Err(e),
+            };
         let names = names(conn, &caller, &calls)?;
         let rows: Vec<Row> = calls.into_iter().map(|c| row(c, &names, &viewer)).collect();
         let choice = |m: &HashMap<String, String>| {
@@ -244,9 +295,19 @@ async fn search(
             choice(&names.clients),
             choice(&names.carriers),
             sources,
+            refused,
         ))
-    })
-    .await?;
+    });
+    let (params, total, rows, clients, carriers, sources, refused) = listed.await?;
+    let sort_error = match read::sorted_without_index(&params) {
+        Some(field) if refused => Some(format!(
+            "Sorting by {} takes at most {} calls, and more than that match: choose a \
+             shorter range with From and To, or more filters, or sort by Start.",
+            sort_label(field),
+            read::SORT_CAP
+        )),
+        _ => None,
+    };
     // The same filter (blanks left out, page and order dropped): every matching call.
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     let mut filled: Vec<(&String, &String)> = form
@@ -259,23 +320,32 @@ async fn search(
     }
     let export = format!("/ui/calls/export?{}", query.finish());
     let rows_here = rows.len();
-    page(&SearchPage {
-        nav: Nav::of(&console, "calls"),
-        rows,
-        costs: console.sees_costs(),
-        clients: if console.caller.role == Role::Client {
-            vec![]
-        } else {
-            clients
+    let status = match sort_error {
+        Some(_) => actix_web::http::StatusCode::BAD_REQUEST,
+        None => actix_web::http::StatusCode::OK,
+    };
+    crate::ui::html(
+        status,
+        &SearchPage {
+            nav: Nav::of(&console, "calls"),
+            rows,
+            costs: console.sees_costs(),
+            clients: if console.caller.role == Role::Client {
+                vec![]
+            } else {
+                clients
+            },
+            carriers,
+            sources,
+            countries: countries(),
+            form,
+            export,
+            dispositions: crate::db::billable_calls::DISPOSITIONS,
+            pager: Pager::counted_up_to(&req, &params, total, COUNT_CAP, rows_here),
+            range_note,
+            sort_error,
         },
-        carriers,
-        sources,
-        countries: countries(),
-        form,
-        export,
-        dispositions: crate::db::billable_calls::DISPOSITIONS,
-        pager: Pager::counted_up_to(&req, &params, total, COUNT_CAP, rows_here),
-    })
+    )
 }
 
 /// Calls counted for the pager at most: past it the page says "more than 10000 in all".

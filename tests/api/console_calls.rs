@@ -12,6 +12,7 @@ use crate::console::Browser;
 
 backend_tests!(
     console_calls_filter_sort_and_show_a_call,
+    console_calls_sorted_without_an_index_read_a_bounded_range,
     console_calls_rerate_a_range_as_the_api_does,
 );
 
@@ -66,15 +67,15 @@ async fn console_calls_filter_sort_and_show_a_call(app: crate::common::TestApp) 
         ("unrated=true", vec!["+442079460000"]),
         ("destinationCountry=GB", vec!["+442079460000"]),
         (
-            "destinationCountry=ES&_order%5Bcallee%5D=desc",
+            "destinationCountry=ES&_order%5Bcallee%5D=desc&from=2026-01-01T00%3A00",
             vec!["+34600999000", "+34600111222"],
         ),
         (
-            "_order%5Bcallee%5D=asc",
+            "_order%5Bcallee%5D=asc&from=2026-01-01T00%3A00",
             vec!["+34600111222", "+34600999000", "+442079460000"],
         ),
         (
-            "_order%5Bduration%5D=desc",
+            "_order%5Bduration%5D=desc&to=2026-02-01T00%3A00",
             vec!["+34600111222", "+442079460000", "+34600999000"],
         ),
     ] {
@@ -83,10 +84,13 @@ async fn console_calls_filter_sort_and_show_a_call(app: crate::common::TestApp) 
         assert_eq!(callids(&page.body, &all), expected, "{query}");
     }
     // Column titles sort, keeping the filters; the current order is marked.
-    let page = b.get("/ui/calls?unrated=true&_order%5Bcallee%5D=asc").await;
+    let page = b
+        .get("/ui/calls?unrated=true&from=2026-01-01T00%3A00&_order%5Bcallee%5D=asc")
+        .await;
     assert!(
-        page.body
-            .contains("href=\"/ui/calls?unrated=true&#38;_order%5Bcallee%5D=desc\""),
+        page.body.contains(
+            "href=\"/ui/calls?from=2026-01-01T00%3A00&#38;unrated=true&#38;_order%5Bcallee%5D=desc\""
+        ),
         "{}",
         page.body
     );
@@ -137,6 +141,149 @@ async fn console_calls_filter_sort_and_show_a_call(app: crate::common::TestApp) 
         assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}");
         assert!(page.body.contains("Not found"));
     }
+}
+
+/// Sorting by duration, caller or callee sorts every matching call, so the operation takes
+/// at most `SORT_CAP` (10 000) of them, from the console and the API alike; the console
+/// without a range shows the last 24 hours and says so.
+async fn console_calls_sorted_without_an_index_read_a_bounded_range(app: crate::common::TestApp) {
+    let w = world(&app).await;
+    let op = &w.t.operator_a;
+    let now = chrono::Utc::now();
+    let at = |hours: i64| (now - chrono::Duration::hours(hours)).to_rfc3339();
+    let mut rows = vec![];
+    for (callee, hours, seconds) in [
+        ("+34600000030", 1, 30),
+        ("+34600000090", 2, 90),
+        ("+34600000060", 3, 60),
+        ("+34600000500", 72, 500),
+    ] {
+        let mut call = outbound(&w, callee, &at(hours), json!(seconds));
+        call["callee"] = json!(callee);
+        rows.push(call);
+    }
+    let (status, body) = app.post("/billable_calls", op, json!(rows)).await;
+    assert!(status.is_success(), "{body}");
+    let numbers = [
+        "+34600000030",
+        "+34600000090",
+        "+34600000060",
+        "+34600000500",
+    ];
+
+    let mut b = Browser::signed_in(&app, "op-a", "operator-pw").await;
+    let page = b.get("/ui/calls?_order%5Bduration%5D=desc").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(
+        callids(&page.body, &numbers),
+        ["+34600000090", "+34600000060", "+34600000030"],
+        "the last 24 hours, longest first"
+    );
+    assert!(
+        page.body
+            .contains("without a range this page shows the last 24 hours"),
+        "{}",
+        page.body
+    );
+    // The From it used is in the form, so the next search and the export keep it.
+    assert!(
+        page.body.contains("name=\"from\" value=\"20"),
+        "{}",
+        page.body
+    );
+    // With a range of its own, the page sorts that range and adds no note; by start time
+    // nothing is bounded.
+    let page = b
+        .get("/ui/calls?from=2020-01-01T00%3A00&_order%5Bcallee%5D=desc")
+        .await;
+    assert_eq!(
+        callids(&page.body, &numbers),
+        [
+            "+34600000500",
+            "+34600000090",
+            "+34600000060",
+            "+34600000030"
+        ]
+    );
+    assert!(!page.body.contains("last 24 hours"));
+    let page = b.get("/ui/calls").await;
+    assert_eq!(callids(&page.body, &numbers).len(), 4);
+    let (status, sorted) = app
+        .get("/billable_calls?_order%5Bduration%5D=asc", op)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sorted}");
+    let seconds: Vec<i64> = sorted
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["billedSeconds"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seconds, [30, 60, 90, 500]);
+
+    // 10 001 calls in one day: sorting them by duration is refused by both front doors.
+    let many: Vec<_> = (0..10_001)
+        .map(|i| {
+            let start = format!(
+                "2026-03-01T{:02}:{:02}:{:02}Z",
+                i / 3600,
+                i / 60 % 60,
+                i % 60
+            );
+            outbound(&w, &format!("many-{i}"), &start, json!(i % 600))
+        })
+        .collect();
+    let (status, body) = app.post("/billable_calls", op, json!(many)).await;
+    assert!(status.is_success(), "{body}");
+    assert_eq!(body["accepted"], 10_001, "{body}");
+    let day = "from=2026-03-01T00%3A00&to=2026-03-02T00%3A00";
+    let page = b
+        .get(&format!("/ui/calls?{day}&_order%5Bduration%5D=desc"))
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(
+        page.body.contains(
+            "Sorting by billed duration takes at most 10000 calls, and more than that match"
+        ),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("role=\"alert\""));
+    assert!(!page.body.contains("many-"), "no rows");
+    let api_day = "startTime%5Bafter%5D=2026-03-01T00%3A00%3A00Z&startTime%5Bstrictly_before%5D=2026-03-02T00%3A00%3A00Z";
+    let (status, refused) = app
+        .get(
+            &format!("/billable_calls?{api_day}&_order%5Bcaller%5D=asc"),
+            op,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert_eq!(refused["code"], "invalid_query");
+    assert!(
+        refused["fields"]["_order[caller]"]
+            .as_str()
+            .is_some_and(|m| m.contains("at most 10000")),
+        "{refused}"
+    );
+    // By start time the same day pages as before; a shorter range sorts by duration.
+    let (status, _) = app
+        .get(
+            &format!("/billable_calls?{api_day}&_order%5BstartTime%5D=desc"),
+            op,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = b.get(&format!("/ui/calls?{day}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("more than 10000 in all"),
+        "{}",
+        page.body
+    );
+    let page = b
+        .get("/ui/calls?from=2026-03-01T01%3A00&to=2026-03-01T02%3A00&_order%5Bduration%5D=desc")
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(">599 s<"), "{}", page.body);
 }
 
 async fn console_calls_rerate_a_range_as_the_api_does(app: crate::common::TestApp) {
