@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::auth::{Caller, Role};
+use crate::config::Config;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::ops::Resource;
@@ -37,6 +38,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     resource::<crate::rating::RatingPlans>(cfg);
     resource::<crate::rating::RatingProfiles>(cfg);
     resource::<crate::alerts::AlertRules>(cfg);
+    resource::<crate::sources::cdr_sources::CdrSources>(cfg);
 }
 
 fn resource<R: Edited>(cfg: &mut web::ServiceConfig)
@@ -318,7 +320,8 @@ impl FormPage {
 }
 
 /// The operation's field errors placed on the form: by name; an item of a list field
-/// (`addresses[2]`) on that field, naming the line; any other under the heading.
+/// (`addresses[2]`) on that field, naming the line; a group's (`numbering`) on the group's
+/// first field; any other under the heading.
 fn place_errors(
     fields: &[Field],
     values: &BTreeMap<String, String>,
@@ -355,7 +358,26 @@ fn place_errors(
                     })
                     .or_insert(text);
             }
-            None => other.push(format!("{name}: {message}")),
+            None => {
+                // A group's own error (`numbering`, `direction[1]`): on its first field.
+                let group = fields.iter().find(|f| {
+                    f.name
+                        .strip_prefix(name.as_str())
+                        .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('['))
+                });
+                match group {
+                    Some(first) => {
+                        placed
+                            .entry(first.name.clone())
+                            .and_modify(|m| {
+                                m.push_str("; ");
+                                m.push_str(&message)
+                            })
+                            .or_insert(message);
+                    }
+                    None => other.push(format!("{name}: {message}")),
+                }
+            }
         }
     }
     (placed, other)
@@ -369,13 +391,15 @@ fn posted(form: &[(String, String)]) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The operation's input from the form (the API's body, read by the same type). A
-/// required text left blank goes in empty, so the operation judges it with the rest and
-/// says so next to the field, as it does for the API.
+/// The operation's input from the form (the API's body, read by the same type, completed
+/// from the service's settings as the API's is). A required text left blank goes in empty,
+/// so the operation judges it with the rest and says so next to the field, as it does for
+/// the API.
 fn input_of<R: Edited>(
     fields: &[Field],
     form: &BTreeMap<String, String>,
     ctx: &Ctx<'_, R::Object>,
+    config: &Config,
 ) -> AppResult<R::Input>
 where
     R::Input: DeserializeOwned,
@@ -383,7 +407,7 @@ where
     let mut body = R::body(fields, form, ctx)?;
     loop {
         let text = match serde_json::from_value(Value::Object(body.clone())) {
-            Ok(input) => return Ok(input),
+            Ok(input) => return Ok(R::with_config(input, config)),
             Err(e) => e.to_string(),
         };
         let missing = text
@@ -491,6 +515,7 @@ where
     let zone = console.timezone;
     let values = posted(&change.form);
     let form = values.clone();
+    let config = state.config.clone();
     let (outcome, fields) = db::run(&state.pool, move |conn| {
         R::may_create(&caller)?;
         let fields = R::fields(conn, &caller, &form, true)?;
@@ -499,7 +524,9 @@ where
             zone,
             caller: &caller,
         };
-        let created = R::create_from(conn, &caller, || input_of::<R>(&fields, &form, &ctx));
+        let created = R::create_from(conn, &caller, || {
+            input_of::<R>(&fields, &form, &ctx, &config)
+        });
         match created {
             Ok(o) => Ok((Ok((R::id_of(&o).to_string(), R::shown_once(&o))), fields)),
             Err(e) if shown_in_form(&e) => Ok((Err(e), fields)),
@@ -571,6 +598,7 @@ where
     let zone = console.timezone;
     let values = posted(&change.form);
     let form = values.clone();
+    let config = state.config.clone();
     let (outcome, fields, current) = db::run(&state.pool, move |conn| {
         let current = R::find(conn, &caller, &id)?;
         let fields = R::fields(conn, &caller, &form, false)?;
@@ -580,7 +608,7 @@ where
                 zone,
                 caller: &caller,
             };
-            input_of::<R>(&fields, &form, &ctx)
+            input_of::<R>(&fields, &form, &ctx, &config)
         });
         match saved {
             Ok(o) => Ok((Ok(R::shown_once(&o)), fields, current)),

@@ -63,9 +63,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .configure(reports::routes)
             .configure(calls::routes)
             .configure(tenancy::routes)
-            .configure(sources::routes)
             // Before the pages whose `/{id}` would take `/new`.
             .configure(edit::routes)
+            .configure(sources::routes)
             .configure(alerts::routes)
             .configure(rating::routes)
             .configure(tenancy_tools::routes)

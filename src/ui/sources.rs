@@ -1,18 +1,31 @@
 //! The CDR sources and imports pages (console.md, page 8): the brand's sources with how
 //! records reach each (push address, spool directory, pull), a source's settings and a new
-//! push secret, and the imports with their counts and first errors. Each page calls the
-//! operation the API calls (`CdrSources`, `sources::imports`) with the session's caller, so
-//! client administrators get the API's 403 and another brand's ids the console's 404.
+//! push secret, create and edit forms and deletion, and the imports with their counts and
+//! first errors. Each page calls the operation the API calls (`CdrSources`,
+//! `sources::imports`) with the session's caller, so client administrators get the API's 403
+//! and another brand's ids the console's 404.
+
+use std::collections::BTreeMap;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use chrono_tz::Tz;
+use serde_json::{Map, Value};
 
+use crate::auth::Caller;
 use crate::db::cdr_imports::CdrImport;
-use crate::db::{self, cdr_sources::CdrSource};
+use crate::db::{self, cdr_sources::CdrSource, DbConnection};
+use crate::error::AppResult;
 use crate::ids::{AnyId, CdrSourceId, Id};
 use crate::ops::Resource;
-use crate::sources::cdr_sources::CdrSources;
+use crate::sources::cdr_sources::{self, CdrSources, Source};
 use crate::sources::imports;
+use crate::sources::Format;
+use crate::tenancy::{Carriers, Clients};
+use crate::ui::edit::{
+    brand_field, fields_body, fixed, items, pick, put, Ctx, Edited, Field, Kind,
+};
+use crate::ui::schedulers::all;
 use crate::ui::view::{self, Nav};
 use crate::ui::{page, path_id, query_params, Change, Console, Pager, UiError};
 use crate::AppState;
@@ -378,4 +391,355 @@ async fn import_page(
         errors,
         import: import_row(import, &console, name),
     })
+}
+
+// ---------------------------------------------------------------------------------------
+// The create and edit forms: every member of `POST /cdr_sources`, named as the operation
+// names its errors (`numbering.countryCode`, `direction[1].matchExpr`, `spool.path`), so
+// each error shows next to its field. A new source's push secret is shown once.
+
+/// How many blank direction rules and numbering rewrite rules the form offers.
+const BLANK_DIRECTION_RULES: usize = 2;
+const BLANK_REWRITE_RULES: usize = 1;
+
+/// Formats whose column layout is configurable (`columns`).
+const WITH_COLUMNS: &[&str] = &["asterisk-csv", "freeswitch-csv"];
+const WEBEX: &str = "webex-cdr";
+
+/// How many rows of a repeated group (`direction[i].field`) the values hold.
+fn rows_in(values: &BTreeMap<String, String>, first: impl Fn(usize) -> String) -> usize {
+    (0..)
+        .take_while(|i| values.contains_key(&first(*i)))
+        .count()
+}
+
+/// `value` put at a dotted path (`mapping.carrier.field`) of `body`.
+fn insert_at(body: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            body.insert(path.to_string(), value);
+        }
+        Some((head, rest)) => {
+            let inner = body
+                .entry(head.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(inner) = inner {
+                insert_at(inner, rest, value);
+            }
+        }
+    }
+}
+
+impl Edited for CdrSources {
+    const PATH: &'static str = "cdr_sources";
+    const SECTION: &'static str = "cdr_sources";
+    const NOUN: &'static str = "CDR source";
+    // `/ui/cdr_sources/{id}` is the source's page (push address, secret, imports).
+    const EDIT_AT: &'static str = "/edit";
+    const DELETE_NOTE: &'static str = "Its imports and spool checkpoints go with it; the calls \
+        it brought stay (their source is history). Pushes to it are refused from then on.";
+
+    fn fields(
+        conn: &mut DbConnection,
+        caller: &Caller,
+        values: &BTreeMap<String, String>,
+        creating: bool,
+    ) -> AppResult<Vec<Field>> {
+        let format = values.get("format").map(String::as_str).unwrap_or_default();
+        let formats: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+        let mut f: Vec<Field> = brand_field(conn, caller, creating)?.into_iter().collect();
+        f.extend([
+            Field::new("name", "Name", Kind::Text),
+            Field::new("format", "Format", Kind::Select(fixed(&formats))).help(
+                "Column names belong to asterisk-csv and freeswitch-csv, call types and pull \
+                 to webex-cdr: after changing the format, save to see its settings.",
+            ),
+            Field::new("timezone", "Time zone (empty = the brand's)", Kind::Text)
+                .help("An IANA name such as Europe/Madrid: the zone of the records' times."),
+        ]);
+        if WITH_COLUMNS.contains(&format) {
+            f.push(
+                Field::new(
+                    "columns",
+                    "Columns (empty = the format's layout)",
+                    Kind::Lines,
+                )
+                .help("One record field name per line, in the file's order."),
+            );
+        }
+        f.extend([
+            Field::new("answeredOnly", "Answered calls only", Kind::Check),
+            Field::new("enabled", "Enabled (accepts records)", Kind::Check),
+            Field::new("callidPrefix", "Call id prefix", Kind::Text).help(
+                "Put before each record's call id (at most 32 characters), so two switches' \
+                 ids never meet.",
+            ),
+            Field::new(
+                "numbering.countryCode",
+                "Numbering: country code",
+                Kind::Text,
+            )
+            .help(
+                "Leave every numbering field empty for the brand's country's conventions; \
+                 an empty one takes the brand's country's value. E.g. 34.",
+            ),
+            Field::new(
+                "numbering.nationalPrefix",
+                "Numbering: national prefix",
+                Kind::Text,
+            )
+            .help("E.g. 0; empty where the country dials none."),
+            Field::new(
+                "numbering.internationalPrefix",
+                "Numbering: international prefix",
+                Kind::Text,
+            )
+            .help("E.g. 00."),
+            Field::new(
+                "numbering.extensionMaxDigits",
+                "Numbering: extensions have at most this many digits (empty = 6)",
+                Kind::Number,
+            ),
+        ]);
+        let rewrite = |i: usize| format!("numbering.rewriteRules[{i}].matchExpr");
+        for i in 0..rows_in(values, rewrite) + BLANK_REWRITE_RULES {
+            let (at, n) = (format!("numbering.rewriteRules[{i}]"), i + 1);
+            f.extend([
+                Field::new(
+                    &format!("{at}.matchExpr"),
+                    &format!("Number rewrite {n}: match (regular expression)"),
+                    Kind::Text,
+                )
+                .help("Applied before the numbering plan; only the first match is replaced."),
+                Field::new(
+                    &format!("{at}.replaceExpr"),
+                    &format!("Number rewrite {n}: replace with"),
+                    Kind::Text,
+                ),
+                Field::new(
+                    &format!("{at}.priority"),
+                    &format!("Number rewrite {n}: priority (lower first)"),
+                    Kind::Number,
+                ),
+            ]);
+        }
+        let direction = |i: usize| format!("direction[{i}].field");
+        for i in 0..rows_in(values, direction) + BLANK_DIRECTION_RULES {
+            let (at, n) = (format!("direction[{i}]"), i + 1);
+            f.extend([
+                Field::new(
+                    &format!("{at}.field"),
+                    &format!("Direction rule {n}: record field"),
+                    Kind::Text,
+                )
+                .help("The first rule whose field matches decides; no rule: the format's own."),
+                Field::new(
+                    &format!("{at}.matchExpr"),
+                    &format!("Direction rule {n}: matches (regular expression)"),
+                    Kind::Text,
+                ),
+                Field::new(
+                    &format!("{at}.direction"),
+                    &format!("Direction rule {n}: the call is"),
+                    Kind::Select(fixed(&["inbound", "outbound", "internal", "skip"])),
+                ),
+            ]);
+        }
+        let clients = all::<Clients>(conn, caller)?
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        let carriers = all::<Carriers>(conn, caller)?
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        f.extend([
+            Field::new(
+                "mapping.client.field",
+                "Client: record field holding its account code",
+                Kind::Text,
+            ),
+            Field::new(
+                "mapping.carrier.field",
+                "Carrier: record field holding it",
+                Kind::Text,
+            ),
+            Field::new(
+                "mapping.carrier.matchExpr",
+                "Carrier: pattern in that field",
+                Kind::Text,
+            )
+            .help(
+                "Its first group (or whole match) is the carrier's code; empty: the whole value.",
+            ),
+            Field::new(
+                "mapping.endpoint.field",
+                "Endpoint: record field holding its code",
+                Kind::Text,
+            ),
+            Field::new(
+                "mapping.defaultClient",
+                "Client when the record names none",
+                Kind::Select(pick(clients)),
+            ),
+            Field::new(
+                "mapping.defaultCarrier",
+                "Carrier when the record names none",
+                Kind::Select(pick(carriers)),
+            ),
+        ]);
+        if format == WEBEX {
+            f.extend([
+                Field::new(
+                    "callTypes",
+                    "Call types (empty = the PSTN ones)",
+                    Kind::Lines,
+                )
+                .help("One Webex call type per line."),
+                Field::new("pull.url", "Pull: feed URL", Kind::Text).help(
+                    "Empty with a token: Webex's CDR feed. Leave the three pull fields empty \
+                     for no pull.",
+                ),
+                Field::new("pull.token", "Pull: access token", Kind::Password)
+                    .help("Empty keeps the stored one (while the URL stays)."),
+                Field::new(
+                    "pull.intervalMinutes",
+                    "Pull: every so many minutes (empty = 15)",
+                    Kind::Number,
+                ),
+            ]);
+        }
+        f.extend([
+            Field::new("spool.path", "Spool: directory", Kind::Text)
+                .help("Inside CALLCSV_SPOOL_ROOT (relative to it); empty for no spool."),
+            Field::new("spool.pattern", "Spool: file name pattern", Kind::Text).help("E.g. *.csv."),
+        ]);
+        Ok(f)
+    }
+
+    fn values(s: &Source, _zone: Tz) -> BTreeMap<String, String> {
+        let row = &s.row;
+        let mut v = BTreeMap::new();
+        put(&mut v, "name", Some(&row.name));
+        put(&mut v, "format", Some(&row.format));
+        put(&mut v, "timezone", row.timezone.as_deref());
+        put(&mut v, "answeredOnly", row.answered_only.then_some("on"));
+        put(&mut v, "enabled", row.enabled.then_some("on"));
+        put(&mut v, "callidPrefix", Some(&row.callid_prefix));
+        put(&mut v, "spool.path", row.spool_path.as_deref());
+        put(&mut v, "spool.pattern", row.spool_pattern.as_deref());
+        put(&mut v, "pull.url", row.pull_url.as_deref());
+        let interval = row.pull_interval_minutes.map(|m| m.to_string());
+        put(&mut v, "pull.intervalMinutes", interval.as_deref());
+        let Ok(stored) = cdr_sources::stored(row) else {
+            return v;
+        };
+        if let Some(columns) = &stored.columns {
+            v.insert("columns".into(), columns.join("\n"));
+        }
+        if let Some(types) = &stored.call_types {
+            v.insert("callTypes".into(), types.join("\n"));
+        }
+        if let Some(n) = &stored.numbering {
+            put(&mut v, "numbering.countryCode", Some(&n.country_code));
+            put(&mut v, "numbering.nationalPrefix", Some(&n.national_prefix));
+            put(
+                &mut v,
+                "numbering.internationalPrefix",
+                Some(&n.international_prefix),
+            );
+            v.insert(
+                "numbering.extensionMaxDigits".into(),
+                n.extension_max_digits.to_string(),
+            );
+            for (i, r) in n.rewrite_rules.iter().enumerate() {
+                let at = |name: &str| format!("numbering.rewriteRules[{i}].{name}");
+                v.insert(at("matchExpr"), r.match_expr.clone());
+                v.insert(at("replaceExpr"), r.replace_expr.clone());
+                v.insert(at("priority"), r.priority.to_string());
+            }
+        }
+        for (i, r) in stored.direction.iter().enumerate() {
+            let at = |name: &str| format!("direction[{i}].{name}");
+            v.insert(at("field"), r.field.clone());
+            v.insert(at("matchExpr"), r.match_expr.clone());
+            v.insert(at("direction"), r.direction.clone());
+        }
+        let m = &stored.mapping;
+        let client = m.client.as_ref().map(|c| c.field.as_str());
+        put(&mut v, "mapping.client.field", client);
+        let endpoint = m.endpoint.as_ref().map(|e| e.field.as_str());
+        put(&mut v, "mapping.endpoint.field", endpoint);
+        if let Some(c) = &m.carrier {
+            put(&mut v, "mapping.carrier.field", Some(&c.field));
+            put(&mut v, "mapping.carrier.matchExpr", c.match_expr.as_deref());
+        }
+        put(&mut v, "mapping.defaultClient", m.default_client.as_deref());
+        put(
+            &mut v,
+            "mapping.defaultCarrier",
+            m.default_carrier.as_deref(),
+        );
+        v
+    }
+
+    fn defaults() -> BTreeMap<String, String> {
+        let mut v = BTreeMap::new();
+        v.insert("answeredOnly".into(), "on".into());
+        v.insert("enabled".into(), "on".into());
+        v
+    }
+
+    fn title(s: &Source) -> String {
+        s.row.name.clone()
+    }
+
+    /// The API's body: dotted names as nested objects, the rule rows as lists; a group
+    /// left empty (numbering, spool, pull, an empty list) is left out, as the API's
+    /// "absent" (the brand's numbering, no spool, no pull, the format's layout).
+    fn body(
+        fields: &[Field],
+        form: &BTreeMap<String, String>,
+        ctx: &Ctx<'_, Source>,
+    ) -> AppResult<Map<String, Value>> {
+        let flat = fields_body(
+            fields.iter().filter(|f| !f.name.contains('[')),
+            form,
+            ctx.zone,
+        )?;
+        let mut body = Map::new();
+        for (name, value) in flat {
+            let empty_list = value.as_array().is_some_and(Vec::is_empty);
+            if !empty_list {
+                insert_at(&mut body, &name, value);
+            }
+        }
+        let mut rules = items(fields, form, "numbering.rewriteRules", ctx.zone)?;
+        for r in &mut rules {
+            if let Value::Object(r) = r {
+                r.entry("replaceExpr").or_insert_with(|| "".into());
+            }
+        }
+        if !rules.is_empty() {
+            insert_at(&mut body, "numbering.rewriteRules", rules.into());
+        }
+        body.insert(
+            "direction".into(),
+            items(fields, form, "direction", ctx.zone)?.into(),
+        );
+        Ok(body)
+    }
+
+    fn page_of(id: &str) -> String {
+        format!("/ui/cdr_sources/{id}")
+    }
+
+    fn shown_once(s: &Source) -> Option<(&'static str, String)> {
+        s.push_secret.as_ref().map(|secret| {
+            (
+                "The push secret (the password a switch sends with its records)",
+                secret.0.clone(),
+            )
+        })
+    }
 }

@@ -408,6 +408,7 @@ async fn console_in_a_browser_sign_in_create_and_reschedule_a_scheduler_sign_out
         ("rating-profiles", "/ui/rating_profiles"),
         ("templates", "/ui/notification_templates"),
         ("cdr-sources", "/ui/cdr_sources"),
+        ("cdr-source-new", "/ui/cdr_sources/new?format=webex-cdr"),
         ("cdr-imports", "/ui/cdr_imports"),
         ("alert-rules", "/ui/alert_rules"),
         ("alert-rule-new", "/ui/alert_rules/new?kind=quality"),
