@@ -965,8 +965,11 @@ impl Edited for NotificationTemplates {
                 );
                 if *name == "body" {
                     field = field.help(
-                        "Variables: ${CALLCSV_COMPANY}, ${CALLCSV_BRAND}, ${CALLCSV_SCHEDULER}, \
-                         ${CALLCSV_DATE_IN}, ${CALLCSV_DATE_OUT}, ${CALLCSV_ROWS}.",
+                        "Variables of a callCsv template: ${CALLCSV_COMPANY}, ${CALLCSV_BRAND}, \
+                         ${CALLCSV_SCHEDULER}, ${CALLCSV_DATE_IN}, ${CALLCSV_DATE_OUT}, \
+                         ${CALLCSV_ROWS}. Of an alert template: ${ALERT_RULE}, ${ALERT_KIND}, \
+                         ${ALERT_SUBJECT}, ${ALERT_MEASURED}, ${ALERT_THRESHOLD}, \
+                         ${ALERT_WINDOW_FROM}, ${ALERT_WINDOW_TO}, ${ALERT_CALLS}.",
                     );
                 }
                 f.push(field);

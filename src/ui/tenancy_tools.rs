@@ -1,12 +1,15 @@
 //! A DDI provider's page with its "try a number" box (`DdiProviders::try_number`, the
 //! rules ingestion applies), and a notification template's preview: each language version
-//! rendered by the mail module's own `compose::render` with sample values.
+//! rendered with sample values by what sends it — a report template by the mail module's
+//! `compose::render`, an alert template by `alerts::notify::email` (its `${ALERT_…}`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{Datelike, NaiveDate};
 
+use crate::alerts::notify;
 use crate::db;
+use crate::db::alerts::AlertEvent;
 use crate::detection::TransformationRule;
 use crate::ids::{BrandId, DdiProviderId, Id, NotificationTemplateId};
 use crate::mail::compose::{self, ReportContext};
@@ -86,8 +89,59 @@ struct PreviewPage {
     nav: Nav,
     id: String,
     name: String,
+    /// "a report email" or "an alert email".
+    what: &'static str,
     sample: String,
     versions: Vec<Version>,
+}
+
+/// An alert event as the preview of an `alert` template shows it: a client's spend rule
+/// that fired for yesterday (times are shown in `zone` by the template).
+fn sample_alert(brand: &str, zone: chrono_tz::Tz) -> AlertEvent {
+    use chrono::TimeZone;
+    let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+    let midnight = |d: NaiveDate| {
+        let local = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+        zone.from_local_datetime(&local)
+            .earliest()
+            .map(|t| t.naive_utc())
+            .unwrap_or(local)
+    };
+    let yesterday = today.pred_opt().unwrap_or(today);
+    let (window_from, window_to) = (midnight(yesterday), midnight(today));
+    AlertEvent {
+        id: String::new(),
+        rule_id: String::new(),
+        brand_id: brand.to_string(),
+        client_id: None,
+        level: "brand".into(),
+        rule_name: "Daily spend".into(),
+        kind: "spend".into(),
+        subject_type: Some("client".into()),
+        subject_id: Some(String::new()),
+        subject_name: Some("Example Client".into()),
+        subject_key: String::new(),
+        window_from,
+        window_to,
+        measured: "612.40".into(),
+        threshold: "500.00".into(),
+        previous: None,
+        fired_at: window_to,
+        calls: "call-1001,call-1002".into(),
+        sent_to: "billing@example.com".into(),
+        email_status: String::new(),
+        email_attempts: 0,
+        email_error: None,
+        email_next_attempt: None,
+        email_lease_until: None,
+        webhook_status: String::new(),
+        webhook_attempts: 0,
+        webhook_error: None,
+        webhook_next_attempt: None,
+        webhook_lease_until: None,
+        created_at: window_to,
+        updated_at: window_to,
+    }
 }
 
 async fn preview(
@@ -124,31 +178,67 @@ async fn preview(
         date_out,
         rows: 1234,
     };
-    let versions = template
-        .contents()?
-        .iter()
-        .map(|c| {
-            let r = compose::render(Some(c), &ctx);
-            Version {
-                language: c.language.clone(),
-                from: compose::sender(
-                    r.from,
-                    brand.as_ref().and_then(|b| b.email.as_deref()),
+    let brand_email = brand.as_ref().and_then(|b| b.email.as_deref());
+    let contents = template.contents()?;
+    let (what, sample, versions) = if template.template_type == "alert" {
+        let event = sample_alert(
+            brand.as_ref().map(|b| b.id.as_str()).unwrap_or_default(),
+            console.timezone,
+        );
+        let versions = contents
+            .iter()
+            .map(|c| {
+                let mail = notify::email(
+                    &event,
+                    console.timezone,
+                    Some(c),
+                    brand_email,
                     &state.config.mail_from,
-                ),
-                subject: r.subject,
-                body: r.body,
-            }
-        })
-        .collect();
+                );
+                Version {
+                    language: c.language.clone(),
+                    from: mail.from,
+                    subject: mail.subject,
+                    body: mail.body,
+                }
+            })
+            .collect();
+        let sample = format!(
+            "the {} rule “{}” fired for the client “{}”, {} against a threshold of {}, \
+             yesterday in {}",
+            event.kind,
+            event.rule_name,
+            event.subject_name.as_deref().unwrap_or_default(),
+            event.measured,
+            event.threshold,
+            console.timezone.name()
+        );
+        ("an alert email", sample, versions)
+    } else {
+        let versions = contents
+            .iter()
+            .map(|c| {
+                let r = compose::render(Some(c), &ctx);
+                Version {
+                    language: c.language.clone(),
+                    from: compose::sender(r.from, brand_email, &state.config.mail_from),
+                    subject: r.subject,
+                    body: r.body,
+                }
+            })
+            .collect();
+        let sample = format!(
+            "client “{}”, brand “{}”, scheduler “{}”, {} to {}, {} rows",
+            ctx.company, ctx.brand, ctx.scheduler, ctx.date_in, ctx.date_out, ctx.rows
+        );
+        ("a report email", sample, versions)
+    };
     page(&PreviewPage {
         nav: Nav::of(&console, "notification_templates"),
         id: template.id,
         name: template.name,
-        sample: format!(
-            "client “{}”, brand “{}”, scheduler “{}”, {} to {}, {} rows",
-            ctx.company, ctx.brand, ctx.scheduler, ctx.date_in, ctx.date_out, ctx.rows
-        ),
+        what,
+        sample,
         versions,
     })
 }

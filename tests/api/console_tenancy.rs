@@ -4,10 +4,11 @@
 //! escaping and other tenants' ids.
 
 use reqwest::StatusCode;
+use serde_json::json;
 
 use crate::backend_tests;
 use crate::billable_calls::world;
-use crate::common::TestApp;
+use crate::common::{id, TestApp};
 use crate::console::Browser;
 
 backend_tests!(
@@ -348,6 +349,30 @@ async fn console_ddi_provider_tries_a_number_and_templates_preview_their_email(a
         "{}",
         preview.body
     );
+
+    // An alert template previews with the `${ALERT_…}` values an alert email would carry.
+    let alert = id(&app
+        .create(
+            "/notification_templates",
+            op,
+            json!({"name": "Alerts", "type": "alert", "contents": [{"language": "en",
+                "subject": "[${ALERT_KIND}] ${ALERT_RULE}",
+                "body": "${ALERT_SUBJECT}: ${ALERT_MEASURED} / ${ALERT_THRESHOLD} from ${ALERT_WINDOW_FROM}; calls ${ALERT_CALLS}; ${CALLCSV_ROWS}"}]}),
+        )
+        .await);
+    let preview = b
+        .get(&format!("/ui/notification_templates/{alert}/preview"))
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
+    for text in [
+        "As an alert email would read",
+        "[spend] Daily spend",
+        "Example Client (client): 612.40 / 500.00 from ",
+        "; calls call-1001, call-1002; ${CALLCSV_ROWS}",
+    ] {
+        assert!(preview.body.contains(text), "{text}: {}", preview.body);
+    }
+    assert!(!preview.body.contains("${ALERT_"), "{}", preview.body);
 
     // Another brand and a client administrator: the 404 page (the API's).
     let mut other = Browser::signed_in(&app, "op-b", "operator-pw").await;
