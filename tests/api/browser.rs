@@ -126,6 +126,31 @@ async fn shoot(c: &Client, app: &TestApp, name: &str, path: &str) {
                 .unwrap();
             panic!("{path} at {size:?} scrolls sideways: {wide}");
         }
+        if size == PHONE {
+            // The sections stay one row (scrolling sideways), the current one in view.
+            let header = c
+                .execute(
+                    "var h = document.querySelector('header.top'); \
+                     var a = document.querySelector('header.top nav a[aria-current=page]'); \
+                     if (!h) return [0, true]; \
+                     var r = a ? a.getBoundingClientRect() : null; \
+                     return [Math.round(h.getBoundingClientRect().height), \
+                             !r || (r.left >= 0 && r.right <= window.innerWidth)]",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            let height = header[0].as_i64().unwrap();
+            assert!(
+                height <= 100,
+                "{path}: the header is {height} px high at {size:?}"
+            );
+            assert_eq!(
+                header[1],
+                json!(true),
+                "{path}: the current section out of view"
+            );
+        }
     }
     viewport(c, WIDE).await;
 }

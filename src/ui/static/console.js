@@ -36,5 +36,15 @@
     [direction, kind, client].forEach(function (el) { if (el) el.addEventListener("change", apply); });
     apply();
   }
+  // At phone width the sections are one row that scrolls sideways: bring the current one
+  // into view (without this script the row starts at Dashboard; every link still works).
+  function currentSection() {
+    var current = document.querySelector('header.top nav a[aria-current="page"]');
+    if (!current) return;
+    var nav = current.parentNode;
+    if (nav.scrollWidth <= nav.clientWidth) return;
+    nav.scrollLeft = current.offsetLeft - nav.offsetLeft - (nav.clientWidth - current.offsetWidth) / 2;
+  }
   document.addEventListener("DOMContentLoaded", schedulerForm);
+  document.addEventListener("DOMContentLoaded", currentSection);
 })();
