@@ -7,15 +7,17 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::backend_tests;
 use crate::cdr_arrivals::{master_csv, upload};
+use crate::common::Backend;
 use crate::common::{id, Tenants, TestApp};
 use crate::console::Browser;
+use crate::{backend_cases, backend_tests};
 
 backend_tests!(
     console_sources_and_imports_pages,
     console_sources_created_edited_and_deleted_through_forms,
 );
+backend_cases!(console_source_forms_take_spool_and_webex_settings);
 
 async fn console_sources_and_imports_pages(app: TestApp) {
     let t = Tenants::create(&app).await;
@@ -392,4 +394,92 @@ async fn console_sources_created_edited_and_deleted_through_forms(app: TestApp) 
     assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
     let (status, _) = app.get(&format!("/cdr_sources/{source}"), op).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// The settings that need the service's own (CALLCSV_SPOOL_ROOT) or a format's (Webex's
+/// call types and pull, its token write-only) go through the form as through the API.
+async fn console_source_forms_take_spool_and_webex_settings(backend: Backend) {
+    let outer = tempfile::tempdir().unwrap();
+    let root = outer.path().join("spool");
+    std::fs::create_dir_all(root.join("pbx1")).unwrap();
+    let root_text = root.to_string_lossy().into_owned();
+    let app = TestApp::start_with(backend, &[("CALLCSV_SPOOL_ROOT", &root_text)]).await;
+    let t = Tenants::create(&app).await;
+    let mut b = Browser::signed_in(&app, "op-a", "operator-pw").await;
+    let csrf = b.csrf().await;
+    let mut fields = vec![
+        ("_csrf", csrf.as_str()),
+        ("name", "Webex"),
+        ("format", "webex-cdr"),
+        ("enabled", "on"),
+        ("numbering.countryCode", "34"),
+        ("numbering.internationalPrefix", "00"),
+        ("callTypes", "SIP_NATIONAL\r\nSIP_INTERNATIONAL\r\n"),
+        ("pull.token", "secret-token"),
+        ("pull.intervalMinutes", "30"),
+        ("spool.path", "../elsewhere"),
+        ("spool.pattern", "*.csv"),
+    ];
+    let outside = b.post("/ui/cdr_sources", &fields).await;
+    assert_eq!(
+        outside.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        outside.body
+    );
+    assert!(
+        outside.body.contains("id=\"spool-path-error\">"),
+        "{}",
+        outside.body
+    );
+    fields[9] = ("spool.path", "pbx1");
+    let made = b.post("/ui/cdr_sources", &fields).await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    assert!(!made.body.contains("secret-token"));
+    let (_, listed) = app.get("/cdr_sources", &t.operator_a).await;
+    let source = &listed[0];
+    assert_eq!(
+        source["callTypes"],
+        json!(["SIP_NATIONAL", "SIP_INTERNATIONAL"])
+    );
+    assert_eq!(source["pull"]["intervalMinutes"], 30);
+    assert_eq!(source["pull"]["hasToken"], true);
+    let pbx1 = root.canonicalize().unwrap().join("pbx1");
+    assert_eq!(
+        source["spool"],
+        json!({"path": pbx1.to_string_lossy(), "pattern": "*.csv"})
+    );
+
+    // The edit form never shows the token; saved without one, the stored one stays.
+    let edit_path = format!("/ui/cdr_sources/{}/edit", id(source));
+    let edit = b.get(&edit_path).await;
+    assert_eq!(edit.status, StatusCode::OK, "{}", edit.body);
+    assert!(!edit.body.contains("secret-token"));
+    assert!(
+        edit.body.contains("SIP_NATIONAL\nSIP_INTERNATIONAL"),
+        "{}",
+        edit.body
+    );
+    let pull_url = source["pull"]["url"].as_str().unwrap().to_string();
+    let pbx1_text = pbx1.to_string_lossy().into_owned();
+    let again = [
+        ("_csrf", csrf.as_str()),
+        ("name", "Webex"),
+        ("format", "webex-cdr"),
+        ("numbering.countryCode", "34"),
+        ("numbering.internationalPrefix", "00"),
+        ("pull.url", pull_url.as_str()),
+        ("pull.intervalMinutes", "60"),
+        ("spool.path", pbx1_text.as_str()),
+        ("spool.pattern", "*.csv"),
+    ];
+    let saved = b.post(&edit_path, &again).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let (_, now) = app
+        .get(&format!("/cdr_sources/{}", id(source)), &t.operator_a)
+        .await;
+    assert_eq!(now["pull"]["intervalMinutes"], 60);
+    assert_eq!(now["pull"]["hasToken"], true);
+    assert_eq!(now["enabled"], false);
+    assert!(now["callTypes"].is_null(), "empty: the PSTN ones");
 }
