@@ -381,23 +381,25 @@ def cmd_ingest(a):
 
 
 def cmd_alert_rules(a):
-    """`count` enabled alert rules on the brand of `state`, half destination (each blocking two
-    of ten countries and a +882 prefix; the generated calls go to random numbers, so several
-    percent of them reach GB, DE, FR, US… and are flagged, each its own event as they spread
-    over a month), half velocity (per caller, client or endpoint, a limit no benchmark
-    reaches, 1 to 60 minutes): what ingestion checks every call against."""
+    """`count` enabled alert rules on the brand of `state`, as an operator guarding against
+    toll fraud would write them: half destination (each blocking two of ten destinations
+    the generated traffic seldom reaches, about 1 call in 5 000 each, and a +882 prefix),
+    half velocity (per caller at most 30 calls, per endpoint 500, per client 5 000, within
+    1 to 60 minutes: limits ordinary traffic stays under). Ingestion checks every outbound
+    call against all of them; a few calls fire destination events."""
     api = Api(a.url)
     ids = json.load(open(a.state))
-    countries = ["CU", "LY", "SY", "GB", "DE", "FR", "IT", "PT", "NL", "US"]
+    countries = ["GB", "LY", "WS", "CK", "KI", "NU", "NR", "SB", "VA", "GG"]
+    limits = {"caller": 30, "endpoint": 500, "client": 5000}
     for i in range(a.count):
         if i % 2 == 0:
             body = {"name": f"destination {i}", "kind": "destination", "mode": "block",
                     "countries": [countries[i % 10], countries[(i // 10) % 10]],
                     "prefixes": [f"+882{i:02d}"]}
         else:
-            body = {"name": f"velocity {i}", "kind": "velocity",
-                    "per": ["caller", "client", "endpoint"][i % 3],
-                    "maxCalls": 1000000, "minutes": 1 + i % 60}
+            per = ["caller", "client", "endpoint"][i % 3]
+            body = {"name": f"velocity {i}", "kind": "velocity", "per": per,
+                    "maxCalls": limits[per], "minutes": 1 + i % 60}
         api.ok("POST", "/alert_rules", {"brand": ids["brand"], **body}, expect=(201,))
     print(json.dumps({"rules": a.count}))
 

@@ -10,7 +10,8 @@
 //! another instance applies within that time): a brand without such rules costs no query,
 //! and destination rules cost none until a call is flagged.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
@@ -20,7 +21,7 @@ use chrono::NaiveDateTime;
 use crate::alerts::evaluate::{bounds, event_of, Finding, Names, Subject, MAX_EVENT_CALLS};
 use crate::alerts::rules::{DESTINATION, VELOCITY};
 use crate::alerts::windows::{self, Window};
-use crate::db::alerts::{self as store, AlertRule, Started};
+use crate::db::alerts::{self as store, AlertEvent, AlertRule, Started};
 use crate::db::billable_calls::BillableCall;
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
@@ -100,6 +101,16 @@ struct Scope {
 }
 
 impl Scope {
+    /// Whether the scope takes every (outbound) call of the brand.
+    fn is_everything(&self) -> bool {
+        self.client.is_none()
+            && self.clients.is_none()
+            && self.carrier.is_none()
+            && self.endpoint_type.is_none()
+            && self.endpoint_id.is_none()
+            && self.countries.is_none()
+    }
+
     fn covers(&self, f: &Fields) -> bool {
         let same = |want: &Option<String>, got: Option<&str>| {
             want.as_deref().is_none_or(|w| got == Some(w))
@@ -139,9 +150,17 @@ impl Destinations {
     /// or prefix of the list covers is outside an allow list, however unknown its
     /// destination.
     pub fn flags(&self, callee: &str, country: Option<&str>) -> bool {
-        let listed = country.is_some_and(|c| self.countries.iter().any(|k| k == c))
-            || self.prefixes.iter().any(|p| callee.starts_with(p.as_str()));
-        listed == self.block
+        (self.lists_country(country) || self.lists_prefix_of(callee)) == self.block
+    }
+
+    /// Whether `country` is on the list.
+    pub fn lists_country(&self, country: Option<&str>) -> bool {
+        country.is_some_and(|c| self.countries.iter().any(|k| k == c))
+    }
+
+    /// Whether a prefix on the list begins `callee`.
+    pub fn lists_prefix_of(&self, callee: &str) -> bool {
+        self.prefixes.iter().any(|p| callee.starts_with(p.as_str()))
     }
 
     /// The list as an event's threshold shows it: `block: CU, +882`.
@@ -158,7 +177,7 @@ impl Destinations {
 }
 
 /// Whose calls a velocity rule counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Per {
     Client,
     Endpoint,
@@ -298,44 +317,88 @@ pub fn check_stored(conn: &mut DbConnection, calls: &[&BillableCall]) -> AppResu
 }
 
 /// A velocity rule's subjects among the arrived calls, each with the first and last start.
-type Arrived = BTreeMap<String, (NaiveDateTime, NaiveDateTime)>;
+type Arrived<'a> = HashMap<&'a str, (NaiveDateTime, NaiveDateTime)>;
 
-fn check_brand(
+/// The subjects of `calls` per `per`, each with its first and last start.
+fn arrivals_of<'a>(calls: impl Iterator<Item = &'a BillableCall>, per: Per) -> Arrived<'a> {
+    let mut subjects = Arrived::new();
+    for call in calls {
+        if let Some(s) = per.subject(&Fields::of_call(call)) {
+            let t = call.start_time;
+            let span = subjects.entry(s).or_insert((t, t));
+            span.0 = span.0.min(t);
+            span.1 = span.1.max(t);
+        }
+    }
+    subjects
+}
+
+fn check_brand<'a>(
     conn: &mut DbConnection,
     brand: &str,
     watches: &[Watch],
-    calls: &[&BillableCall],
+    calls: &[&'a BillableCall],
 ) -> AppResult<usize> {
     // What each rule has to look at, found before any query: (rule, client, window) →
     // flagged calls; velocity rule → its subjects.
-    let mut flagged: BTreeMap<(usize, &str, NaiveDateTime), Vec<&BillableCall>> = BTreeMap::new();
-    let mut arrived: Vec<(usize, Arrived)> = vec![];
+    let mut flagged: BTreeMap<(usize, &str, NaiveDateTime), Vec<&'a BillableCall>> =
+        BTreeMap::new();
+    let mut arrived: Vec<(usize, Rc<Arrived>)> = vec![];
+    let mut unscoped: HashMap<Per, Rc<Arrived>> = HashMap::new();
+    let mut by_country: HashMap<Option<&str>, Vec<&BillableCall>> = HashMap::new();
+    for &call in calls {
+        by_country
+            .entry(call.destination_country.as_deref())
+            .or_default()
+            .push(call);
+    }
     for (i, watch) in watches.iter().enumerate() {
+        let everything = watch.scope.is_everything();
         let in_scope = calls
             .iter()
-            .filter(|c| watch.scope.covers(&Fields::of_call(c)));
+            .filter(|c| everything || watch.scope.covers(&Fields::of_call(c)));
         match &watch.check {
             Check::Destination(list) => {
-                for call in in_scope {
-                    if list.flags(&call.callee, call.destination_country.as_deref()) {
-                        let window = windows::group_window(call.start_time);
-                        flagged
-                            .entry((i, &call.client_id, window.from))
-                            .or_default()
-                            .push(call);
+                let mut flag = |call: &'a BillableCall| {
+                    let window = windows::group_window(call.start_time);
+                    flagged
+                        .entry((i, &call.client_id, window.from))
+                        .or_default()
+                        .push(call);
+                };
+                if everything {
+                    // A country's calls at once: only prefixes are judged call by call.
+                    for (country, calls) in &by_country {
+                        if list.lists_country(*country) {
+                            if list.block {
+                                calls.iter().for_each(|c| flag(c));
+                            }
+                            continue;
+                        }
+                        for &call in calls {
+                            if list.lists_prefix_of(&call.callee) == list.block {
+                                flag(call);
+                            }
+                        }
+                    }
+                } else {
+                    for &call in in_scope {
+                        if list.flags(&call.callee, call.destination_country.as_deref()) {
+                            flag(call);
+                        }
                     }
                 }
             }
             Check::Velocity { per, .. } => {
-                let mut subjects = Arrived::new();
-                for call in in_scope {
-                    if let Some(s) = per.subject(&Fields::of_call(call)) {
-                        let t = call.start_time;
-                        let span = subjects.entry(s.to_string()).or_insert((t, t));
-                        span.0 = span.0.min(t);
-                        span.1 = span.1.max(t);
-                    }
-                }
+                // Most rules watch every call: their arrivals are gathered once per kind.
+                let subjects = if everything {
+                    unscoped
+                        .entry(*per)
+                        .or_insert_with(|| Rc::new(arrivals_of(calls.iter().copied(), *per)))
+                        .clone()
+                } else {
+                    Rc::new(arrivals_of(in_scope.copied(), *per))
+                };
                 if !subjects.is_empty() {
                     arrived.push((i, subjects));
                 }
@@ -348,62 +411,73 @@ fn check_brand(
     store::lock_brand_events(conn, brand)?;
     let now = db::now();
     let mut names = Names::default();
-    let mut recorded = 0;
+    let mut found: Vec<(AlertEvent, Merge)> = vec![];
 
-    for ((i, client, from), found) in flagged {
+    for ((i, client, from), mut calls) in flagged {
         let Check::Destination(list) = &watches[i].check else {
             continue;
         };
+        calls.sort_unstable_by(|a, b| (a.start_time, &a.callid).cmp(&(b.start_time, &b.callid)));
         let subject = names.subject(conn, "client", client)?;
-        let ids: Vec<String> = found
+        let ids: Vec<String> = calls
             .iter()
             .take(MAX_EVENT_CALLS as usize)
             .map(|c| c.callid.clone())
             .collect();
-        let added = found.len() as i64;
-        let finding = fired(subject, windows::group_window(from), added, list.describe());
-        let event = event_of(
-            &watches[i].rule,
-            finding,
-            windows::group_window(from),
-            ids.clone(),
-            now,
-        );
-        let merged = store::record_or_merge(conn, &event, |old| {
-            let total = old.measured.parse::<i64>().unwrap_or(0) + added;
-            Some((total.to_string(), joined_calls(&old.calls, &ids)))
-        })?;
-        recorded += usize::from(merged);
+        let added = calls.len() as i64;
+        let window = windows::group_window(from);
+        let finding = fired(subject, window, added, list.describe());
+        let event = event_of(&watches[i].rule, finding, window, ids.clone(), now);
+        found.push((event, Merge::Add { added, ids }));
     }
 
-    // Velocity: one read per kind of subject, of every subject's calls around the new ones.
-    let mut wanted: BTreeMap<Per, (BTreeSet<&str>, NaiveDateTime, NaiveDateTime, i64)> =
-        BTreeMap::new();
+    // Velocity: per kind of subject, first the subjects that may have too many calls (a
+    // count over an index, against the lowest limit of the kind's rules), then those
+    // subjects' calls around the new ones, read once for every rule of the kind.
+    let mut wanted: BTreeMap<Per, Wanted> = BTreeMap::new();
+    // Rules watching every call share their arrivals: each set is added once.
+    let mut added: HashSet<*const Arrived> = HashSet::new();
     for (i, subjects) in &arrived {
-        let Check::Velocity { per, minutes, .. } = watches[*i].check else {
+        let Check::Velocity {
+            per,
+            minutes,
+            max_calls,
+        } = watches[*i].check
+        else {
             continue;
         };
-        for (subject, (first, last)) in subjects {
-            let w = wanted
-                .entry(per)
-                .or_insert((BTreeSet::new(), *first, *last, minutes));
-            w.0.insert(subject);
-            w.1 = w.1.min(*first);
-            w.2 = w.2.max(*last);
-            w.3 = w.3.max(minutes);
+        let Some((first, last)) = subjects
+            .values()
+            .copied()
+            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
+        else {
+            continue;
+        };
+        let w = wanted.entry(per).or_insert(Wanted {
+            subjects: HashSet::new(),
+            first,
+            last,
+            minutes,
+            max_calls,
+        });
+        w.first = w.first.min(first);
+        w.last = w.last.max(last);
+        w.minutes = w.minutes.max(minutes);
+        w.max_calls = w.max_calls.min(max_calls);
+        if added.insert(Rc::as_ptr(subjects)) {
+            w.subjects.extend(subjects.keys().copied());
         }
     }
-    for (per, (subjects, first, last, minutes)) in wanted {
-        let reach = chrono::Duration::minutes(minutes);
-        let subjects: Vec<&str> = subjects.into_iter().collect();
-        let rows = store::outbound_starts(
-            conn,
-            brand,
-            per.name(),
-            &subjects,
-            first - reach,
-            last + reach,
-        )?;
+    for (per, w) in wanted {
+        let reach = chrono::Duration::minutes(w.minutes);
+        let range = (w.first - reach, w.last + reach);
+        let subjects: Vec<&str> = w.subjects.into_iter().collect();
+        let busy = busy_subjects(conn, brand, per, &subjects, range, w.minutes, w.max_calls)?;
+        if busy.is_empty() {
+            continue;
+        }
+        let busy: Vec<&str> = busy.iter().map(String::as_str).collect();
+        let rows = store::outbound_starts(conn, brand, per.name(), &busy, range.0, range.1)?;
         let mut by_subject: HashMap<&str, Vec<&Started>> = HashMap::new();
         for row in &rows {
             if let Some(s) = per.subject(&Fields::of_started(row)) {
@@ -423,11 +497,12 @@ fn check_brand(
             if rule_per != per {
                 continue;
             }
-            for (subject, (first, last)) in subjects {
-                let theirs: Vec<&Started> = by_subject
-                    .get(subject.as_str())
-                    .into_iter()
-                    .flatten()
+            for (&subject, stored) in &by_subject {
+                let Some((first, last)) = subjects.get(subject) else {
+                    continue;
+                };
+                let theirs: Vec<&Started> = stored
+                    .iter()
                     .copied()
                     .filter(|r| watch.scope.covers(&Fields::of_started(r)))
                     .collect();
@@ -453,24 +528,113 @@ fn check_brand(
                     let subject = match per {
                         Per::Caller => Subject {
                             kind: per.name().into(),
-                            id: subject.clone(),
-                            name: subject.clone(),
+                            id: subject.to_string(),
+                            name: subject.to_string(),
                         },
                         _ => names.subject(conn, per.name(), subject)?,
                     };
                     let window = windows::group_window(from);
                     let finding = fired(subject, window, count, max_calls.to_string());
                     let event = event_of(&watch.rule, finding, window, ids.clone(), now);
-                    let merged = store::record_or_merge(conn, &event, |old| {
-                        let before = old.measured.parse::<i64>().unwrap_or(0);
-                        (count > before).then(|| (count.to_string(), ids.join(",")))
-                    })?;
-                    recorded += usize::from(merged);
+                    found.push((event, Merge::Fuller { count, ids }));
                 }
             }
         }
     }
-    Ok(recorded)
+    record_all(conn, found)
+}
+
+/// Up to this many subjects of a kind have their start times read without a count first.
+const FEW_SUBJECTS: usize = 100;
+
+/// Those of `subjects` that may have more than `max_calls` calls within `minutes` in
+/// `range`, judged from an index alone (calls of either direction, in any scope: at least
+/// as many as a rule counts). Many subjects are first counted over the whole range; then
+/// the start times of those with enough calls show whether some `minutes` hold too many
+/// ([`windows::exceeds`]). Only subjects that pass are read call by call.
+fn busy_subjects(
+    conn: &mut DbConnection,
+    brand: &str,
+    per: Per,
+    subjects: &[&str],
+    range: (NaiveDateTime, NaiveDateTime),
+    minutes: i64,
+    max_calls: i64,
+) -> AppResult<Vec<String>> {
+    // Many subjects (caller numbers) mostly have a call or two: counted first. A few
+    // (clients) are read at once.
+    let counted: Vec<String>;
+    let over: Vec<&str> = if subjects.len() > FEW_SUBJECTS {
+        counted = store::subjects_over(conn, brand, per.name(), subjects, range, max_calls)?;
+        counted.iter().map(String::as_str).collect()
+    } else {
+        subjects.to_vec()
+    };
+    if over.is_empty() {
+        return Ok(vec![]);
+    }
+    let starts = store::subject_starts(conn, brand, per.name(), &over, range)?;
+    let mut by_subject: HashMap<String, Vec<NaiveDateTime>> = HashMap::new();
+    for (subject, at) in starts {
+        by_subject.entry(subject).or_default().push(at);
+    }
+    let mut busy = vec![];
+    for (subject, mut times) in by_subject {
+        times.sort_unstable();
+        if windows::exceeds(&times, minutes, max_calls) {
+            busy.push(subject);
+        }
+    }
+    Ok(busy)
+}
+
+/// What a velocity rule's kind of subject needs read: its subjects with new calls, the
+/// first and last of those calls, the longest window and the lowest limit of its rules.
+struct Wanted<'a> {
+    subjects: HashSet<&'a str>,
+    first: NaiveDateTime,
+    last: NaiveDateTime,
+    minutes: i64,
+    max_calls: i64,
+}
+
+/// How a finding changes the event its (rule, subject, window) already has.
+enum Merge {
+    /// Destination: `added` more calls, `ids` among them.
+    Add { added: i64, ids: Vec<String> },
+    /// Velocity: a window of `count` calls, which replaces a less full one.
+    Fuller { count: i64, ids: Vec<String> },
+}
+
+impl Merge {
+    /// The event's new measured value and calls, if it changes.
+    fn apply(&self, old: &AlertEvent) -> Option<(String, String)> {
+        let before = old.measured.parse::<i64>().unwrap_or(0);
+        match self {
+            Merge::Add { added, ids } => {
+                Some(((before + added).to_string(), joined_calls(&old.calls, ids)))
+            }
+            Merge::Fuller { count, ids } => {
+                (*count > before).then(|| (count.to_string(), ids.join(",")))
+            }
+        }
+    }
+}
+
+/// Records the events found, all at once; those whose (rule, subject, window) has an
+/// event already are merged into it one by one. Returns how many were recorded.
+fn record_all(conn: &mut DbConnection, found: Vec<(AlertEvent, Merge)>) -> AppResult<usize> {
+    if found.is_empty() {
+        return Ok(0);
+    }
+    let (events, merges): (Vec<AlertEvent>, Vec<Merge>) = found.into_iter().unzip();
+    let recorded: HashSet<String> = store::record_events(conn, &events)?.into_iter().collect();
+    for (event, merge) in events.iter().zip(&merges) {
+        if !recorded.contains(&event.id) {
+            store::merge_into(conn, event, |old| merge.apply(old))?;
+        }
+    }
+    Ok(recorded.len())
 }
 
 /// The finding of an arrival check that fired: `measured` calls in `window`.

@@ -272,6 +272,22 @@ pub fn over_rate(
     found
 }
 
+/// Whether some `minutes` hold more than `max_calls` of `starts` (sorted): the fullest
+/// trailing window of any start, found in one pass.
+pub fn exceeds(starts: &[NaiveDateTime], minutes: i64, max_calls: i64) -> bool {
+    let span = Duration::minutes(minutes);
+    let mut first = 0;
+    for (last, &at) in starts.iter().enumerate() {
+        while starts[first] <= at - span {
+            first += 1;
+        }
+        if (last + 1 - first) as i64 > max_calls {
+            return true;
+        }
+    }
+    false
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -627,5 +643,29 @@ mod tests {
             over_rate(&two, at("10:00:00"), at("10:10:00"), 6, 1),
             vec![0..2]
         );
+    }
+
+    #[test]
+    fn exceeds_finds_the_fullest_window() {
+        let starts: Vec<NaiveDateTime> = [
+            "2026-03-29T10:00:00Z",
+            "2026-03-29T10:05:00Z",
+            "2026-03-29T10:10:00Z",
+            "2026-03-29T11:00:00Z",
+            "2026-03-29T11:04:59Z",
+        ]
+        .iter()
+        .map(|t| utc(t))
+        .collect();
+        // (10:00, 10:10]: 10:00 itself is outside a 10-minute window ending at 10:10.
+        assert!(!exceeds(&starts, 10, 2));
+        assert!(exceeds(&starts, 11, 2));
+        // 11:00 and 11:04:59 within 5 minutes; all five within 65 minutes, not 64.
+        assert!(exceeds(&starts, 5, 1));
+        assert!(!exceeds(&starts, 64, 4));
+        assert!(exceeds(&starts, 65, 4));
+        assert!(!exceeds(&starts, 1440, 5));
+        assert!(exceeds(&starts, 1440, 4));
+        assert!(!exceeds(&[], 60, 0));
     }
 }

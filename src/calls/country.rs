@@ -28,9 +28,7 @@ pub fn destination_country(direction: &str, caller: &str, callee: &str) -> Optio
 /// Whether a code is an ISO 3166-1 alpha-2 country libphonenumber knows (`GB`), as the
 /// `destinationCountry` filters take it.
 pub fn is_country_code(code: &str) -> bool {
-    code.len() == 2
-        && code.bytes().all(|b| b.is_ascii_uppercase())
-        && numbering::Numbering::for_country(code).is_some()
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) && numbering::knows_region(code)
 }
 
 const BACKFILL: &str = "destination_country";
@@ -130,6 +128,9 @@ mod tests {
     #[test]
     fn country_codes_are_known_alpha_2() {
         assert!(is_country_code("GB") && is_country_code("NP"));
+        // Countries whose international prefix is a pattern (BY, SB) or that have no
+        // international calls (KP) are countries all the same.
+        assert!(is_country_code("BY") && is_country_code("SB") && is_country_code("KP"));
         assert!(!is_country_code("gb") && !is_country_code("XX") && !is_country_code("GBR"));
     }
 

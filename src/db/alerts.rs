@@ -7,8 +7,9 @@ use diesel::prelude::*;
 
 use crate::db::schema::{alert_events, alert_rules};
 use crate::db::{DbConnection, MultiBackend};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::listing::{Direction, ListParams};
+use diesel::sql_types::{Array, Text, Timestamp};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = alert_rules, treat_none_as_null = true)]
@@ -193,8 +194,10 @@ pub fn list_rules(
 // ---------------------------------------------------------------------------------------
 // Events
 
+// `treat_none_as_default_value = false`: a multi-row INSERT on SQLite (no column has a
+// default other than NULL).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = alert_events)]
+#[diesel(table_name = alert_events, treat_none_as_default_value = false)]
 pub struct AlertEvent {
     pub id: String,
     pub rule_id: String,
@@ -264,17 +267,45 @@ pub fn record_event(conn: &mut DbConnection, event: &AlertEvent) -> AppResult<bo
     Ok(inserted == 1)
 }
 
-/// Records `event`, or, when its (rule, subject, window) has one already, lets `merge` say
-/// what that one's measured value and calls become (`None`: unchanged). True when `event`
-/// was recorded. Callers serialise merges of a brand's events ([`lock_brand_events`]).
-pub fn record_or_merge(
+/// Events per INSERT: 31 columns within SQLite's 32 766 bound parameters.
+const EVENTS_PER_INSERT: usize = 1_000;
+
+/// Records each of `events` whose (rule, subject, window) has none yet, a statement per
+/// thousand; returns the ids of those recorded (the others met an event recorded before).
+pub fn record_events(conn: &mut DbConnection, events: &[AlertEvent]) -> AppResult<Vec<String>> {
+    let mut recorded = Vec::with_capacity(events.len());
+    for chunk in events.chunks(EVENTS_PER_INSERT) {
+        let key = (
+            alert_events::rule_id,
+            alert_events::subject_key,
+            alert_events::window_from,
+        );
+        recorded.extend(match conn {
+            DbConnection::Sqlite(c) => diesel::insert_into(alert_events::table)
+                .values(chunk)
+                .on_conflict(key)
+                .do_nothing()
+                .returning(alert_events::id)
+                .get_results::<String>(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(alert_events::table)
+                .values(chunk)
+                .on_conflict(key)
+                .do_nothing()
+                .returning(alert_events::id)
+                .get_results::<String>(c)?,
+        });
+    }
+    Ok(recorded)
+}
+
+/// Merges `event` into the event its (rule, subject, window) already has: `merge` says what
+/// that one's measured value and calls become (`None`: unchanged). Callers serialise merges
+/// of a brand's events ([`lock_brand_events`]).
+pub fn merge_into(
     conn: &mut DbConnection,
     event: &AlertEvent,
     merge: impl FnOnce(&AlertEvent) -> Option<(String, String)>,
-) -> AppResult<bool> {
-    if record_event(conn, event)? {
-        return Ok(true);
-    }
+) -> AppResult<()> {
     let existing = alert_events::table
         .filter(alert_events::rule_id.eq(&event.rule_id))
         .filter(alert_events::subject_key.eq(&event.subject_key))
@@ -282,8 +313,11 @@ pub fn record_or_merge(
         .select(AlertEvent::as_select())
         .first(conn)
         .optional()?;
-    if let Some((measured, calls)) = existing.as_ref().and_then(merge) {
-        diesel::update(alert_events::table.find(&existing.map(|e| e.id).unwrap_or_default()))
+    let Some(existing) = existing else {
+        return Ok(());
+    };
+    if let Some((measured, calls)) = merge(&existing) {
+        diesel::update(alert_events::table.find(&existing.id))
             .set((
                 alert_events::measured.eq(measured),
                 alert_events::calls.eq(calls),
@@ -291,7 +325,7 @@ pub fn record_or_merge(
             ))
             .execute(conn)?;
     }
-    Ok(false)
+    Ok(())
 }
 
 /// PostgreSQL: makes the other transactions recording events of `brand` as calls arrive
@@ -306,6 +340,105 @@ pub fn lock_brand_events(conn: &mut DbConnection, brand: &str) -> AppResult<()> 
             .execute(c)?;
     }
     Ok(())
+}
+
+/// Those of `subjects` (ids in the `per` column: client, endpoint or caller) with more than
+/// `max` calls of `brand` started in `(after, before)`: one statement, reading only an
+/// index. Per client and endpoint it counts inbound calls too (their indexes do not hold
+/// the direction), so the count is at least the outbound one: a subject left out cannot
+/// have more than `max` outbound calls in any part of the range.
+pub fn subjects_over(
+    conn: &mut DbConnection,
+    brand: &str,
+    per: &str,
+    subjects: &[&str],
+    (after, before): (NaiveDateTime, NaiveDateTime),
+    max: i64,
+) -> AppResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Over {
+        #[diesel(sql_type = Text)]
+        subject: String,
+    }
+    let rows: Vec<Over> = per_subject(
+        conn,
+        (brand, per, subjects, after, before),
+        "",
+        Some(&format!("HAVING count(*) > {max}")),
+    )?;
+    Ok(rows.into_iter().map(|r| r.subject).collect())
+}
+
+/// The start times of the calls [`subjects_over`] counts, per subject: (subject, start),
+/// in no order; read from an index alone.
+pub fn subject_starts(
+    conn: &mut DbConnection,
+    brand: &str,
+    per: &str,
+    subjects: &[&str],
+    (after, before): (NaiveDateTime, NaiveDateTime),
+) -> AppResult<Vec<(String, NaiveDateTime)>> {
+    #[derive(QueryableByName)]
+    struct Start {
+        #[diesel(sql_type = Text)]
+        subject: String,
+        #[diesel(sql_type = Timestamp)]
+        start_time: NaiveDateTime,
+    }
+    let rows: Vec<Start> = per_subject(
+        conn,
+        (brand, per, subjects, after, before),
+        ", start_time",
+        None,
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.subject, r.start_time))
+        .collect())
+}
+
+/// `SELECT subject{more}` over the calls of `brand` whose `per` column is one of
+/// `subjects`, started in `(after, before)`; with `having`, grouped by subject.
+fn per_subject<T>(
+    conn: &mut DbConnection,
+    (brand, per, subjects, after, before): (&str, &str, &[&str], NaiveDateTime, NaiveDateTime),
+    more: &str,
+    having: Option<&str>,
+) -> AppResult<Vec<T>>
+where
+    T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
+{
+    // Literals, not bound values, so the partial indexes apply (see `outbound_starts`).
+    let (column, only) = match per {
+        "client" => ("client_id", ""),
+        "endpoint" => ("endpoint_id", ""),
+        _ => ("caller", " AND direction = 'outbound'"),
+    };
+    let head = format!("SELECT {column} AS subject{more} FROM billable_calls");
+    let tail = having.map_or(String::new(), |h| format!("GROUP BY {column} {h}"));
+    Ok(match conn {
+        DbConnection::Sqlite(c) => {
+            let list = serde_json::to_string(subjects).map_err(AppError::internal)?;
+            diesel::sql_query(format!(
+                "{head} WHERE brand_id = ? AND {column} IN (SELECT value FROM json_each(?)){only} \
+                 AND start_time > ? AND start_time < ? {tail}"
+            ))
+            .bind::<Text, _>(brand)
+            .bind::<Text, _>(list)
+            .bind::<Timestamp, _>(after)
+            .bind::<Timestamp, _>(before)
+            .load::<T>(c)?
+        }
+        DbConnection::Pg(c) => diesel::sql_query(format!(
+            "{head} WHERE brand_id = $1 AND {column} = ANY($2){only} \
+             AND start_time > $3 AND start_time < $4 {tail}"
+        ))
+        .bind::<Text, _>(brand)
+        .bind::<Array<Text>, _>(subjects)
+        .bind::<Timestamp, _>(after)
+        .bind::<Timestamp, _>(before)
+        .load::<T>(c)?,
+    })
 }
 
 /// An outbound call as velocity rules see it.

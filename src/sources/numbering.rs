@@ -44,6 +44,12 @@ pub struct Numbering {
     rules: CompiledRules,
 }
 
+/// Whether libphonenumber has metadata for a region (ISO 3166-1 alpha-2 in capitals, `SB`):
+/// the countries a call can be placed in.
+pub fn knows_region(iso: &str) -> bool {
+    DATABASE.by_id(iso).is_some()
+}
+
 impl Numbering {
     /// A plan from its parts; the error names the part that is wrong.
     pub fn new(

@@ -18,6 +18,7 @@ backend_cases!(
     destination_events_group_the_flagged_calls,
     velocity_fires_once_per_subject_and_window,
     velocity_counts_calls_stored_at_once,
+    velocity_per_client_counts_its_scope_among_a_month_of_calls,
     uploads_and_pushes_are_checked
 );
 
@@ -302,6 +303,80 @@ async fn velocity_fires_once_per_subject_and_window(backend: Backend) {
         (&json!("+34911000099"), &json!("4"), &json!(true))
     );
     assert_eq!(events(&app, &op, &rule).await.len(), before);
+}
+
+/// A client's calls of a whole month, uploaded in one request (as a month's CDR file is):
+/// per-client rules, one counting every call and one only calls to Cuba, fire for the
+/// bursts and not for the steady calls around them, with each rule's own count.
+async fn velocity_per_client_counts_its_scope_among_a_month_of_calls(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let w = world(&app).await;
+    let op = w.t.operator_a.clone();
+    let all = id(&app
+        .create(
+            "/alert_rules",
+            &op,
+            json!({"name": "Client burst", "kind": "velocity", "per": "client",
+                   "maxCalls": 6, "minutes": 10}),
+        )
+        .await);
+    let cuba = id(&app
+        .create(
+            "/alert_rules",
+            &op,
+            json!({"name": "Cuba burst", "kind": "velocity", "per": "client",
+                   "maxCalls": 3, "minutes": 10, "destinationCountry": "CU"}),
+        )
+        .await);
+    let start = chrono::NaiveDate::from_ymd_opt(2026, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let at = |minutes: i64| {
+        (start + Duration::minutes(minutes)).to_rfc3339_opts(SecondsFormat::Secs, true)
+    };
+    // Every 7 minutes through January, 200 caller numbers taking turns: at most 2 calls in
+    // any 10 minutes.
+    let mut rows: Vec<Value> = (0..31 * 24 * 60 / 7)
+        .map(|i| {
+            let caller = format!("+349110{:05}", i % 200);
+            call(&w, &format!("m{i}"), &at(i * 7 + 3), &caller, SPAIN)
+        })
+        .collect();
+    // 15 January from 12:00:30 to 12:03:50: four calls to Cuba and one to Spain. With the
+    // steady calls at 11:57 and 12:04, the ten minutes to 12:04 hold seven calls, four of
+    // them to Cuba.
+    let burst = 14 * 24 * 60 + 12 * 60;
+    for (i, callee) in [CUBA, CUBA, SPAIN, CUBA, CUBA].iter().enumerate() {
+        let t = (start + Duration::minutes(burst) + Duration::seconds(30 + 50 * i as i64))
+            .to_rfc3339_opts(SecondsFormat::Secs, true);
+        rows.push(call(&w, &format!("burst{i}"), &t, CALLER, callee));
+    }
+    let (status, body) = app.post("/billable_calls", &op, json!(rows)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["accepted"], rows.len());
+
+    let fired = events(&app, &op, &cuba).await;
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0]["measured"], "4");
+    assert_eq!(
+        sorted_calls(&fired[0]),
+        ["burst0", "burst1", "burst3", "burst4"]
+    );
+    assert_eq!(fired[0]["subject"]["type"], "client");
+    let fired = events(&app, &op, &all).await;
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0]["measured"], "7");
+    assert_eq!(
+        sorted_calls(&fired[0]),
+        ["burst0", "burst1", "burst2", "burst3", "burst4", "m2982", "m2983"]
+    );
+    // The same calls again: duplicates, nothing more fires.
+    let (status, body) = app.post("/billable_calls", &op, json!(rows)).await;
+    assert_eq!((status, &body["accepted"]), (StatusCode::OK, &json!(0)));
+    assert_eq!(events(&app, &op, &all).await.len(), 1);
+    assert_eq!(events(&app, &op, &cuba).await.len(), 1);
 }
 
 /// Two requests stored at the same moment, each with 3 of a caller's calls, make 6 calls
