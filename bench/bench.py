@@ -404,6 +404,61 @@ def cmd_alert_rules(a):
     print(json.dumps({"rules": a.count}))
 
 
+def cmd_alert_rules_pass(a):
+    """`count` enabled spend and quality rules on the statistics brand of `state` (its
+    clients, carriers and endpoints from `stats-setup`), half each, varied as operators
+    write them: every measure, window and `per`; scopes of a client, a client type, a
+    carrier, an endpoint, countries or the whole brand; quality conditions against fixed
+    values, the previous window and the same window last week. Thresholds are drawn so
+    that some fire and most do not. No rule filters by direction or combines a carrier
+    with a client, an endpoint or countries: such rules read the calls rather than the
+    rollup (README, "Alerts")."""
+    api = Api(a.url)
+    ids = json.load(open(a.state))
+    rnd = random.Random(12)
+    countries = ["ES", "FR", "DE", "IT", "PT", "GB", "US", "MX"]
+    for i in range(a.count):
+        body = {"brand": ids["brand"], "name": f"rule {i}"}
+        scope = i % 6
+        if scope == 1:
+            body["client"] = rnd.choice(ids["clients"])
+        elif scope == 2:
+            body["clientType"] = "vpbx"
+        elif scope == 3:
+            body["destinationCountry"] = ",".join(rnd.sample(countries, 2))
+        elif scope == 4 and i % 2 == 0:
+            body["carrier"] = rnd.choice(ids["carriers"])
+        elif scope == 5:
+            body.update({"client": ids["client"], "endpointType": "User",
+                         "endpointId": rnd.choice(ids["endpoints"])})
+        if i % 2 == 0:
+            measure = ["price", "cost", "minutes", "calls"][(i // 2) % 4]
+            per = [None, "client", "carrier", "endpoint"][(i // 8) % 4]
+            # What the statistics' rollup answers: carrier figures are brand-wide (a carrier
+            # with a client, an endpoint or countries, or per client or endpoint, reads the
+            # calls themselves, as does a direction or client type per carrier).
+            if per == "carrier" and any(k in body for k in ("client", "clientType", "endpointId",
+                                                             "destinationCountry")):
+                per = None
+            if "carrier" in body and per in ("client", "endpoint"):
+                per = "carrier"
+            body.update({"kind": "spend", "measure": measure,
+                         "window": ["hour", "day", "week", "month"][(i // 32) % 4],
+                         "threshold": str(rnd.choice([10, 1000, 100000, 10000000]))})
+            if per:
+                body["per"] = per
+        else:
+            condition = ["below", "above", "dropsBy", "risesBy", "dropsByPercent",
+                         "risesByPercent"][(i // 2) % 6]
+            fixed = condition in ("below", "above")
+            body.update({"kind": "quality", "metric": ["asr", "acd", "calls", "minutes"][(i // 12) % 4],
+                         "window": ["hour", "day"][(i // 48) % 2], "condition": condition,
+                         "value": str(rnd.choice([1, 5, 50, 500])),
+                         "compareTo": "fixed" if fixed else rnd.choice(["previousWindow", "sameWindowLastWeek"])})
+        api.ok("POST", "/alert_rules", body, expect=(201,))
+    print(json.dumps({"rules": a.count}))
+
+
 def cmd_stream(a):
     api = Api(a.url)
     ids = json.load(open(a.state))
@@ -778,6 +833,7 @@ def main():
     add("push", cmd_push, ("--senders", {"type": int, "default": 16}),
         ("--seconds", {"type": int, "default": 20}))
     add("alert-rules", cmd_alert_rules, ("--count", {"type": int, "default": 100}))
+    add("alert-rules-pass", cmd_alert_rules_pass, ("--count", {"type": int, "default": 1000}))
     add("stream", cmd_stream, ("--before", {"help": "only calls before this RFC 3339 time"}))
     add("scheduler", cmd_scheduler, ("--name", {"default": "bench report"}))
     add("rerun", cmd_rerun, ("--id", {"required": True}))

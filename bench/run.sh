@@ -14,6 +14,8 @@
 #                                 statistics (this binary vs STATS_BASELINE_REV's, built here)
 #   bench/run.sh pages            every console page as a signed-in brand operator, on the
 #                                 same brand of STATS_CALLS calls (bench/pages.py)
+#   bench/run.sh alertpass        one runner pass of 1 000 spend and quality alert rules on
+#                                 the same brand of STATS_CALLS calls (ALERT_RULES rules)
 #   bench/run.sh alerts           ingestion into a brand with 100 destination and velocity
 #                                 alert rules vs one with none, alternately in one service
 #                                 (ALERT_BATCH calls per POST, default 20 000; median of REPS)
@@ -50,9 +52,9 @@ for arg in "$@"; do
     case $arg in
         quick) QUICK=1 ;;
         demo) exec "$ROOT/bench/demo.sh" ;;
-        engine | ingest | stream | report | schedulers | fairness | stall | readers | sources | push | stats | pages | alerts) GROUPS_WANTED+=("$arg") ;;
+        engine | ingest | stream | report | schedulers | fairness | stall | readers | sources | push | stats | pages | alerts | alertpass) GROUPS_WANTED+=("$arg") ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | grep '^#' | cut -c3-; exit 0 ;;
-        *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers, fairness, stall, readers, sources, push, stats, pages, alerts)" >&2; exit 2 ;;
+        *) echo "unknown argument: $arg (quick, engine, ingest, stream, report, schedulers, fairness, stall, readers, sources, push, stats, pages, alerts, alertpass)" >&2; exit 2 ;;
     esac
 done
 FULL=0
@@ -1027,6 +1029,7 @@ for kind in ("client", "carrier", "endpoint"):
         "$base&$month&client=$big&groupBy=endpoint" >"$dir/paths.txt"
     start_service "$dir" "$DB_URL" 0 warn "$svclog"
     if wanted pages; then bench_pages "$backend" "$dir"; fi
+    if wanted alertpass; then bench_alert_pass "$backend" "$dir"; fi
     if ! wanted stats; then
         stop_service "$SVC_PID"
         if [ "${KEEP:-0}" != 1 ]; then
@@ -1052,6 +1055,28 @@ for kind in ("client", "carrier", "endpoint"):
     if [ "${KEEP:-0}" != 1 ]; then
         if [ "$backend" = sqlite ]; then rm -f "$dir"/callcsv.db*; else drop_db "${TAG}_stats"; fi
     fi
+}
+
+# 12. One runner pass of ALERT_RULES (default 1 000) enabled spend and quality alert rules
+# on the statistics brand (its service running, stopped here): `callcsv evaluate-alerts
+# --at` a moment of its busiest month, REPS times; the first pass records the events that
+# fire, the later ones find them recorded. Target: 2 s per pass.
+bench_alert_pass() {
+    local backend=$1 dir=$2 out secs=() recorded=() r n=${ALERT_RULES:-1000}
+    log "[$backend] alert pass: $n spend and quality rules"
+    $PY alert-rules-pass --url "$SVC_URL" --state "$dir/state.json" --count "$n" >/dev/null
+    stop_service "$SVC_PID"
+    for r in $(seq "$REPS"); do
+        out=$(cd "$dir" && env CALLCSV_DATA_DIR="$dir" CALLCSV_DATABASE_URL="$DB_URL" CALLCSV_LOG=warn \
+            "$BIN" evaluate-alerts --at 2026-10-15T12:20:00Z)
+        secs+=("$(json "$out" seconds)"); recorded+=("$(json "$out" recorded)")
+        log "  [$backend] alert pass $r: $out"
+    done
+    local m; m=$(median "${secs[@]}")
+    result alertpass "$backend" "one runner pass of $(group "$n") spend and quality rules, $(group "$STATS_CALLS")-call brand" \
+        "$(calc "$m" 2) s" "≤ 2 s" "$(verdict "$m <= 2")" "-" \
+        "passes: ${secs[*]} s; events recorded: ${recorded[*]}"
+    start_service "$dir" "$DB_URL" 0 warn "$dir/service.log"
 }
 
 # 11. The console's pages as a brand operator of the statistics brand (its service running),
@@ -1199,7 +1224,7 @@ fi
 if wanted alerts; then
     for backend in $BACKENDS; do bench_alerts "$backend"; done
 fi
-if wanted stats || wanted pages; then
+if wanted stats || wanted pages || wanted alertpass; then
     for backend in $BACKENDS; do
         bench_stats_queries "$backend"
         if wanted stats; then bench_stats_ingest "$backend"; fi

@@ -4,7 +4,7 @@
 //! alone. Recording an event is an insert on its unique (rule, subject, window): passes on
 //! several instances, or again after a crash, record it once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 use chrono::{Duration, NaiveDateTime};
@@ -16,7 +16,8 @@ use crate::alerts::arrivals::Destinations;
 use crate::alerts::rules::{self, DESTINATION, QUALITY, SPEND, VELOCITY};
 use crate::alerts::windows::{self, Condition, Span, Window};
 use crate::db::alerts::{self as store, AlertEvent, AlertRule};
-use crate::db::stats::{self as stats_db, StatsFilter};
+use crate::db::rollups::Projection;
+use crate::db::stats::{self as stats_db, Group, StatsFilter};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 use crate::ids::{ClientId, Id};
@@ -85,30 +86,148 @@ fn per_column(per: Option<&str>) -> Option<&'static str> {
     }
 }
 
+/// What one evaluation keeps between rules: the owners' zones, the subjects' names, and
+/// the sums it has read.
+#[derive(Default)]
+pub struct Context {
+    zones: HashMap<String, String>,
+    pub names: Names,
+    /// Per (brand, window, projection): every client and value's sums, read once and shared
+    /// by the brand's rules over that window.
+    figures: HashMap<(String, Window, Projection), Vec<Group>>,
+    /// Per (brand, client type): its clients.
+    of_type: HashMap<(String, String), HashSet<String>>,
+}
+
+impl Context {
+    /// The sums of `brand` in `window` per client and value of projection `p`.
+    fn figures(
+        &mut self,
+        conn: &mut DbConnection,
+        brand: &str,
+        window: Window,
+        p: Projection,
+    ) -> AppResult<&[Group]> {
+        let key = (brand.to_string(), window, p);
+        if !self.figures.contains_key(&key) {
+            let filter = StatsFilter {
+                after: Some(window.from),
+                strictly_before: Some(window.to),
+                brand: Some(brand.to_string()),
+                ..StatsFilter::default()
+            };
+            let groups = stats_db::sums(conn, &filter, false, None, &projection_columns(p))?;
+            self.figures.insert(key.clone(), groups);
+        }
+        Ok(&self.figures[&key])
+    }
+
+    fn clients_of_type(
+        &mut self,
+        conn: &mut DbConnection,
+        brand: &str,
+        client_type: &str,
+    ) -> AppResult<HashSet<String>> {
+        let key = (brand.to_string(), client_type.to_string());
+        if !self.of_type.contains_key(&key) {
+            let ids = db::clients::ids_of_type(conn, brand, client_type)?;
+            self.of_type.insert(key.clone(), ids.into_iter().collect());
+        }
+        Ok(self.of_type[&key].clone())
+    }
+}
+
+/// The columns that read every client and value of projection `p`.
+fn projection_columns(p: Projection) -> Vec<&'static str> {
+    match p {
+        Projection::BrandCarrier => vec!["carrier_id"],
+        Projection::BrandCountry => vec!["destination_country"],
+        Projection::ClientCountry => vec!["client_id", "destination_country"],
+        Projection::ClientEndpoint => vec!["client_id", "endpoint_id"],
+    }
+}
+
 /// The sums of the rule's scope in `window`, per subject id (`None`: the whole scope, or
 /// calls without the subject, e.g. inbound calls have no carrier). The one place the
-/// figures are read from.
+/// figures are read from: where the statistics' rollup answers the rule, from the sums of
+/// the rule's brand and window that `cx` read for every client and value (one read for
+/// all the brand's rules over the window); otherwise from the calls.
 pub fn sums_per(
     conn: &mut DbConnection,
+    cx: &mut Context,
     rule: &AlertRule,
     window: Window,
     per: Option<&str>,
 ) -> AppResult<Vec<(Option<String>, Sums)>> {
-    let filter = scope_filter(rule, window);
+    let mut filter = scope_filter(rule, window);
+    // A rule names an endpoint with its type (as schedulers do); a call of the endpoint
+    // carries that type (ingestion refuses another), so with the endpoint named the type
+    // adds nothing, and the rollup, which has endpoints but not their types, answers.
+    if filter.endpoint_id.is_some() {
+        filter.endpoint_type = None;
+    }
     let columns: Vec<&'static str> = per_column(per).into_iter().collect();
-    let groups = stats_db::sums(conn, &filter, false, None, &columns)?;
     let mut merged: HashMap<Option<String>, Sums> = HashMap::new();
-    for g in groups {
-        let key = if columns.is_empty() {
-            None
-        } else {
-            g.values[0].clone()
-        };
-        merged.entry(key).or_default().add(&g.sums);
+    match stats_db::projection_for(&filter, &columns).filter(|&p| {
+        stats_db::projection_for(&brand_only(&filter), &projection_columns(p)) == Some(p)
+    }) {
+        Some(p) => {
+            let of_type = match &rule.client_type {
+                Some(t) => Some(cx.clients_of_type(conn, &rule.brand_id, t)?),
+                None => None,
+            };
+            let countries = filter.destination_countries.as_deref();
+            for g in cx.figures(conn, &rule.brand_id, window, p)? {
+                let (client, value) = if p.per_client() {
+                    (g.values[0].as_deref(), g.values[1].as_deref())
+                } else {
+                    (None, g.values[0].as_deref())
+                };
+                let wanted = filter.client.as_deref().is_none_or(|c| client == Some(c))
+                    && of_type
+                        .as_ref()
+                        .is_none_or(|ids| client.is_some_and(|c| ids.contains(c)))
+                    && [&filter.carrier, &filter.endpoint_id]
+                        .into_iter()
+                        .flatten()
+                        .all(|v| value == Some(v.as_str()))
+                    && countries
+                        .is_none_or(|list| value.is_some_and(|v| list.iter().any(|c| c == v)));
+                if !wanted {
+                    continue;
+                }
+                let key = match columns.first() {
+                    None => None,
+                    Some(&"client_id") => client.map(str::to_string),
+                    Some(_) => value.map(str::to_string),
+                };
+                merged.entry(key).or_default().add(&g.sums);
+            }
+        }
+        None => {
+            for g in stats_db::sums(conn, &filter, false, None, &columns)? {
+                let key = if columns.is_empty() {
+                    None
+                } else {
+                    g.values[0].clone()
+                };
+                merged.entry(key).or_default().add(&g.sums);
+            }
+        }
     }
     let mut rows: Vec<_> = merged.into_iter().collect();
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(rows)
+}
+
+/// `filter` with only its brand and range.
+fn brand_only(filter: &StatsFilter) -> StatsFilter {
+    StatsFilter {
+        after: filter.after,
+        strictly_before: filter.strictly_before,
+        brand: filter.brand.clone(),
+        ..StatsFilter::default()
+    }
 }
 
 /// A measure (`price`, `cost`, `minutes`, `calls`, `asr`, `acd`) of `sums`, as the
@@ -203,19 +322,19 @@ pub fn bounds(w: Window) -> [String; 2] {
 /// A spend rule's findings in `window`: one per subject with calls.
 pub fn spend_findings(
     conn: &mut DbConnection,
+    cx: &mut Context,
     rule: &AlertRule,
     window: Window,
-    names: &mut Names,
 ) -> AppResult<Vec<Finding>> {
     let measure = rule.measure.clone().unwrap_or_default();
     let threshold = decimal_of(rule, rule.threshold.as_deref())?;
     let mut findings = vec![];
-    for (subject_id, sums) in sums_per(conn, rule, window, rule.per.as_deref())? {
+    for (subject_id, sums) in sums_per(conn, cx, rule, window, rule.per.as_deref())? {
         let subject = match (&rule.per, subject_id) {
             (None, _) => None,
             // Calls without the subject (no carrier, no endpoint) are nobody's.
             (Some(_), None) => continue,
-            (Some(per), Some(id)) => Some(names.subject(conn, per, &id)?),
+            (Some(per), Some(id)) => Some(cx.names.subject(conn, per, &id)?),
         };
         let value = measure_of(&sums, &measure).unwrap_or_default();
         findings.push(Finding {
@@ -235,6 +354,7 @@ pub fn spend_findings(
 /// A quality rule's finding for the closed `window` (its whole scope is one subject).
 pub fn quality_finding(
     conn: &mut DbConnection,
+    cx: &mut Context,
     rule: &AlertRule,
     zone: Tz,
     window: Window,
@@ -251,13 +371,13 @@ pub fn quality_finding(
         }
         sums
     };
-    let current = total(sums_per(conn, rule, window, None)?);
+    let current = total(sums_per(conn, cx, rule, window, None)?);
     let previous = if condition.is_relative() {
         let earlier = match rule.compare_to.as_deref() {
             Some("sameWindowLastWeek") => windows::same_window_last_week(span, zone, window),
             _ => windows::previous_window(span, zone, window),
         };
-        let sums = total(sums_per(conn, rule, earlier, None)?);
+        let sums = total(sums_per(conn, cx, rule, earlier, None)?);
         // A window without calls has no ASR or ACD; its count and minutes are 0.
         (sums.calls > 0)
             .then(|| measure_of(&sums, &metric))
@@ -302,29 +422,28 @@ fn spend_windows(span: Span, zone: Tz, now: NaiveDateTime, grace: Duration) -> V
 /// the runner's input).
 pub fn findings_now(
     conn: &mut DbConnection,
+    cx: &mut Context,
     rule: &AlertRule,
     now: NaiveDateTime,
     grace: Duration,
-    zones: &mut HashMap<String, String>,
-    names: &mut Names,
 ) -> AppResult<Vec<Finding>> {
-    let zone = zone_of(conn, rule, zones)?;
+    let zone = zone_of(conn, rule, &mut cx.zones)?;
     match rule.kind.as_str() {
         SPEND => {
             let span = span_of(rule)?;
             let mut all = vec![];
             for window in spend_windows(span, zone, now, grace) {
-                all.extend(spend_findings(conn, rule, window, names)?);
+                all.extend(spend_findings(conn, cx, rule, window)?);
             }
             Ok(all)
         }
         QUALITY => {
             let span = span_of(rule)?;
             let window = windows::last_closed(span, zone, now, grace);
-            Ok(vec![quality_finding(conn, rule, zone, window)?])
+            Ok(vec![quality_finding(conn, cx, rule, zone, window)?])
         }
-        VELOCITY => velocity_findings(conn, rule, now, names),
-        DESTINATION => destination_findings(conn, rule, now, names),
+        VELOCITY => velocity_findings(conn, cx, rule, now),
+        DESTINATION => destination_findings(conn, &mut cx.names, rule, now),
         _ => Ok(vec![]),
     }
 }
@@ -333,9 +452,9 @@ pub fn findings_now(
 /// (arriving calls are checked against every sliding window as they are stored).
 fn velocity_findings(
     conn: &mut DbConnection,
+    cx: &mut Context,
     rule: &AlertRule,
     now: NaiveDateTime,
-    names: &mut Names,
 ) -> AppResult<Vec<Finding>> {
     let minutes = i64::from(rule.minutes.unwrap_or(1));
     let max_calls = i64::from(rule.max_calls.unwrap_or(0));
@@ -345,10 +464,10 @@ fn velocity_findings(
     };
     let per = rule.per.as_deref().unwrap_or("client");
     let mut findings = vec![];
-    for (subject_id, sums) in sums_per(conn, rule, window, Some(per))? {
+    for (subject_id, sums) in sums_per(conn, cx, rule, window, Some(per))? {
         let Some(id) = subject_id else { continue };
         findings.push(Finding {
-            subject: Some(names.subject(conn, per, &id)?),
+            subject: Some(cx.names.subject(conn, per, &id)?),
             window: bounds(window),
             measured: Some(sums.calls.to_string()),
             threshold: max_calls.to_string(),
@@ -368,9 +487,9 @@ pub const DESTINATION_TEST_HOURS: i64 = 24;
 /// [`DESTINATION_TEST_HOURS`] it flags (it would fire for any).
 fn destination_findings(
     conn: &mut DbConnection,
+    names: &mut Names,
     rule: &AlertRule,
     now: NaiveDateTime,
-    names: &mut Names,
 ) -> AppResult<Vec<Finding>> {
     let window = Window {
         from: now - Duration::hours(DESTINATION_TEST_HOURS),
@@ -461,14 +580,23 @@ pub struct Evaluated {
 /// events of what fires (those already recorded are left alone).
 pub fn run_pass(conn: &mut DbConnection, grace: Duration) -> AppResult<Evaluated> {
     let now = db::clock(conn)?;
+    run_pass_at(conn, grace, now)
+}
+
+/// [`run_pass`] as if it were `now`.
+pub fn run_pass_at(
+    conn: &mut DbConnection,
+    grace: Duration,
+    now: NaiveDateTime,
+) -> AppResult<Evaluated> {
     let rules = store::enabled_rules(conn, &[SPEND, QUALITY])?;
-    let (mut zones, mut names) = (HashMap::new(), Names::default());
+    let mut cx = Context::default();
     let mut done = Evaluated {
         rules: rules.len(),
         recorded: 0,
     };
     for rule in &rules {
-        let findings = match findings_now(conn, rule, now, grace, &mut zones, &mut names) {
+        let findings = match findings_now(conn, &mut cx, rule, now, grace) {
             Ok(f) => f,
             Err(e) => {
                 // One broken rule does not stop the others.
@@ -480,6 +608,11 @@ pub fn run_pass(conn: &mut DbConnection, grace: Duration) -> AppResult<Evaluated
             let Some(window) = f.window_bounds else {
                 continue;
             };
+            // Fired on an earlier pass: nothing to read or record.
+            let subject_key = Subject::key(f.subject.as_ref());
+            if store::event_recorded(conn, &rule.id, &subject_key, window.from)? {
+                continue;
+            }
             let calls = store::callids(
                 conn,
                 &scope_filter(rule, window),
@@ -518,14 +651,7 @@ pub fn test_rule(
     use crate::ops::Resource;
     let rule = rules::AlertRules::find(conn, caller, id)?.rule;
     let now = db::clock(conn)?;
-    let findings = findings_now(
-        conn,
-        &rule,
-        now,
-        grace,
-        &mut HashMap::new(),
-        &mut Names::default(),
-    )?;
+    let findings = findings_now(conn, &mut Context::default(), &rule, now, grace)?;
     Ok(TestAnswer {
         rule: rule.id,
         kind: rule.kind,

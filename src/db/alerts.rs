@@ -267,6 +267,22 @@ pub fn record_event(conn: &mut DbConnection, event: &AlertEvent) -> AppResult<bo
     Ok(inserted == 1)
 }
 
+/// Whether (rule, subject, window) has its event already.
+pub fn event_recorded(
+    conn: &mut DbConnection,
+    rule: &str,
+    subject_key: &str,
+    window_from: NaiveDateTime,
+) -> AppResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        alert_events::table
+            .filter(alert_events::rule_id.eq(rule))
+            .filter(alert_events::subject_key.eq(subject_key))
+            .filter(alert_events::window_from.eq(window_from)),
+    ))
+    .get_result(conn)?)
+}
+
 /// Events per INSERT: 31 columns within SQLite's 32 766 bound parameters.
 const EVENTS_PER_INSERT: usize = 1_000;
 

@@ -13,7 +13,8 @@ use crate::common::{id, Backend, TestApp};
 
 backend_cases!(
     spend_fires_once_per_subject_and_window,
-    quality_judges_the_last_closed_window
+    quality_judges_the_last_closed_window,
+    spend_figures_of_every_scope_match_the_statistics
 );
 
 fn at(t: chrono::DateTime<Utc>) -> String {
@@ -328,4 +329,145 @@ async fn quality_judges_the_last_closed_window(backend: Backend) {
         ),
         (&json!("4"), &json!("2"), &json!(true))
     );
+}
+
+/// Spend rules of every scope the statistics' rollup answers (and two it does not: a
+/// direction, a carrier per client), evaluated in one pass that reads each window's sums
+/// once for all of them: each subject's figures equal `/stats` with the same filters over
+/// the finding's window, computed for that rule alone.
+async fn spend_figures_of_every_scope_match_the_statistics(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let w = world(&app).await;
+    let op = w.t.operator_a.clone();
+    let carrier2 = id(&app
+        .create(
+            "/carriers",
+            &op,
+            json!({"brand": w.t.brand_a, "name": "Carrier 2"}),
+        )
+        .await);
+    let client2 = app
+        .client(&app.root, &w.t.brand_a, "Client A2", "retail")
+        .await;
+    let endpoint = id(&app
+        .create(
+            "/endpoints",
+            &op,
+            json!({"client": w.t.client_a, "type": "User", "name": "Reception"}),
+        )
+        .await);
+    // Calls of the last minutes: two clients, two carriers, Spain and the UK (unrated), an
+    // endpoint on some, an inbound one.
+    let mut rows = vec![];
+    for i in 0..24 {
+        let mut c = outbound(
+            &w,
+            &format!("s{i}"),
+            &at(Utc::now() - Duration::seconds(60 + i)),
+            json!(30 + i),
+        );
+        if i % 2 == 1 {
+            c["carrier"] = json!(carrier2);
+        }
+        if i % 3 == 1 {
+            c["client"] = json!(client2);
+        } else if i % 3 == 2 {
+            c["endpointId"] = json!(endpoint);
+        }
+        if i % 4 == 3 {
+            c["callee"] = json!("+442079460000");
+        }
+        rows.push(c);
+    }
+    rows.push(
+        json!({"callid": "in-1", "startTime": at(Utc::now() - Duration::seconds(90)),
+        "duration": 30, "caller": "+33142000000", "callee": "+34911000001",
+        "direction": "inbound", "ddi": w.ddi, "ddiProvider": w.provider}),
+    );
+    let (status, summary) = app.post("/billable_calls", &op, json!(rows)).await;
+    assert_eq!(
+        (status, &summary["accepted"]),
+        (StatusCode::OK, &json!(25)),
+        "{summary}"
+    );
+
+    let scopes = [
+        (json!({}), None),
+        (json!({}), Some("client")),
+        (json!({}), Some("carrier")),
+        (json!({}), Some("endpoint")),
+        (json!({"client": w.t.client_a}), Some("endpoint")),
+        (json!({"clientType": "retail"}), Some("client")),
+        (json!({"carrier": carrier2}), Some("carrier")),
+        (json!({"carrier": w.carrier}), None),
+        (json!({"destinationCountry": "GB"}), Some("client")),
+        (json!({"destinationCountry": "ES,GB"}), None),
+        (
+            json!({"client": w.t.client_a, "endpointType": "User", "endpointId": endpoint}),
+            None,
+        ),
+        // Not in the rollup: read from the calls.
+        (json!({"direction": "outbound"}), Some("client")),
+        (json!({"carrier": carrier2}), Some("client")),
+    ];
+    for (i, (scope, per)) in scopes.iter().enumerate() {
+        for measure in ["calls", "price"] {
+            let mut body = json!({"name": format!("scope {i} {measure}"), "kind": "spend",
+                "measure": measure, "window": "day", "threshold": "1"});
+            for (k, v) in scope.as_object().unwrap() {
+                body[k] = v.clone();
+            }
+            if let Some(per) = per {
+                body["per"] = json!(per);
+            }
+            let rule = id(&app.create("/alert_rules", &op, body.clone()).await);
+            let (status, test) = app
+                .post(&format!("/alert_rules/{rule}/test"), &op, json!({}))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{test}");
+            for finding in test["findings"].as_array().unwrap() {
+                let window = &finding["window"];
+                let mut query = format!(
+                    "/stats?brand={}&startTime[after]={}&startTime[strictly_before]={}",
+                    w.t.brand_a,
+                    window[0].as_str().unwrap().replace('+', "%2B"),
+                    window[1].as_str().unwrap().replace('+', "%2B"),
+                );
+                for (k, v) in scope.as_object().unwrap() {
+                    query.push_str(&format!("&{k}={}", v.as_str().unwrap()));
+                }
+                if let Some(per) = per {
+                    query.push_str(&format!("&groupBy={per}"));
+                }
+                let (status, stats) = app.get(&query, &op).await;
+                assert_eq!(status, StatusCode::OK, "{query}: {stats}");
+                let subject = finding["subject"]["id"].clone();
+                let row = stats["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| match &r["key"] {
+                        Value::Object(k) if !k.is_empty() => k.values().next() == Some(&subject),
+                        _ => subject.is_null(),
+                    })
+                    .unwrap_or_else(|| panic!("{body}: no /stats row for {finding} in {stats}"));
+                let expected = if measure == "calls" {
+                    row["calls"].to_string()
+                } else {
+                    row["price"].as_str().unwrap_or("0").to_string()
+                };
+                let measured = finding["measured"].as_str().unwrap();
+                assert_eq!(
+                    rust_decimal::Decimal::from_str_exact(measured).unwrap(),
+                    rust_decimal::Decimal::from_str_exact(&expected).unwrap(),
+                    "{body}: {finding} vs {row}"
+                );
+            }
+            // Every subject /stats has calls for is a finding (or, for one per subject, it has none).
+            assert!(
+                !test["findings"].as_array().unwrap().is_empty(),
+                "{body}: {test}"
+            );
+        }
+    }
 }
