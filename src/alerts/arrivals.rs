@@ -573,16 +573,11 @@ fn busy_subjects(
     if over.is_empty() {
         return Ok(vec![]);
     }
-    let starts = store::subject_starts(conn, brand, per.name(), &over, range)?;
-    let mut by_subject: HashMap<String, Vec<NaiveDateTime>> = HashMap::new();
-    for (subject, at) in starts {
-        by_subject.entry(subject).or_default().push(at);
-    }
     let mut busy = vec![];
-    for (subject, mut times) in by_subject {
-        times.sort_unstable();
+    for subject in over {
+        let times = store::start_times(conn, brand, per.name(), subject, range)?;
         if windows::exceeds(&times, minutes, max_calls) {
-            busy.push(subject);
+            busy.push(subject.to_string());
         }
     }
     Ok(busy)

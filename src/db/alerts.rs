@@ -376,63 +376,15 @@ pub fn subjects_over(
         #[diesel(sql_type = Text)]
         subject: String,
     }
-    let rows: Vec<Over> = per_subject(
-        conn,
-        (brand, per, subjects, after, before),
-        "",
-        Some(&format!("HAVING count(*) > {max}")),
-    )?;
-    Ok(rows.into_iter().map(|r| r.subject).collect())
-}
-
-/// The start times of the calls [`subjects_over`] counts, per subject: (subject, start),
-/// in no order; read from an index alone.
-pub fn subject_starts(
-    conn: &mut DbConnection,
-    brand: &str,
-    per: &str,
-    subjects: &[&str],
-    (after, before): (NaiveDateTime, NaiveDateTime),
-) -> AppResult<Vec<(String, NaiveDateTime)>> {
-    #[derive(QueryableByName)]
-    struct Start {
-        #[diesel(sql_type = Text)]
-        subject: String,
-        #[diesel(sql_type = Timestamp)]
-        start_time: NaiveDateTime,
-    }
-    let rows: Vec<Start> = per_subject(
-        conn,
-        (brand, per, subjects, after, before),
-        ", start_time",
-        None,
-    )?;
-    Ok(rows
-        .into_iter()
-        .map(|r| (r.subject, r.start_time))
-        .collect())
-}
-
-/// `SELECT subject{more}` over the calls of `brand` whose `per` column is one of
-/// `subjects`, started in `(after, before)`; with `having`, grouped by subject.
-fn per_subject<T>(
-    conn: &mut DbConnection,
-    (brand, per, subjects, after, before): (&str, &str, &[&str], NaiveDateTime, NaiveDateTime),
-    more: &str,
-    having: Option<&str>,
-) -> AppResult<Vec<T>>
-where
-    T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
-{
     // Literals, not bound values, so the partial indexes apply (see `outbound_starts`).
     let (column, only) = match per {
         "client" => ("client_id", ""),
         "endpoint" => ("endpoint_id", ""),
         _ => ("caller", " AND direction = 'outbound'"),
     };
-    let head = format!("SELECT {column} AS subject{more} FROM billable_calls");
-    let tail = having.map_or(String::new(), |h| format!("GROUP BY {column} {h}"));
-    Ok(match conn {
+    let head = format!("SELECT {column} AS subject FROM billable_calls");
+    let tail = format!("GROUP BY {column} HAVING count(*) > {max}");
+    let rows = match conn {
         DbConnection::Sqlite(c) => {
             let list = serde_json::to_string(subjects).map_err(AppError::internal)?;
             diesel::sql_query(format!(
@@ -443,7 +395,7 @@ where
             .bind::<Text, _>(list)
             .bind::<Timestamp, _>(after)
             .bind::<Timestamp, _>(before)
-            .load::<T>(c)?
+            .load::<Over>(c)?
         }
         DbConnection::Pg(c) => diesel::sql_query(format!(
             "{head} WHERE brand_id = $1 AND {column} = ANY($2){only} \
@@ -453,8 +405,40 @@ where
         .bind::<Array<Text>, _>(subjects)
         .bind::<Timestamp, _>(after)
         .bind::<Timestamp, _>(before)
-        .load::<T>(c)?,
-    })
+        .load::<Over>(c)?,
+    };
+    Ok(rows.into_iter().map(|r| r.subject).collect())
+}
+
+/// The start times of the calls [`subjects_over`] counts, of one subject, in order; read
+/// from an index alone.
+pub fn start_times(
+    conn: &mut DbConnection,
+    brand: &str,
+    per: &str,
+    subject: &str,
+    (after, before): (NaiveDateTime, NaiveDateTime),
+) -> AppResult<Vec<NaiveDateTime>> {
+    use crate::db::schema::billable_calls as c;
+    let query = c::table
+        .filter(c::brand_id.eq(brand))
+        .filter(c::start_time.gt(after))
+        .filter(c::start_time.lt(before))
+        .select(c::start_time)
+        .order(c::start_time)
+        .into_boxed::<MultiBackend>();
+    let query =
+        match per {
+            "client" => query.filter(c::client_id.eq(subject)),
+            "endpoint" => query.filter(c::endpoint_id.eq(subject)),
+            // A literal, for the partial index (see `outbound_starts`).
+            _ => query
+                .filter(c::caller.eq(subject))
+                .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    "billable_calls.direction = 'outbound'",
+                )),
+        };
+    Ok(query.load(conn)?)
 }
 
 /// An outbound call as velocity rules see it.

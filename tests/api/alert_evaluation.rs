@@ -14,7 +14,8 @@ use crate::common::{id, Backend, TestApp};
 backend_cases!(
     spend_fires_once_per_subject_and_window,
     quality_judges_the_last_closed_window,
-    spend_figures_of_every_scope_match_the_statistics
+    spend_figures_of_every_scope_match_the_statistics,
+    evaluate_alerts_from_the_command_line
 );
 
 fn at(t: chrono::DateTime<Utc>) -> String {
@@ -470,4 +471,70 @@ async fn spend_figures_of_every_scope_match_the_statistics(backend: Backend) {
             );
         }
     }
+}
+
+/// `callcsv evaluate-alerts --at` in another process on the app's database: one pass as if
+/// it were then, its events recorded once; a time it cannot read is refused.
+async fn evaluate_alerts_from_the_command_line(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let w = world(&app).await;
+    let op = w.t.operator_a.clone();
+    let rule = id(&app
+        .create(
+            "/alert_rules",
+            &op,
+            json!({"name": "Busy day", "kind": "spend", "measure": "calls", "window": "day",
+                   "threshold": "2"}),
+        )
+        .await);
+    post_calls(
+        &app,
+        &op,
+        json!([
+            outbound(&w, "d1", "2026-01-05T09:00:00Z", json!(60)),
+            outbound(&w, "d2", "2026-01-05T10:00:00Z", json!(60)),
+        ]),
+    )
+    .await;
+    let evaluate = |at: &str| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_callcsv"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("CALLCSV_") {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("CALLCSV_DATA_DIR", app.data_dir.path())
+            .env("CALLCSV_LOG", "warn")
+            .args(["evaluate-alerts", "--at", at]);
+        if let Some(url) = app.database_url() {
+            cmd.env("CALLCSV_DATABASE_URL", url);
+        }
+        cmd.output().unwrap()
+    };
+    let out = evaluate("2026-01-05T12:00:00Z");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let done: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (&done["rules"], &done["recorded"]),
+        (&json!(1), &json!(1)),
+        "{done}"
+    );
+    let fired = events(&app, &op, &rule).await;
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(fired[0]["measured"], "2");
+    // The brand's day (Madrid): from 23:00 UTC the day before.
+    assert_eq!(fired[0]["window"][0], "2026-01-04T23:00:00Z");
+    // Again: already recorded.
+    let done: Value = serde_json::from_slice(&evaluate("2026-01-05T13:00:00Z").stdout).unwrap();
+    assert_eq!(done["recorded"], 0, "{done}");
+    let out = evaluate("yesterday");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--at \"yesterday\": not an RFC 3339 time")
+    );
+    assert_eq!(events(&app, &op, &rule).await.len(), 1);
 }
