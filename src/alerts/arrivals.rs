@@ -345,12 +345,32 @@ fn check_brand<'a>(
         BTreeMap::new();
     let mut arrived: Vec<(usize, Rc<Arrived>)> = vec![];
     let mut unscoped: HashMap<Per, Rc<Arrived>> = HashMap::new();
-    let mut by_country: HashMap<Option<&str>, Vec<&BillableCall>> = HashMap::new();
-    for &call in calls {
-        by_country
-            .entry(call.destination_country.as_deref())
+    let mut flag = |i: usize, call: &'a BillableCall| {
+        let window = windows::group_window(call.start_time);
+        flagged
+            .entry((i, &call.client_id, window.from))
             .or_default()
             .push(call);
+    };
+    // Destination rules watching every call: each call is judged by all of them at once
+    // (a call's fields are read once, not once per rule).
+    let everywhere: Vec<(usize, &Destinations)> = watches
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| match &w.check {
+            Check::Destination(list) if w.scope.is_everything() => Some((i, list)),
+            _ => None,
+        })
+        .collect();
+    if !everywhere.is_empty() {
+        for &call in calls {
+            let country = call.destination_country.as_deref();
+            for &(i, list) in &everywhere {
+                if list.flags(&call.callee, country) {
+                    flag(i, call);
+                }
+            }
+        }
     }
     for (i, watch) in watches.iter().enumerate() {
         let everything = watch.scope.is_everything();
@@ -358,34 +378,11 @@ fn check_brand<'a>(
             .iter()
             .filter(|c| everything || watch.scope.covers(&Fields::of_call(c)));
         match &watch.check {
+            Check::Destination(_) if everything => {}
             Check::Destination(list) => {
-                let mut flag = |call: &'a BillableCall| {
-                    let window = windows::group_window(call.start_time);
-                    flagged
-                        .entry((i, &call.client_id, window.from))
-                        .or_default()
-                        .push(call);
-                };
-                if everything {
-                    // A country's calls at once: only prefixes are judged call by call.
-                    for (country, calls) in &by_country {
-                        if list.lists_country(*country) {
-                            if list.block {
-                                calls.iter().for_each(|c| flag(c));
-                            }
-                            continue;
-                        }
-                        for &call in calls {
-                            if list.lists_prefix_of(&call.callee) == list.block {
-                                flag(call);
-                            }
-                        }
-                    }
-                } else {
-                    for &call in in_scope {
-                        if list.flags(&call.callee, call.destination_country.as_deref()) {
-                            flag(call);
-                        }
+                for &call in in_scope {
+                    if list.flags(&call.callee, call.destination_country.as_deref()) {
+                        flag(i, call);
                     }
                 }
             }
@@ -446,26 +443,21 @@ fn check_brand<'a>(
         else {
             continue;
         };
-        let Some((first, last)) = subjects
-            .values()
-            .copied()
-            .reduce(|a, b| (a.0.min(b.0), a.1.max(b.1)))
-        else {
-            continue;
-        };
         let w = wanted.entry(per).or_insert(Wanted {
             subjects: HashSet::new(),
-            first,
-            last,
+            first: NaiveDateTime::MAX,
+            last: NaiveDateTime::MIN,
             minutes,
             max_calls,
         });
-        w.first = w.first.min(first);
-        w.last = w.last.max(last);
         w.minutes = w.minutes.max(minutes);
         w.max_calls = w.max_calls.min(max_calls);
         if added.insert(Rc::as_ptr(subjects)) {
             w.subjects.extend(subjects.keys().copied());
+            for &(first, last) in subjects.values() {
+                w.first = w.first.min(first);
+                w.last = w.last.max(last);
+            }
         }
     }
     for (per, w) in wanted {
