@@ -23,6 +23,8 @@ use crate::alerts::rules::{DESTINATION, VELOCITY};
 use crate::alerts::windows::{self, Window};
 use crate::db::alerts::{self as store, AlertEvent, AlertRule, Started};
 use crate::db::billable_calls::BillableCall;
+use crate::db::rollups;
+use crate::db::stats::{self as stats_db, StatsFilter};
 use crate::db::{self, DbConnection};
 use crate::error::{AppError, AppResult};
 
@@ -540,10 +542,13 @@ fn check_brand<'a>(
 const FEW_SUBJECTS: usize = 100;
 
 /// Those of `subjects` that may have more than `max_calls` calls within `minutes` in
-/// `range`, judged from an index alone (calls of either direction, in any scope: at least
-/// as many as a rule counts). Many subjects are first counted over the whole range; then
-/// the start times of those with enough calls show whether some `minutes` hold too many
-/// ([`windows::exceeds`]). Only subjects that pass are read call by call.
+/// `range`, judged from counts that are at least what a rule counts (calls of either
+/// direction, in any scope). Many subjects (caller numbers, mostly a call or two each) are
+/// first counted over the whole range from an index. A few (clients, endpoints) are judged
+/// from the statistics' quarter-hours first ([`quarters_may_exceed`]: a few thousand rows
+/// for a month, not every call). Then the start times of those left show whether some
+/// `minutes` hold too many ([`windows::exceeds`]); only subjects that pass are read call by
+/// call.
 fn busy_subjects(
     conn: &mut DbConnection,
     brand: &str,
@@ -553,18 +558,21 @@ fn busy_subjects(
     minutes: i64,
     max_calls: i64,
 ) -> AppResult<Vec<String>> {
-    // Many subjects (caller numbers) mostly have a call or two: counted first. A few
-    // (clients) are read at once.
     let counted: Vec<String>;
     let over: Vec<&str> = if subjects.len() > FEW_SUBJECTS {
         counted = store::subjects_over(conn, brand, per.name(), subjects, range, max_calls)?;
         counted.iter().map(String::as_str).collect()
-    } else {
+    } else if per == Per::Caller {
         subjects.to_vec()
+    } else {
+        let mut left = vec![];
+        for &subject in subjects {
+            if quarters_may_exceed(conn, brand, per, subject, range, minutes, max_calls)? {
+                left.push(subject);
+            }
+        }
+        left
     };
-    if over.is_empty() {
-        return Ok(vec![]);
-    }
     let mut busy = vec![];
     for subject in over {
         let times = store::start_times(conn, brand, per.name(), subject, range)?;
@@ -573,6 +581,49 @@ fn busy_subjects(
         }
     }
     Ok(busy)
+}
+
+/// Whether a client's or endpoint's calls per quarter-hour in `range` (widened to whole
+/// quarter-hours), as the statistics keep them (rollup and journal: every call stored,
+/// this transaction's too), may put more than `max_calls` within some `minutes`.
+fn quarters_may_exceed(
+    conn: &mut DbConnection,
+    brand: &str,
+    per: Per,
+    subject: &str,
+    (after, before): (NaiveDateTime, NaiveDateTime),
+    minutes: i64,
+    max_calls: i64,
+) -> AppResult<bool> {
+    let quarter = rollups::BUCKET_SECONDS;
+    let grid = |t: NaiveDateTime, up: bool| {
+        let s = t.and_utc().timestamp();
+        let q = s.div_euclid(quarter) + i64::from(up && s.rem_euclid(quarter) != 0);
+        chrono::DateTime::from_timestamp(q * quarter, 0).map(|t| t.naive_utc())
+    };
+    let mut filter = StatsFilter {
+        after: grid(after, false),
+        strictly_before: grid(before, true),
+        brand: Some(brand.to_string()),
+        ..StatsFilter::default()
+    };
+    match per {
+        Per::Client => filter.client = Some(subject.to_string()),
+        _ => filter.endpoint_id = Some(subject.to_string()),
+    }
+    // Per endpoint value, so the per-client endpoint projection answers (one row per
+    // quarter-hour for a client's calls without endpoints).
+    let mut per_quarter: BTreeMap<i64, i64> = BTreeMap::new();
+    for g in stats_db::sums(conn, &filter, true, None, &["endpoint_id"])? {
+        *per_quarter.entry(g.bucket.unwrap_or_default()).or_default() += g.sums.calls;
+    }
+    let counts: Vec<(i64, i64)> = per_quarter.into_iter().collect();
+    Ok(windows::buckets_may_exceed(
+        &counts,
+        quarter / 60,
+        minutes,
+        max_calls,
+    ))
 }
 
 /// What a velocity rule's kind of subject needs read: its subjects with new calls, the

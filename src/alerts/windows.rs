@@ -272,6 +272,32 @@ pub fn over_rate(
     found
 }
 
+/// Whether calls counted per bucket of `bucket_minutes` (`buckets`: each bucket's index
+/// since the epoch and its calls, in order) may hold more than `max_calls` within some
+/// `minutes`. A window of `minutes` touches at most ⌈minutes / bucket_minutes⌉ + 1
+/// consecutive buckets: when no run of that many holds more than `max_calls`, no window
+/// does.
+pub fn buckets_may_exceed(
+    buckets: &[(i64, i64)],
+    bucket_minutes: i64,
+    minutes: i64,
+    max_calls: i64,
+) -> bool {
+    let run = (minutes + bucket_minutes - 1) / bucket_minutes + 1;
+    let (mut sum, mut first) = (0, 0);
+    for &(bucket, calls) in buckets {
+        sum += calls;
+        while buckets[first].0 + run <= bucket {
+            sum -= buckets[first].1;
+            first += 1;
+        }
+        if sum > max_calls {
+            return true;
+        }
+    }
+    false
+}
+
 /// Whether some `minutes` hold more than `max_calls` of `starts` (sorted): the fullest
 /// trailing window of any start, found in one pass.
 pub fn exceeds(starts: &[NaiveDateTime], minutes: i64, max_calls: i64) -> bool {
@@ -667,5 +693,25 @@ mod tests {
         assert!(!exceeds(&starts, 1440, 5));
         assert!(exceeds(&starts, 1440, 4));
         assert!(!exceeds(&[], 60, 0));
+    }
+
+    #[test]
+    fn bucket_counts_bound_every_sliding_window() {
+        // Quarter-hours 40, 41, 42 with 3 calls each, 46 with 4.
+        let q = [(40, 3), (41, 3), (42, 3), (46, 4)];
+        // 15 minutes touch two quarter-hours at most: 6 in the fullest pair.
+        assert!(buckets_may_exceed(&q, 15, 15, 5));
+        assert!(!buckets_may_exceed(&q, 15, 15, 6));
+        // 16 minutes touch three: 9.
+        assert!(buckets_may_exceed(&q, 15, 16, 8));
+        assert!(!buckets_may_exceed(&q, 15, 16, 9));
+        // 46 is four quarter-hours after 42: summed from 46 minutes (five buckets) on.
+        let apart = [(42, 3), (46, 4)];
+        assert!(!buckets_may_exceed(&apart, 15, 45, 4));
+        assert!(!buckets_may_exceed(&apart, 15, 45, 6));
+        assert!(buckets_may_exceed(&apart, 15, 46, 6));
+        assert!(buckets_may_exceed(&q, 15, 1, 3));
+        assert!(!buckets_may_exceed(&q, 15, 1, 7));
+        assert!(!buckets_may_exceed(&[], 15, 60, 0));
     }
 }
