@@ -152,17 +152,9 @@ impl Destinations {
     /// or prefix of the list covers is outside an allow list, however unknown its
     /// destination.
     pub fn flags(&self, callee: &str, country: Option<&str>) -> bool {
-        (self.lists_country(country) || self.lists_prefix_of(callee)) == self.block
-    }
-
-    /// Whether `country` is on the list.
-    pub fn lists_country(&self, country: Option<&str>) -> bool {
-        country.is_some_and(|c| self.countries.iter().any(|k| k == c))
-    }
-
-    /// Whether a prefix on the list begins `callee`.
-    pub fn lists_prefix_of(&self, callee: &str) -> bool {
-        self.prefixes.iter().any(|p| callee.starts_with(p.as_str()))
+        let listed = country.is_some_and(|c| self.countries.iter().any(|k| k == c))
+            || self.prefixes.iter().any(|p| callee.starts_with(p.as_str()));
+        listed == self.block
     }
 
     /// The list as an event's threshold shows it: `block: CU, +882`.

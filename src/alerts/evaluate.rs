@@ -168,9 +168,9 @@ pub fn sums_per(
     }
     let columns: Vec<&'static str> = per_column(per).into_iter().collect();
     let mut merged: HashMap<Option<String>, Sums> = HashMap::new();
-    match stats_db::projection_for(&filter, &columns).filter(|&p| {
-        stats_db::projection_for(&brand_only(&filter), &projection_columns(p)) == Some(p)
-    }) {
+    // The brand-wide read of `projection_columns(p)` is answered by `p` itself (a test
+    // checks it), so it holds every row the rule's own read would.
+    match stats_db::projection_for(&filter, &columns) {
         Some(p) => {
             let of_type = match &rule.client_type {
                 Some(t) => Some(cx.clients_of_type(conn, &rule.brand_id, t)?),
@@ -218,16 +218,6 @@ pub fn sums_per(
     let mut rows: Vec<_> = merged.into_iter().collect();
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(rows)
-}
-
-/// `filter` with only its brand and range.
-fn brand_only(filter: &StatsFilter) -> StatsFilter {
-    StatsFilter {
-        after: filter.after,
-        strictly_before: filter.strictly_before,
-        brand: filter.brand.clone(),
-        ..StatsFilter::default()
-    }
 }
 
 /// A measure (`price`, `cost`, `minutes`, `calls`, `asr`, `acd`) of `sums`, as the
@@ -663,6 +653,28 @@ pub fn test_rule(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_projections_brand_wide_read_is_answered_by_that_projection() {
+        let day = |d: u32| {
+            chrono::NaiveDate::from_ymd_opt(2026, 10, d)
+                .unwrap()
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+        };
+        let filter = StatsFilter {
+            after: Some(day(1)),
+            strictly_before: Some(day(2)),
+            brand: Some("b".into()),
+            ..StatsFilter::default()
+        };
+        for p in Projection::ALL {
+            assert_eq!(
+                stats_db::projection_for(&filter, &projection_columns(p)),
+                Some(p)
+            );
+        }
+    }
 
     #[test]
     fn measures_follow_the_analytics_definitions() {

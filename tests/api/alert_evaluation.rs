@@ -464,7 +464,7 @@ async fn spend_figures_of_every_scope_match_the_statistics(backend: Backend) {
                     "{body}: {finding} vs {row}"
                 );
             }
-            // Every subject /stats has calls for is a finding (or, for one per subject, it has none).
+            // Every rule had calls to judge.
             assert!(
                 !test["findings"].as_array().unwrap().is_empty(),
                 "{body}: {test}"
