@@ -22,7 +22,8 @@ administrator, and prints one JSON line (or writes files) for run.sh to read.
              message; --mode stall takes the message and never answers (until killed)
   stats-setup  after setup: more clients, carriers and the first client's endpoints, for the
              10 000 000-call statistics brand; adds their ids to --state
-  operator   a brand operator "bench-operator" (password as "bench") of the --state brand, for
+  operator   a brand operator "bench-operator" (password as "bench") of the --state brand (its
+             zone set to Europe/Madrid), for
              the console's pages; prints one of the brand's call ids as {"call": …}
   stats-queries  times each GET of --paths (a file, one path a line) --count times after
              --warmup untimed ones; prints the median and p95 per path in ms
@@ -776,6 +777,10 @@ def cmd_stats_setup(a):
 def cmd_operator(a):
     api = Api(a.url)
     brand = json.load(open(a.state))["brand"]
+    # The console shows the brand's local time: a zone off UTC (and with summer time), as
+    # most operators have, so local days are not UTC days.
+    api.ok("PATCH", f"/brands/{brand}", {"timezone": "Europe/Madrid"},
+           content_type="application/merge-patch+json")
     api.ok("POST", "/administrators", {"username": "bench-operator", "password": PASSWORD,
                                        "role": "brand", "brand": brand})
     calls = api.ok("GET", f"/billable_calls?brand={brand}&itemsPerPage=1")

@@ -7,6 +7,8 @@
 //! a literal checked by the caller (ids parsed as UUIDs, countries as two capitals, choices
 //! from closed lists, times formatted here), and is quoted with [`literal`] all the same.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text};
@@ -110,19 +112,15 @@ pub fn sums(
 /// day (96). Buckets in one group share a local hour or day and an offset, so any of them
 /// gives the group's hour, day, week and month.
 ///
-/// For weeks and months, `periods` may list each local week or month as its buckets
-/// [first, end): the rollup then reads the UTC days wholly inside each from the daily rows
-/// and only its ends from the quarter-hours (a year by month: a row per day and value
-/// rather than 96).
-///
-/// `utc_days`: local days are UTC days (the zone is at UTC all through the range), so the
-/// days wholly inside come from the daily rows too.
+/// For days, weeks and months, `periods` may list each local day, week or month as its
+/// buckets [first, end): the rollup then reads the UTC days each overlaps from the daily
+/// rows and only its ends from the quarter-hours (a year by month: a row per day and value
+/// rather than 96; a local day of a zone at UTC+2: a daily row and 8 quarter-hours).
 #[derive(Debug, Clone)]
 pub struct LocalTime {
     pub segments: Vec<(i64, i64)>,
     pub per_group: i64,
     pub periods: Option<Vec<(i64, i64)>>,
-    pub utc_days: bool,
 }
 
 /// The projection of `call_rollups` that answers a query, if any: the range's bounds on
@@ -227,10 +225,20 @@ fn rollup_sums(
         Some(false) => conditions.push(format!("NOT COALESCE({international}, FALSE)")),
         None => {}
     }
-    let periods = local.and_then(|l| l.periods.as_ref());
-    let utc_days = local.is_some_and(|l| l.utc_days && periods.is_none());
+    let (first, end) = (bucket_at(filter.after), bucket_at(filter.strictly_before));
+    let sums = RollupRead {
+        projection: p,
+        brand: filter.brand.as_deref(),
+        conditions: &conditions,
+        columns: [column(0), column(1)],
+    };
+    match local.and_then(|l| l.periods.as_deref()) {
+        Some(periods) => return sums.by_period(conn, periods, true),
+        None if !by_bucket => return sums.by_period(conn, &[(first, end)], false),
+        None => {}
+    }
+    // By quarter-hour, or by local hour or day summed from the quarter-hours.
     let (bucket, group) = match local {
-        _ if periods.is_some() || utc_days => ("r.period".to_string(), "1, 2, 3".to_string()),
         Some(l) if !l.segments.is_empty() => {
             let mut offset = l.segments[0].1.to_string();
             if l.segments.len() > 1 {
@@ -252,90 +260,218 @@ fn rollup_sums(
                 format!("(r.bucket + {offset}) / {}, {also}2, 3", l.per_group),
             )
         }
-        _ if by_bucket => ("r.bucket".to_string(), "1, 2, 3".to_string()),
-        _ => ("CAST(NULL AS BIGINT)".to_string(), "1, 2, 3".to_string()),
+        _ => ("r.bucket".to_string(), "1, 2, 3".to_string()),
     };
-    // The rows to read: per bucket when time is grouped by; else the UTC days wholly in
-    // the range from the daily rows and only its ends from the quarter-hours.
-    // Each part: (its period's first bucket, grain, rows [from, to) of that grain).
-    let (first, end) = (bucket_at(filter.after), bucket_at(filter.strictly_before));
-    let parts: Vec<(i64, Grain, i64, i64)> = match periods {
-        Some(periods) => periods
-            .iter()
-            .flat_map(|&(start, stop)| {
-                ranges_by_grain(start, stop)
-                    .into_iter()
-                    .map(move |(g, from, to)| (start, g, from, to))
-            })
-            .collect(),
-        None if utc_days => ranges_by_grain(first, end)
-            .into_iter()
-            .map(|(g, from, to)| (first, g, from, to))
-            .collect(),
-        None if by_bucket || local.is_some() => vec![(first, Grain::Quarter, first, end)],
-        None => ranges_by_grain(first, end)
-            .into_iter()
-            .map(|(g, from, to)| (first, g, from, to))
-            .collect(),
-    };
-    // Each range from the rollup and from its journal (the differences not folded yet).
-    let mut selects = Vec::new();
-    for (period, grain, from, to) in parts {
-        // A UTC day's first quarter-hour, or the period's.
-        let period = match grain {
-            _ if !utc_days => format!("CAST({period} AS BIGINT)"),
-            Grain::Day => "r.bucket * 96".to_string(),
-            Grain::Quarter => "r.bucket - ((r.bucket % 96) + 96) % 96".to_string(),
-        };
-        let mut all = vec![format!("r.bucket >= {from}"), format!("r.bucket < {to}")];
-        all.extend(conditions.iter().cloned());
-        let where_ = all.join(" AND ");
-        selects.push(format!(
-            "SELECT r.brand_id, r.client_id, r.bucket, r.value, r.calls, r.answered, \
-               r.billed_seconds, r.cost_micros, r.price_micros, r.margin_micros, r.unrated, \
-               {period} AS period \
-             FROM call_rollups r WHERE r.projection = {} AND {where_}",
-            literal(p.name(grain))
-        ));
-        selects.push(format!(
-            "SELECT r.*, {period} AS period FROM ({}) r WHERE {where_}",
-            rollups::journal_as(p, grain)
-        ));
-    }
-    let from = format!("({}) r", selects.join(" UNION ALL "));
+    let mut all = vec![format!("r.bucket >= {first}"), format!("r.bucket < {end}")];
+    all.extend(conditions.iter().cloned());
+    let where_ = all.join(" AND ");
     let sql = format!(
-        "SELECT {bucket} AS bucket, {d1} AS d1, {d2} AS d2, \
-           CAST(SUM(r.calls) AS BIGINT) AS calls, CAST(SUM(r.answered) AS BIGINT) AS answered, \
-           CAST(SUM(r.billed_seconds) AS BIGINT) AS billed, \
-           CAST(SUM(r.cost_micros) AS BIGINT) AS cost, CAST(SUM(r.price_micros) AS BIGINT) AS price, \
-           CAST(SUM(r.margin_micros) AS BIGINT) AS margin, CAST(SUM(r.unrated) AS BIGINT) AS unrated \
-         FROM {from} GROUP BY {group} HAVING SUM(r.calls) > 0",
+        "SELECT {bucket} AS bucket, {d1} AS d1, {d2} AS d2, {SUMS} \
+         FROM (SELECT r.brand_id, r.client_id, r.bucket, r.value, r.calls, r.answered, \
+                 r.billed_seconds, r.cost_micros, r.price_micros, r.margin_micros, r.unrated \
+               FROM call_rollups r WHERE r.projection = {name} AND {where_} \
+               UNION ALL SELECT r.* FROM ({journal}) r WHERE {where_}) r \
+         GROUP BY {group} HAVING SUM(r.calls) > 0",
         d1 = column(0),
         d2 = column(1),
+        name = literal(p.name(Grain::Quarter)),
+        journal = rollups::journal_as(p, Grain::Quarter),
     );
     load_groups(conn, sql)
 }
 
-/// The quarter-hour buckets [first, end) as ranges of rows to read: the UTC days wholly
-/// inside from the daily rows, the quarter-hours before the first and after the last such
-/// day from the others (empty ranges left out).
-fn ranges_by_grain(first: i64, end: i64) -> Vec<(Grain, i64, i64)> {
-    let per_day = rollups::DAY_SECONDS / rollups::BUCKET_SECONDS;
-    let (day_from, day_to) = (
-        first.div_euclid(per_day) + i64::from(first.rem_euclid(per_day) != 0),
-        end.div_euclid(per_day),
-    );
-    if day_from >= day_to {
-        return vec![(Grain::Quarter, first, end)];
+/// The summed columns of a rollup read, named as [`Row`] reads them.
+const SUMS: &str = "CAST(SUM(r.calls) AS BIGINT) AS calls, \
+    CAST(SUM(r.answered) AS BIGINT) AS answered, \
+    CAST(SUM(r.billed_seconds) AS BIGINT) AS billed, \
+    CAST(SUM(r.cost_micros) AS BIGINT) AS cost, CAST(SUM(r.price_micros) AS BIGINT) AS price, \
+    CAST(SUM(r.margin_micros) AS BIGINT) AS margin, CAST(SUM(r.unrated) AS BIGINT) AS unrated";
+
+/// A read of one projection's rows narrowed by `conditions` (on alias `r`), grouped by up
+/// to two `columns` (SQL expressions on `r`).
+struct RollupRead<'a> {
+    projection: Projection,
+    brand: Option<&'a str>,
+    conditions: &'a [String],
+    columns: [&'static str; 2],
+}
+
+impl RollupRead<'_> {
+    /// The sums of each of `periods` (its buckets [first, end), in order, none overlapping)
+    /// and value: each group's bucket is its period's first one (None unless `timed`).
+    ///
+    /// A period is read as [`pieces`]: the UTC days it overlaps from the daily rows and its
+    /// ends from the quarter-hours (a local day of a zone east of UTC: a daily row and
+    /// the few quarter-hours the offset moves it by, rather than 96 quarter-hours). The
+    /// pieces are a table of the statement (one probe of the rollup's key each); the
+    /// journal's differences not folded yet, by quarter-hour, are added to their period
+    /// here.
+    fn by_period(
+        &self,
+        conn: &mut DbConnection,
+        periods: &[(i64, i64)],
+        timed: bool,
+    ) -> AppResult<Vec<Group>> {
+        let Some((&(first, _), &(_, end))) = periods.first().zip(periods.last()) else {
+            return Ok(Vec::new());
+        };
+        let all: Vec<Piece> = periods
+            .iter()
+            .flat_map(|&(from, to)| pieces(from, from, to))
+            .collect();
+        let [d1, d2] = self.columns;
+        let mut tables = Vec::new();
+        let mut arms = Vec::new();
+        for grain in Grain::ALL {
+            let rows: Vec<String> = all
+                .iter()
+                .filter(|piece| piece.grain == grain)
+                .map(|x| format!("({}, {}, {}, {})", x.period, x.sign, x.from, x.to))
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let table = format!("pieces_{}", arms.len());
+            tables.push(format!(
+                "{table}(period, sign, lo, hi) AS (VALUES {})",
+                rows.join(", ")
+            ));
+            // Piece by piece (CROSS JOIN keeps that order on SQLite): each one a range of
+            // the rollup's key (brand, projection, bucket); every brand's when none is
+            // asked for.
+            let (brands, brand) = match self.brand {
+                Some(b) => (String::new(), literal(b)),
+                None => (" CROSS JOIN brands b".to_string(), "b.id".to_string()),
+            };
+            let mut all = vec![
+                format!("r.brand_id = {brand}"),
+                format!("r.projection = {}", literal(self.projection.name(grain))),
+                format!("r.bucket >= {table}.lo"),
+                format!("r.bucket < {table}.hi"),
+            ];
+            all.extend(self.conditions.iter().cloned());
+            arms.push(format!(
+                "SELECT CAST({table}.period AS BIGINT) AS period, {d1} AS d1, {d2} AS d2, \
+                   {table}.sign * r.calls AS calls, {table}.sign * r.answered AS answered, \
+                   {table}.sign * r.billed_seconds AS billed_seconds, \
+                   {table}.sign * r.cost_micros AS cost_micros, \
+                   {table}.sign * r.price_micros AS price_micros, \
+                   {table}.sign * r.margin_micros AS margin_micros, \
+                   {table}.sign * r.unrated AS unrated \
+                 FROM {table}{brands} CROSS JOIN call_rollups r WHERE {}",
+                all.join(" AND ")
+            ));
+        }
+        let sql = format!(
+            "WITH {} SELECT r.period AS bucket, r.d1 AS d1, r.d2 AS d2, {SUMS} \
+             FROM ({}) r GROUP BY 1, 2, 3",
+            tables.join(", "),
+            arms.join(" UNION ALL ")
+        );
+        let mut sums: HashMap<(i64, [Option<String>; 2]), Sums> = HashMap::new();
+        for g in load_groups(conn, sql)? {
+            let period = g.bucket.unwrap_or(first);
+            sums.entry((period, g.values)).or_default().add(&g.sums);
+        }
+        // The journal, by quarter-hour, each added to the period holding it.
+        let mut all = vec![format!("r.bucket >= {first}"), format!("r.bucket < {end}")];
+        all.extend(self.conditions.iter().cloned());
+        let journal = format!(
+            "SELECT r.bucket AS bucket, {d1} AS d1, {d2} AS d2, {SUMS} \
+             FROM ({}) r WHERE {} GROUP BY 1, 2, 3",
+            rollups::journal_as(self.projection, Grain::Quarter),
+            all.join(" AND ")
+        );
+        for g in load_groups(conn, journal)? {
+            let bucket = g.bucket.unwrap_or(first);
+            let at = periods.partition_point(|&(_, to)| to <= bucket);
+            if let Some(&(from, to)) = periods.get(at) {
+                if from <= bucket && bucket < to {
+                    sums.entry((from, g.values)).or_default().add(&g.sums);
+                }
+            }
+        }
+        Ok(sums
+            .into_iter()
+            .filter(|(_, s)| s.calls > 0)
+            .map(|((period, values), sums)| Group {
+                bucket: timed.then_some(period),
+                values,
+                sums,
+            })
+            .collect())
     }
-    [
-        (Grain::Quarter, first, day_from * per_day),
-        (Grain::Day, day_from, day_to),
-        (Grain::Quarter, day_to * per_day, end),
-    ]
-    .into_iter()
-    .filter(|(_, from, to)| from < to)
-    .collect()
+}
+
+/// Rows [from, to) of one grain of the rollup, counted `sign` (1 or −1) times into the
+/// period whose first bucket is `period`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Piece {
+    period: i64,
+    grain: Grain,
+    from: i64,
+    to: i64,
+    sign: i64,
+}
+
+/// The quarter-hour buckets [first, end) as pieces of `period`: the UTC days they overlap
+/// from the daily rows, and at each end whichever is fewer of the quarter-hours to add
+/// beyond the last whole day or to take away from the day that holds the end; or simply
+/// every quarter-hour when that is fewer rows still. The daily rows are sums of their
+/// quarter-hours, so the pieces sum to exactly the range.
+fn pieces(period: i64, first: i64, end: i64) -> Vec<Piece> {
+    const PER_DAY: i64 = rollups::DAY_SECONDS / rollups::BUCKET_SECONDS;
+    let quarters = |from: i64, to: i64, sign: i64| Piece {
+        period,
+        grain: Grain::Quarter,
+        from,
+        to,
+        sign,
+    };
+    let mut parts = Vec::new();
+    // The day holding `first`: its quarter-hours before `first` taken away, or the day
+    // left out and its quarter-hours from `first` on added.
+    let (day, into) = (first.div_euclid(PER_DAY), first.rem_euclid(PER_DAY));
+    let days_from = match into {
+        0 => day,
+        _ if into <= PER_DAY / 2 => {
+            parts.push(quarters(day * PER_DAY, first, -1));
+            day
+        }
+        _ => {
+            parts.push(quarters(first, (day + 1) * PER_DAY, 1));
+            day + 1
+        }
+    };
+    // The day holding `end`: left out and its quarter-hours before `end` added, or taken
+    // whole and those from `end` on taken away.
+    let (day, into) = (end.div_euclid(PER_DAY), end.rem_euclid(PER_DAY));
+    let days_to = match into {
+        0 => day,
+        _ if into <= PER_DAY / 2 => {
+            parts.push(quarters(day * PER_DAY, end, 1));
+            day
+        }
+        _ => {
+            parts.push(quarters(end, (day + 1) * PER_DAY, -1));
+            day + 1
+        }
+    };
+    if days_from < days_to {
+        parts.push(Piece {
+            period,
+            grain: Grain::Day,
+            from: days_from,
+            to: days_to,
+            sign: 1,
+        });
+    }
+    let rows: i64 = parts.iter().map(|x| x.to - x.from).sum();
+    if rows < end - first {
+        parts
+    } else {
+        vec![quarters(first, end, 1)]
+    }
 }
 
 /// [`sums`] from the calls themselves.
@@ -488,32 +624,77 @@ pub fn names(
 mod tests {
     use super::*;
 
+    /// How many times each bucket of [lo, hi) is counted by `parts`.
+    fn counted(parts: &[Piece], lo: i64, hi: i64) -> Vec<i64> {
+        (lo..hi)
+            .map(|b| {
+                parts
+                    .iter()
+                    .filter(|x| match x.grain {
+                        Grain::Quarter => x.from <= b && b < x.to,
+                        Grain::Day => x.from <= b.div_euclid(96) && b.div_euclid(96) < x.to,
+                    })
+                    .map(|x| x.sign)
+                    .sum()
+            })
+            .collect()
+    }
+
     #[test]
-    fn a_range_reads_whole_days_from_the_daily_rows_and_its_ends_by_quarter_hour() {
-        // Madrid's October 2026: 2026-09-30T22:00Z to 2026-10-31T23:00Z.
-        let (first, end) = (20_361 * 96 + 88, 20_392 * 96 + 92);
+    fn pieces_count_every_bucket_of_the_range_once_and_no_other() {
+        // Every range of up to two and a half days starting within a day either side of
+        // 1970 (negative buckets round down as well).
+        for first in -96..96 {
+            for end in first..first + 240 {
+                let parts = pieces(7, first, end);
+                let want: Vec<i64> = (first - 100..end + 100)
+                    .map(|b| i64::from(first <= b && b < end))
+                    .collect();
+                assert_eq!(
+                    counted(&parts, first - 100, end + 100),
+                    want,
+                    "{first}..{end}"
+                );
+                assert!(parts.iter().all(|x| x.period == 7 && x.from <= x.to));
+                let rows: i64 = parts.iter().map(|x| x.to - x.from).sum();
+                assert!(rows <= end - first, "{first}..{end}: {parts:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_local_day_reads_a_daily_row_and_the_offsets_quarter_hours() {
+        let piece = |period, grain, from, to, sign| Piece {
+            period,
+            grain,
+            from,
+            to,
+            sign,
+        };
+        let (day, q) = (20_376, Grain::Quarter);
+        // Madrid's 2026-10-15 (UTC+2): 2026-10-14T22:00Z to 2026-10-15T22:00Z.
+        let (first, end) = (day * 96 - 8, day * 96 + 88);
         assert_eq!(
-            ranges_by_grain(first, end),
+            pieces(first, first, end),
             vec![
-                (Grain::Quarter, first, 20_362 * 96),
-                (Grain::Day, 20_362, 20_392),
-                (Grain::Quarter, 20_392 * 96, end),
+                piece(first, q, first, day * 96, 1),
+                piece(first, q, end, day * 96 + 96, -1),
+                piece(first, Grain::Day, day, day + 1, 1),
             ]
         );
-        // On day boundaries: days only.
-        assert_eq!(ranges_by_grain(96, 3 * 96), vec![(Grain::Day, 1, 3)]);
-        // Less than a whole day, or one day's parts: quarter-hours only.
-        assert_eq!(ranges_by_grain(100, 180), vec![(Grain::Quarter, 100, 180)]);
-        assert_eq!(ranges_by_grain(90, 100), vec![(Grain::Quarter, 90, 100)]);
-        assert_eq!(ranges_by_grain(5, 5), vec![(Grain::Quarter, 5, 5)]);
-        // Before 1970 (negative buckets) rounds the same way.
+        // New York's (UTC−4): the day, less its first 16 quarter-hours, plus the next's.
+        let (first, end) = (day * 96 + 16, day * 96 + 112);
         assert_eq!(
-            ranges_by_grain(-97, 1),
+            pieces(first, first, end),
             vec![
-                (Grain::Quarter, -97, -96),
-                (Grain::Day, -1, 0),
-                (Grain::Quarter, 0, 1)
+                piece(first, q, day * 96, first, -1),
+                piece(first, q, day * 96 + 96, end, 1),
+                piece(first, Grain::Day, day, day + 1, 1),
             ]
         );
+        // A UTC day: its daily row alone; less than a day: its quarter-hours.
+        let utc = pieces(0, day * 96, day * 96 + 96);
+        assert_eq!(utc, vec![piece(0, Grain::Day, day, day + 1, 1)]);
+        assert_eq!(pieces(0, 10, 20), vec![piece(0, q, 10, 20, 1)]);
     }
 }

@@ -671,24 +671,23 @@ fn local_time(
     // An offset off the 15-minute grid (before 1970 only): no segments, bucket by bucket.
     let segments = walk().unwrap_or_default();
     let periods = match dimension.grain() {
-        Some(grain @ (Grain::Week | Grain::Month)) => periods(zone, grain, after, before),
+        Some(grain @ (Grain::Day | Grain::Week | Grain::Month)) => {
+            periods(zone, grain, after, before)
+        }
         _ => None,
     };
-    let utc_days = dimension == Dimension::Day
-        && !segments.is_empty()
-        && segments.iter().all(|&(_, offset)| offset == 0);
     store::LocalTime {
         segments,
         per_group: if dimension == Dimension::Hour { 4 } else { 96 },
         periods,
-        utc_days,
     }
 }
 
-/// Local weeks or months more than this are summed by local day instead (see [`periods`]).
-const MAX_PERIODS: usize = 120;
+/// Local days, weeks or months more than this are summed from the quarter-hours instead
+/// (see [`periods`]): more than the days of the longest range.
+const MAX_PERIODS: usize = MAX_RANGE_DAYS as usize + 2;
 
-/// Each local week or month (`grain`) of [after, before) as its buckets [first, end),
+/// Each local day, week or month (`grain`) of [after, before) as its buckets [first, end),
 /// clipped to the range; None when a bound is off the 15-minute grid or there are more
 /// than [`MAX_PERIODS`]. A period starts at a local midnight (or a zone's first instant of
 /// that day), so it is a whole number of buckets.
