@@ -573,49 +573,107 @@ pub fn run_pass(conn: &mut DbConnection, grace: Duration) -> AppResult<Evaluated
     run_pass_at(conn, grace, now)
 }
 
-/// [`run_pass`] as if it were `now`.
+/// The longest window a spend or quality rule is judged over: a month of 31 days and a
+/// DST hour, rounded up.
+const LONGEST_WINDOW: Duration = Duration::days(32);
+
+/// An event's unique key: rule, subject key, window start.
+type EventKey = (String, String, NaiveDateTime);
+
+/// [`run_pass`] as if it were `now`. The statements it makes: one for the rules, one for
+/// the events already recorded (a thousand rules each), one per new event for its calls,
+/// and one short transaction per [`store::EVENTS_PER_INSERT`] new events or so (a batch
+/// ends with the rule that fills it) to record them.
 pub fn run_pass_at(
     conn: &mut DbConnection,
     grace: Duration,
     now: NaiveDateTime,
 ) -> AppResult<Evaluated> {
     let rules = store::enabled_rules(conn, &[SPEND, QUALITY])?;
+    // The events recorded already, read once rather than asked per finding. Every window a
+    // pass records ends after `now - grace - LONGEST_WINDOW` (a spend rule's current one
+    // ends after `now`, its previous one after `now - grace`; a quality rule's last closed
+    // one ends after `now - grace` less one window), so it starts after `now - grace -
+    // 2 * LONGEST_WINDOW`: older events cannot be met again. This only saves work: an
+    // event missing here (recorded meanwhile by another instance) meets the unique key
+    // when recorded and is left alone.
+    let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
+    let oldest = now - grace - LONGEST_WINDOW - LONGEST_WINDOW;
+    let mut known: HashSet<EventKey> = store::event_keys(conn, &ids, oldest)?.into_iter().collect();
     let mut cx = Context::default();
     let mut done = Evaluated {
         rules: rules.len(),
         recorded: 0,
     };
+    let mut new_events = vec![];
     for rule in &rules {
-        let findings = match findings_now(conn, &mut cx, rule, now, grace) {
-            Ok(f) => f,
-            Err(e) => {
-                // One broken rule does not stop the others.
-                tracing::warn!(rule = %rule.id, error = %e, "alert rule not evaluated");
-                continue;
-            }
-        };
-        for f in findings.into_iter().filter(|f| f.fires) {
-            let Some(window) = f.window_bounds else {
-                continue;
-            };
-            // Fired on an earlier pass: nothing to read or record.
-            let subject_key = Subject::key(f.subject.as_ref());
-            if store::event_recorded(conn, &rule.id, &subject_key, window.from)? {
-                continue;
-            }
-            let calls = store::callids(
-                conn,
-                &scope_filter(rule, window),
-                per_column(rule.per.as_deref()).zip(f.subject.as_ref().map(|s| s.id.as_str())),
-                MAX_EVENT_CALLS,
-            )?;
-            let event = event_of(rule, f, window, calls, now);
-            if store::record_event(conn, &event)? {
-                done.recorded += 1;
-            }
+        match new_events_of(conn, &mut cx, rule, now, grace, &mut known) {
+            Ok(events) => new_events.extend(events),
+            // One broken rule does not stop the others.
+            Err(e) => tracing::warn!(rule = %rule.id, error = %e, "alert rule not evaluated"),
+        }
+        if new_events.len() >= store::EVENTS_PER_INSERT {
+            done.recorded += record_batch(conn, std::mem::take(&mut new_events))?;
         }
     }
+    done.recorded += record_batch(conn, new_events)?;
     Ok(done)
+}
+
+/// The events of `rule`'s firing findings at `now` whose key is not in `known` (which
+/// gains them), with their calls.
+fn new_events_of(
+    conn: &mut DbConnection,
+    cx: &mut Context,
+    rule: &AlertRule,
+    now: NaiveDateTime,
+    grace: Duration,
+    known: &mut HashSet<EventKey>,
+) -> AppResult<Vec<AlertEvent>> {
+    let mut events = vec![];
+    for f in findings_now(conn, cx, rule, now, grace)? {
+        let Some(window) = f.window_bounds.filter(|_| f.fires) else {
+            continue;
+        };
+        let key = (
+            rule.id.clone(),
+            Subject::key(f.subject.as_ref()),
+            window.from,
+        );
+        // Fired on an earlier pass: nothing to read or record.
+        if !known.insert(key) {
+            continue;
+        }
+        let calls = store::callids(
+            conn,
+            &scope_filter(rule, window),
+            per_column(rule.per.as_deref()).zip(f.subject.as_ref().map(|s| s.id.as_str())),
+            MAX_EVENT_CALLS,
+        )?;
+        events.push(event_of(rule, f, window, calls, now));
+    }
+    Ok(events)
+}
+
+/// Records `events` in one short transaction (SQLite's one writer is not kept from the
+/// calls arriving meanwhile for longer than the INSERT takes); returns how many were
+/// inserted, those another instance recorded first left out. Sorted by their unique key,
+/// so two instances recording the same events at once take the key's locks in the same
+/// order (on PostgreSQL the second waits for the first, then leaves the event alone)
+/// rather than each waiting for the other.
+fn record_batch(conn: &mut DbConnection, mut events: Vec<AlertEvent>) -> AppResult<usize> {
+    if events.is_empty() {
+        return Ok(0);
+    }
+    events.sort_by(|a, b| {
+        (&a.rule_id, &a.subject_key, a.window_from).cmp(&(
+            &b.rule_id,
+            &b.subject_key,
+            b.window_from,
+        ))
+    });
+    let recorded = db::transaction(conn, |conn| store::record_events(conn, &events))?;
+    Ok(recorded.len())
 }
 
 /// What `POST /alert_rules/{id}/test` answers: the rule's figures now, per subject, and

@@ -241,50 +241,33 @@ pub fn find_event(conn: &mut DbConnection, id: &str) -> AppResult<Option<AlertEv
         .optional()?)
 }
 
-/// Records `event` unless its (rule, subject, window) already has one; true when this call
-/// recorded it.
-pub fn record_event(conn: &mut DbConnection, event: &AlertEvent) -> AppResult<bool> {
-    let inserted = match conn {
-        DbConnection::Sqlite(c) => diesel::insert_into(alert_events::table)
-            .values(event)
-            .on_conflict((
-                alert_events::rule_id,
-                alert_events::subject_key,
-                alert_events::window_from,
-            ))
-            .do_nothing()
-            .execute(c)?,
-        DbConnection::Pg(c) => diesel::insert_into(alert_events::table)
-            .values(event)
-            .on_conflict((
-                alert_events::rule_id,
-                alert_events::subject_key,
-                alert_events::window_from,
-            ))
-            .do_nothing()
-            .execute(c)?,
-    };
-    Ok(inserted == 1)
-}
-
-/// Whether (rule, subject, window) has its event already.
-pub fn event_recorded(
+/// The unique keys (rule, subject key, window start) of the events of `rules` whose window
+/// starts at or after `from`: what an evaluation pass has recorded already. Read from the
+/// unique index alone, a statement per thousand rules.
+pub fn event_keys(
     conn: &mut DbConnection,
-    rule: &str,
-    subject_key: &str,
-    window_from: NaiveDateTime,
-) -> AppResult<bool> {
-    Ok(diesel::select(diesel::dsl::exists(
-        alert_events::table
-            .filter(alert_events::rule_id.eq(rule))
-            .filter(alert_events::subject_key.eq(subject_key))
-            .filter(alert_events::window_from.eq(window_from)),
-    ))
-    .get_result(conn)?)
+    rules: &[&str],
+    from: NaiveDateTime,
+) -> AppResult<Vec<(String, String, NaiveDateTime)>> {
+    let mut keys = vec![];
+    for chunk in rules.chunks(1_000) {
+        keys.extend(
+            alert_events::table
+                .filter(alert_events::rule_id.eq_any(chunk))
+                .filter(alert_events::window_from.ge(from))
+                .select((
+                    alert_events::rule_id,
+                    alert_events::subject_key,
+                    alert_events::window_from,
+                ))
+                .load::<(String, String, NaiveDateTime)>(conn)?,
+        );
+    }
+    Ok(keys)
 }
 
 /// Events per INSERT: 31 columns within SQLite's 32 766 bound parameters.
-const EVENTS_PER_INSERT: usize = 1_000;
+pub const EVENTS_PER_INSERT: usize = 1_000;
 
 /// Records each of `events` whose (rule, subject, window) has none yet, a statement per
 /// thousand; returns the ids of those recorded (the others met an event recorded before).

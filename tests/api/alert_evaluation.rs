@@ -15,7 +15,8 @@ backend_cases!(
     spend_fires_once_per_subject_and_window,
     quality_judges_the_last_closed_window,
     spend_figures_of_every_scope_match_the_statistics,
-    evaluate_alerts_from_the_command_line
+    evaluate_alerts_from_the_command_line,
+    a_pass_records_each_new_event_once
 );
 
 fn at(t: chrono::DateTime<Utc>) -> String {
@@ -473,6 +474,34 @@ async fn spend_figures_of_every_scope_match_the_statistics(backend: Backend) {
     }
 }
 
+/// Runs `callcsv evaluate-alerts --at <at>` in another process on the app's database.
+fn evaluate_alerts_at(app: &TestApp, at: &str) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_callcsv"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CALLCSV_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("CALLCSV_DATA_DIR", app.data_dir.path())
+        .env("CALLCSV_LOG", "warn")
+        .args(["evaluate-alerts", "--at", at]);
+    if let Some(url) = app.database_url() {
+        cmd.env("CALLCSV_DATABASE_URL", url);
+    }
+    cmd.output().unwrap()
+}
+
+/// What one `callcsv evaluate-alerts --at <at>` pass answers.
+fn pass_at(app: &TestApp, at: &str) -> Value {
+    let out = evaluate_alerts_at(app, at);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// `callcsv evaluate-alerts --at` in another process on the app's database: one pass as if
 /// it were then, its events recorded once; a time it cannot read is refused.
 async fn evaluate_alerts_from_the_command_line(backend: Backend) {
@@ -496,21 +525,7 @@ async fn evaluate_alerts_from_the_command_line(backend: Backend) {
         ]),
     )
     .await;
-    let evaluate = |at: &str| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_callcsv"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("CALLCSV_") {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.env("CALLCSV_DATA_DIR", app.data_dir.path())
-            .env("CALLCSV_LOG", "warn")
-            .args(["evaluate-alerts", "--at", at]);
-        if let Some(url) = app.database_url() {
-            cmd.env("CALLCSV_DATABASE_URL", url);
-        }
-        cmd.output().unwrap()
-    };
+    let evaluate = |at: &str| evaluate_alerts_at(&app, at);
     let out = evaluate("2026-01-05T12:00:00Z");
     assert!(
         out.status.success(),
@@ -537,4 +552,132 @@ async fn evaluate_alerts_from_the_command_line(backend: Backend) {
         String::from_utf8_lossy(&out.stderr).contains("--at \"yesterday\": not an RFC 3339 time")
     );
     assert_eq!(events(&app, &op, &rule).await.len(), 1);
+}
+
+/// A pass that records events of several rules and subjects at once records each once,
+/// with its figures and calls; an event recorded by an earlier pass (before its rule's
+/// threshold changed) is left as it was, and a later pass records nothing.
+async fn a_pass_records_each_new_event_once(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let w = world(&app).await;
+    let op = w.t.operator_a.clone();
+    let carrier2 = id(&app
+        .create(
+            "/carriers",
+            &op,
+            json!({"brand": w.t.brand_a, "name": "Carrier 2"}),
+        )
+        .await);
+    let client2 = app
+        .client(&app.root, &w.t.brand_a, "Client A2", "retail")
+        .await;
+    // Between 10:00 and 11:00 UTC: client A three calls, client A2 one; carrier 2 one.
+    let mut d2 = outbound(&w, "d2", "2026-01-05T10:10:00Z", json!(60));
+    d2["carrier"] = json!(carrier2);
+    let mut d4 = outbound(&w, "d4", "2026-01-05T10:30:00Z", json!(60));
+    d4["client"] = json!(client2);
+    post_calls(
+        &app,
+        &op,
+        json!([
+            outbound(&w, "d1", "2026-01-05T10:00:00Z", json!(60)),
+            d2,
+            outbound(&w, "d3", "2026-01-05T10:20:00Z", json!(60)),
+            d4
+        ]),
+    )
+    .await;
+    let rule = |body: Value| {
+        let app = &app;
+        let op = op.clone();
+        async move { id(&app.create("/alert_rules", &op, body).await) }
+    };
+    // Three calls a day per client: client A only, on a first pass.
+    let per_client = rule(
+        json!({"name": "Per client", "kind": "spend", "measure": "calls",
+        "window": "day", "per": "client", "threshold": "3"}),
+    )
+    .await;
+    assert_eq!(pass_at(&app, "2026-01-05T11:30:00Z")["recorded"], 1);
+
+    // One call is enough now (client A's event is recorded already, client A2's is new),
+    // and three more rules: per carrier, the whole brand, the quality of the hour.
+    let (status, patched) = app
+        .patch(
+            &format!("/alert_rules/{per_client}"),
+            &op,
+            json!({"threshold": "1"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    let per_carrier = rule(
+        json!({"name": "Per carrier", "kind": "spend", "measure": "calls",
+        "window": "day", "per": "carrier", "threshold": "1"}),
+    )
+    .await;
+    let whole = rule(
+        json!({"name": "Busy day", "kind": "spend", "measure": "calls",
+        "window": "day", "threshold": "4"}),
+    )
+    .await;
+    let hour = rule(
+        json!({"name": "Busy hour", "kind": "quality", "metric": "calls",
+        "window": "hour", "condition": "above", "value": "3", "minCalls": 1}),
+    )
+    .await;
+    let done = pass_at(&app, "2026-01-05T12:00:00Z");
+    assert_eq!(
+        (&done["rules"], &done["recorded"]),
+        (&json!(4), &json!(5)),
+        "{done}"
+    );
+
+    let subjects = |events: &[Value]| {
+        let mut ids: Vec<String> = events
+            .iter()
+            .map(|e| e["subject"]["id"].as_str().unwrap_or("").to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let calls = |e: &Value| -> Vec<String> { serde_json::from_value(e["calls"].clone()).unwrap() };
+    let fired = events(&app, &op, &per_client).await;
+    let mut expected = vec![w.t.client_a.clone(), client2.clone()];
+    expected.sort();
+    assert_eq!(subjects(&fired), expected, "{fired:?}");
+    // The first pass's event is the one kept: its threshold was 3.
+    let first = fired
+        .iter()
+        .find(|e| e["subject"]["id"] == w.t.client_a.as_str())
+        .unwrap();
+    assert_eq!(
+        (&first["measured"], &first["threshold"]),
+        (&json!("3"), &json!("3"))
+    );
+    let fired = events(&app, &op, &per_carrier).await;
+    let mut expected = vec![w.carrier.clone(), carrier2.clone()];
+    expected.sort();
+    assert_eq!(subjects(&fired), expected, "{fired:?}");
+    let second = fired
+        .iter()
+        .find(|e| e["subject"]["id"] == carrier2.as_str())
+        .unwrap();
+    assert_eq!(calls(second), ["d2"]);
+    // Whole-scope events list the calls latest first.
+    let fired = events(&app, &op, &whole).await;
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(calls(&fired[0]), ["d4", "d3", "d2", "d1"]);
+    let fired = events(&app, &op, &hour).await;
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(
+        fired[0]["window"],
+        json!(["2026-01-05T10:00:00Z", "2026-01-05T11:00:00Z"])
+    );
+
+    // Another pass in the same windows: nothing new.
+    let done = pass_at(&app, "2026-01-05T12:05:00Z");
+    assert_eq!(done["recorded"], 0, "{done}");
+    for (rule, n) in [(&per_client, 2), (&per_carrier, 2), (&whole, 1), (&hour, 1)] {
+        assert_eq!(events(&app, &op, rule).await.len(), n, "{rule}");
+    }
 }

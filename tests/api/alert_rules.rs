@@ -784,7 +784,7 @@ fn record(
     fired: &str,
     email_status: &str,
 ) {
-    use callcsv::db::alerts::{record_event, AlertEvent};
+    use callcsv::db::alerts::{record_events, AlertEvent};
     let at = |s: &str| callcsv::fields::parse_time(s).unwrap();
     let event = AlertEvent {
         id: uuid::Uuid::now_v7().to_string(),
@@ -820,13 +820,14 @@ fn record(
         updated_at: at(fired),
     };
     let mut conn = app.pool().get().unwrap();
-    assert!(record_event(&mut conn, &event).unwrap());
+    let recorded = record_events(&mut conn, std::slice::from_ref(&event)).unwrap();
+    assert_eq!(recorded, std::slice::from_ref(&event.id));
     // The same (rule, subject, window) again records nothing.
     let again = AlertEvent {
         id: uuid::Uuid::now_v7().to_string(),
         ..event
     };
-    assert!(!record_event(&mut conn, &again).unwrap());
+    assert!(record_events(&mut conn, &[again]).unwrap().is_empty());
 }
 
 async fn alert_events_are_read_only_and_filtered(app: TestApp) {
