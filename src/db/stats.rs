@@ -320,6 +320,7 @@ impl RollupRead<'_> {
             .flat_map(|&(from, to)| pieces(from, from, to))
             .collect();
         let [d1, d2] = self.columns;
+        let pg = matches!(conn, DbConnection::Pg(_));
         let mut tables = Vec::new();
         let mut arms = Vec::new();
         for grain in Grain::ALL {
@@ -336,9 +337,12 @@ impl RollupRead<'_> {
                 "{table}(period, sign, lo, hi) AS (VALUES {})",
                 rows.join(", ")
             ));
-            // Piece by piece (CROSS JOIN keeps that order on SQLite): each one a range of
-            // the rollup's key (brand, projection, bucket); every brand's when none is
-            // asked for.
+            // Piece by piece, each one a range of the rollup's key (brand, projection,
+            // bucket); every brand's when none is asked for. CROSS JOIN keeps that order on
+            // SQLite; PostgreSQL, which cannot tell how few rows a piece holds, would rather
+            // read the brand's whole projection once and match it against every piece, so
+            // there each piece's rows are a LATERAL subquery of their own (OFFSET 0 keeps
+            // it from being merged into the join).
             let (brands, brand) = match self.brand {
                 Some(b) => (String::new(), literal(b)),
                 None => (" CROSS JOIN brands b".to_string(), "b.id".to_string()),
@@ -358,8 +362,15 @@ impl RollupRead<'_> {
                    {table}.sign * r.price_micros AS price_micros, \
                    {table}.sign * r.margin_micros AS margin_micros, \
                    {table}.sign * r.unrated AS unrated \
-                 FROM {table}{brands} CROSS JOIN call_rollups r WHERE {}",
-                all.join(" AND ")
+                 FROM {table}{brands} CROSS JOIN {rows}",
+                rows = if pg {
+                    format!(
+                        "LATERAL (SELECT * FROM call_rollups r WHERE {} OFFSET 0) r",
+                        all.join(" AND ")
+                    )
+                } else {
+                    format!("call_rollups r WHERE {}", all.join(" AND "))
+                }
             ));
         }
         let sql = format!(
