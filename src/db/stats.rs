@@ -373,33 +373,48 @@ impl RollupRead<'_> {
                 }
             ));
         }
-        let sql = format!(
-            "WITH {} SELECT r.period AS bucket, r.d1 AS d1, r.d2 AS d2, {SUMS} \
-             FROM ({}) r GROUP BY 1, 2, 3",
-            tables.join(", "),
-            arms.join(" UNION ALL ")
-        );
-        let mut sums: HashMap<(i64, [Option<String>; 2]), Sums> = HashMap::new();
-        for g in load_groups(conn, sql)? {
-            let period = g.bucket.unwrap_or(first);
-            sums.entry((period, g.values)).or_default().add(&g.sums);
-        }
-        // The journal, by quarter-hour, each added to the period holding it.
+        // The journal's differences not folded yet, by quarter-hour (`part` 1), in the same
+        // statement as the rollup's pieces (`part` 0): one snapshot, so rows the fold moves
+        // from the journal into the rollup meanwhile are counted once, never missed.
         let mut all = vec![format!("r.bucket >= {first}"), format!("r.bucket < {end}")];
         all.extend(self.conditions.iter().cloned());
-        let journal = format!(
-            "SELECT r.bucket AS bucket, {d1} AS d1, {d2} AS d2, {SUMS} \
-             FROM ({}) r WHERE {} GROUP BY 1, 2, 3",
+        let sql = format!(
+            "WITH {} SELECT CAST(0 AS BIGINT) AS part, r.period AS bucket, r.d1 AS d1, \
+               r.d2 AS d2, {SUMS} FROM ({}) r GROUP BY 2, 3, 4 \
+             UNION ALL SELECT CAST(1 AS BIGINT) AS part, r.bucket AS bucket, {d1} AS d1, \
+               {d2} AS d2, {SUMS} FROM ({}) r WHERE {} GROUP BY 2, 3, 4",
+            tables.join(", "),
+            arms.join(" UNION ALL "),
             rollups::journal_as(self.projection, Grain::Quarter),
             all.join(" AND ")
         );
-        for g in load_groups(conn, journal)? {
+        #[derive(QueryableByName)]
+        struct PartRow {
+            #[diesel(sql_type = BigInt)]
+            part: i64,
+            #[diesel(embed)]
+            row: Row,
+        }
+        let rows: Vec<PartRow> = match conn {
+            DbConnection::Sqlite(c) => diesel::sql_query(sql).load(c)?,
+            DbConnection::Pg(c) => diesel::sql_query(sql).load(c)?,
+        };
+        let mut sums: HashMap<(i64, [Option<String>; 2]), Sums> = HashMap::new();
+        for PartRow { part, row } in rows {
+            let g = Group::from(row);
             let bucket = g.bucket.unwrap_or(first);
-            let at = periods.partition_point(|&(_, to)| to <= bucket);
-            if let Some(&(from, to)) = periods.get(at) {
-                if from <= bucket && bucket < to {
-                    sums.entry((from, g.values)).or_default().add(&g.sums);
-                }
+            // A journal row's quarter-hour to the period holding it.
+            let period = if part == 0 {
+                Some(bucket)
+            } else {
+                let at = periods.partition_point(|&(_, to)| to <= bucket);
+                periods
+                    .get(at)
+                    .filter(|&&(from, to)| from <= bucket && bucket < to)
+                    .map(|&(from, _)| from)
+            };
+            if let Some(period) = period {
+                sums.entry((period, g.values)).or_default().add(&g.sums);
             }
         }
         Ok(sums
@@ -583,9 +598,12 @@ fn load_groups(conn: &mut DbConnection, sql: String) -> AppResult<Vec<Group>> {
         DbConnection::Sqlite(c) => diesel::sql_query(sql).load(c)?,
         DbConnection::Pg(c) => diesel::sql_query(sql).load(c)?,
     };
-    Ok(rows
-        .into_iter()
-        .map(|r| Group {
+    Ok(rows.into_iter().map(Group::from).collect())
+}
+
+impl From<Row> for Group {
+    fn from(r: Row) -> Group {
+        Group {
             bucket: r.bucket,
             values: [r.d1, r.d2],
             sums: Sums {
@@ -597,8 +615,8 @@ fn load_groups(conn: &mut DbConnection, sql: String) -> AppResult<Vec<Group>> {
                 margin_micros: r.margin.unwrap_or(0),
                 unrated: r.unrated.unwrap_or(0),
             },
-        })
-        .collect())
+        }
+    }
 }
 
 /// The names of entities by id, for the keys of a grouping: (table, name column).
