@@ -177,7 +177,14 @@ pub fn insert_new(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResult<u
 /// The calls' statistics (`db::rollups`) are updated with them, and they are checked
 /// against the destination and velocity alert rules (`alerts::arrivals`): callers hold a
 /// transaction. Every way calls arrive stores them here.
+///
+/// The calls are inserted in (brand, callid) order: on PostgreSQL an insert waits for any
+/// other transaction storing the same (brand, callid), so two writers storing overlapping
+/// calls in different orders could each wait for the other (a deadlock, and one of them
+/// fails). In one order, the second writer only ever waits for the first.
 pub fn insert_new_ids(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResult<Vec<String>> {
+    let mut rows: Vec<&BillableCall> = rows.iter().collect();
+    rows.sort_by(|a, b| (&a.brand_id, &a.callid).cmp(&(&b.brand_id, &b.callid)));
     let mut ids = Vec::with_capacity(rows.len());
     let mut stored_calls: Vec<&BillableCall> = Vec::with_capacity(rows.len());
     for chunk in rows.chunks(insert_chunk(conn)) {
@@ -198,13 +205,14 @@ pub fn insert_new_ids(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResu
             None => insert_skipping_duplicates(conn, chunk)?,
         };
         let new: Vec<&BillableCall> = if inserted.len() == chunk.len() {
-            chunk.iter().collect()
+            chunk.to_vec()
         } else {
             let stored: std::collections::HashSet<&str> =
                 inserted.iter().map(String::as_str).collect();
             chunk
                 .iter()
                 .filter(|c| stored.contains(c.id.as_str()))
+                .copied()
                 .collect()
         };
         // The statistics of the calls stored, in the caller's transaction.
@@ -223,9 +231,9 @@ pub fn insert_new_ids(conn: &mut DbConnection, rows: &[BillableCall]) -> AppResu
 /// backend-specific SQL in Diesel: dispatch on the variant).
 fn insert_skipping_duplicates(
     conn: &mut DbConnection,
-    rows: &[BillableCall],
+    rows: &[&BillableCall],
 ) -> AppResult<Vec<String>> {
-    let chunk: Vec<StoredCall> = rows.iter().map(stored).collect();
+    let chunk: Vec<StoredCall> = rows.iter().map(|c| stored(c)).collect();
     Ok(match conn {
         DbConnection::Sqlite(c) => diesel::insert_into(billable_calls::table)
             .values(chunk)
@@ -249,7 +257,10 @@ const COPY_FROM: usize = 200;
 /// far less than a multi-row INSERT. The calls already stored (or repeated in `rows`) are
 /// looked up first and left out; if another writer stores one of the others meanwhile, the
 /// COPY is undone (a savepoint) and None tells the caller to INSERT the chunk instead.
-fn copy_new(c: &mut diesel::PgConnection, rows: &[BillableCall]) -> AppResult<Option<Vec<String>>> {
+fn copy_new(
+    c: &mut diesel::PgConnection,
+    rows: &[&BillableCall],
+) -> AppResult<Option<Vec<String>>> {
     use diesel::result::{DatabaseErrorKind, Error};
     use std::collections::{HashMap, HashSet};
 
@@ -273,6 +284,7 @@ fn copy_new(c: &mut diesel::PgConnection, rows: &[BillableCall]) -> AppResult<Op
             let key = (r.brand_id.clone(), r.callid.clone());
             !stored_already.contains(&key) && seen.insert(key)
         })
+        .copied()
         .collect();
     if fresh.is_empty() {
         return Ok(Some(vec![]));

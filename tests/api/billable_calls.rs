@@ -11,6 +11,7 @@ use crate::common::{id, Tenants, TestApp};
 backend_tests!(
     ingestion_rates_and_reports_every_row,
     stored_calls_belong_to_the_callers_transaction,
+    writers_storing_the_same_calls_in_other_orders_both_finish,
     csv_ingestion_and_csv_streaming,
     inbound_detection_over_http,
     reading_filters_and_client_view,
@@ -961,6 +962,68 @@ async fn stored_calls_belong_to_the_callers_transaction(app: TestApp) {
     assert!(!callids
         .iter()
         .any(|c| c.starts_with("u-") || *c == "undone"));
+}
+
+/// Two writers storing the same calls, each given them in another order, both finish: one
+/// stores them, the other counts duplicates. On PostgreSQL an insert waits for another
+/// transaction storing the same call; in the order given, writer B would store the last
+/// call, then wait for A on the first, while A waits for B on the last (a deadlock, and
+/// one fails: CI once saw pushes arriving together answer 500 so). Both the INSERT (2
+/// calls) and the COPY (200 calls) paths.
+async fn writers_storing_the_same_calls_in_other_orders_both_finish(app: TestApp) {
+    use callcsv::db::{self, billable_calls::insert_new_ids};
+    let t = Tenants::create(&app).await;
+    for n in [2, 200] {
+        let calls: Vec<_> = (0..n)
+            .map(|i| {
+                unanswered_call(
+                    &t.brand_a,
+                    &t.client_a,
+                    &format!("order-{n}-{i:03}"),
+                    "2026-01-10T10:00:00Z",
+                    None,
+                )
+            })
+            .collect();
+        let first = calls[..1].to_vec();
+        let rest = calls[1..].to_vec();
+        let reversed: Vec<_> = calls.iter().rev().cloned().collect();
+        let pool = app.pool();
+        let (a, b) = tokio::task::spawn_blocking(move || {
+            // A stores the first call and holds its transaction open; B starts storing all
+            // of them (last first); then A stores the rest and commits.
+            let (stored_first, go) = std::sync::mpsc::channel();
+            let (store_rest, wait) = std::sync::mpsc::channel::<()>();
+            let pool_a = pool.clone();
+            let a = std::thread::spawn(move || {
+                let mut conn = pool_a.get().unwrap();
+                db::transaction(&mut conn, |c| {
+                    let mut ids = insert_new_ids(c, &first)?;
+                    stored_first.send(()).unwrap();
+                    wait.recv().unwrap();
+                    ids.extend(insert_new_ids(c, &rest)?);
+                    Ok(ids.len())
+                })
+            });
+            go.recv().unwrap();
+            let pool_b = pool.clone();
+            let b = std::thread::spawn(move || {
+                let mut conn = pool_b.get().unwrap();
+                db::transaction(&mut conn, |c| insert_new_ids(c, &reversed))
+            });
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            store_rest.send(()).unwrap();
+            (a.join().unwrap(), b.join().unwrap())
+        })
+        .await
+        .unwrap();
+        assert_eq!(a.map_err(|e| e.to_string()), Ok(n), "writer A, {n} calls");
+        assert_eq!(
+            b.map(|ids| ids.len()).map_err(|e| e.to_string()),
+            Ok(0),
+            "writer B, {n} calls: all duplicates"
+        );
+    }
 }
 
 /// `source`, `disposition` and `hangupCause` are shown to every role, in JSON and CSV, and
