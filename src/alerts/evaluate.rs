@@ -581,8 +581,8 @@ const LONGEST_WINDOW: Duration = Duration::days(32);
 type EventKey = (String, String, NaiveDateTime);
 
 /// [`run_pass`] as if it were `now`. The statements it makes: one for the rules, one for
-/// the events already recorded (a thousand rules each), one per new event for its calls,
-/// and one short transaction per [`store::EVENTS_PER_INSERT`] new events or so (a batch
+/// the events already recorded (a thousand rules each), one per rule and window with new
+/// events for their calls, and one short transaction per [`store::EVENTS_PER_INSERT`] new events or so (a batch
 /// ends with the rule that fills it) to record them.
 pub fn run_pass_at(
     conn: &mut DbConnection,
@@ -621,7 +621,8 @@ pub fn run_pass_at(
 }
 
 /// The events of `rule`'s firing findings at `now` whose key is not in `known` (which
-/// gains them), with their calls.
+/// gains them), with their calls: read in one statement per window for all the rule's new
+/// events (a first pass may find thousands).
 fn new_events_of(
     conn: &mut DbConnection,
     cx: &mut Context,
@@ -630,7 +631,9 @@ fn new_events_of(
     grace: Duration,
     known: &mut HashSet<EventKey>,
 ) -> AppResult<Vec<AlertEvent>> {
-    let mut events = vec![];
+    // The new findings, per window (a spend rule has two at most: the current one and,
+    // within the grace time, the one before).
+    let mut fresh: Vec<(Window, Vec<Finding>)> = vec![];
     for f in findings_now(conn, cx, rule, now, grace)? {
         let Some(window) = f.window_bounds.filter(|_| f.fires) else {
             continue;
@@ -644,13 +647,32 @@ fn new_events_of(
         if !known.insert(key) {
             continue;
         }
-        let calls = store::callids(
-            conn,
-            &scope_filter(rule, window),
-            per_column(rule.per.as_deref()).zip(f.subject.as_ref().map(|s| s.id.as_str())),
-            MAX_EVENT_CALLS,
-        )?;
-        events.push(event_of(rule, f, window, calls, now));
+        match fresh.iter_mut().find(|(w, _)| *w == window) {
+            Some((_, findings)) => findings.push(f),
+            None => fresh.push((window, vec![f])),
+        }
+    }
+    let column = per_column(rule.per.as_deref());
+    let mut events = vec![];
+    for (window, findings) in fresh {
+        let subjects: Vec<&str> = findings
+            .iter()
+            .filter_map(|f| f.subject.as_ref().map(|s| s.id.as_str()))
+            .collect();
+        let filter = scope_filter(rule, window);
+        let mut calls = store::callids(conn, &filter, column, &subjects, MAX_EVENT_CALLS)?;
+        // A finding without a subject lists the scope's calls.
+        if column.is_some() && findings.iter().any(|f| f.subject.is_none()) {
+            calls.extend(store::callids(conn, &filter, None, &[], MAX_EVENT_CALLS)?);
+        }
+        for f in findings {
+            let of = match (column, &f.subject) {
+                (Some(_), Some(s)) => s.id.as_str(),
+                _ => "",
+            };
+            let listed = calls.get(of).cloned().unwrap_or_default();
+            events.push(event_of(rule, f, window, listed, now));
+        }
     }
     Ok(events)
 }

@@ -73,7 +73,7 @@ struct Row {
 }
 
 /// A string literal for the SQL text.
-fn literal(value: &str) -> String {
+pub fn literal(value: &str) -> String {
     format!("'{}'", value.replace('\'', "''"))
 }
 
@@ -508,14 +508,6 @@ fn call_sums(
     columns: &[&'static str],
 ) -> AppResult<Vec<Group>> {
     let pg = matches!(conn, DbConnection::Pg(_));
-    let time = |t: NaiveDateTime| {
-        let text = literal(&t.format("%Y-%m-%d %H:%M:%S%.f").to_string());
-        if pg {
-            format!("CAST({text} AS TIMESTAMP)")
-        } else {
-            text
-        }
-    };
     let bucket = if !by_bucket {
         "CAST(NULL AS BIGINT)".to_string()
     } else if pg {
@@ -529,6 +521,41 @@ fn call_sums(
             .map_or("CAST(NULL AS TEXT)".to_string(), |c| {
                 format!("billable_calls.{c}")
             })
+    };
+    let conditions = call_conditions(filter, pg);
+    let answered = "billable_calls.disposition = 'answered'";
+    let sql = format!(
+        "SELECT {bucket} AS bucket, {d1} AS d1, {d2} AS d2, \
+           COUNT(*) AS calls, \
+           CAST(SUM(CASE WHEN {answered} THEN 1 ELSE 0 END) AS BIGINT) AS answered, \
+           CAST(SUM(CASE WHEN {answered} THEN billed_seconds ELSE 0 END) AS BIGINT) AS billed, \
+           CAST(SUM(cost_micros) AS BIGINT) AS cost, \
+           CAST(SUM(price_micros) AS BIGINT) AS price, \
+           CAST(SUM(price_micros - cost_micros) AS BIGINT) AS margin, \
+           CAST(SUM(CASE WHEN {answered} AND direction = 'outbound' AND price IS NULL \
+                THEN 1 ELSE 0 END) AS BIGINT) AS unrated \
+         FROM billable_calls{where_} GROUP BY 1, 2, 3",
+        d1 = column(0),
+        d2 = column(1),
+        where_ = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        },
+    );
+    load_groups(conn, sql)
+}
+
+/// The SQL conditions on `billable_calls` of the calls `filter` matches (values as
+/// literals; `pg` for PostgreSQL's timestamp syntax).
+pub fn call_conditions(filter: &StatsFilter, pg: bool) -> Vec<String> {
+    let time = |t: NaiveDateTime| {
+        let text = literal(&t.format("%Y-%m-%d %H:%M:%S%.f").to_string());
+        if pg {
+            format!("CAST({text} AS TIMESTAMP)")
+        } else {
+            text
+        }
     };
     let mut conditions: Vec<String> = Vec::new();
     let mut eq = |column: &str, value: &Option<String>| {
@@ -570,27 +597,7 @@ fn call_sums(
         Some(false) => conditions.push(format!("NOT COALESCE({INTERNATIONAL}, FALSE)")),
         None => {}
     }
-    let answered = "billable_calls.disposition = 'answered'";
-    let sql = format!(
-        "SELECT {bucket} AS bucket, {d1} AS d1, {d2} AS d2, \
-           COUNT(*) AS calls, \
-           CAST(SUM(CASE WHEN {answered} THEN 1 ELSE 0 END) AS BIGINT) AS answered, \
-           CAST(SUM(CASE WHEN {answered} THEN billed_seconds ELSE 0 END) AS BIGINT) AS billed, \
-           CAST(SUM(cost_micros) AS BIGINT) AS cost, \
-           CAST(SUM(price_micros) AS BIGINT) AS price, \
-           CAST(SUM(price_micros - cost_micros) AS BIGINT) AS margin, \
-           CAST(SUM(CASE WHEN {answered} AND direction = 'outbound' AND price IS NULL \
-                THEN 1 ELSE 0 END) AS BIGINT) AS unrated \
-         FROM billable_calls{where_} GROUP BY 1, 2, 3",
-        d1 = column(0),
-        d2 = column(1),
-        where_ = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conditions.join(" AND "))
-        },
-    );
-    load_groups(conn, sql)
+    conditions
 }
 
 fn load_groups(conn: &mut DbConnection, sql: String) -> AppResult<Vec<Group>> {

@@ -663,6 +663,14 @@ async fn a_pass_records_each_new_event_once(backend: Backend) {
         .find(|e| e["subject"]["id"] == carrier2.as_str())
         .unwrap();
     assert_eq!(calls(second), ["d2"]);
+    // Both carriers' events were read in one statement; each lists its own calls, latest
+    // first.
+    let first_carrier = fired
+        .iter()
+        .find(|e| e["subject"]["id"] == w.carrier.as_str())
+        .unwrap();
+    assert_eq!(calls(first_carrier), ["d4", "d3", "d1"]);
+    assert_eq!(calls(first), ["d3", "d2", "d1"]);
     // Whole-scope events list the calls latest first.
     let fired = events(&app, &op, &whole).await;
     assert_eq!(fired.len(), 1, "{fired:?}");
