@@ -170,6 +170,73 @@ impl Destinations {
     }
 }
 
+/// Destination lists judged together: a call's country is looked up once, and its number
+/// once per prefix length, whatever the number of lists (a brand may have hundreds).
+/// Gives what [`Destinations::flags`] gives for each list.
+struct DestinationIndex<'a> {
+    /// The lists, each with the index the caller knows it by.
+    lists: Vec<(usize, &'a Destinations)>,
+    /// Country → positions in `lists` of the lists naming it.
+    by_country: HashMap<&'a str, Vec<usize>>,
+    /// Prefix → positions in `lists` of the lists naming it.
+    by_prefix: HashMap<&'a str, Vec<usize>>,
+    /// The prefixes' lengths, each once.
+    lengths: Vec<usize>,
+}
+
+impl<'a> DestinationIndex<'a> {
+    fn new(lists: Vec<(usize, &'a Destinations)>) -> DestinationIndex<'a> {
+        let mut by_country: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_prefix: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (at, (_, list)) in lists.iter().enumerate() {
+            for c in &list.countries {
+                by_country.entry(c.as_str()).or_default().push(at);
+            }
+            for p in &list.prefixes {
+                by_prefix.entry(p.as_str()).or_default().push(at);
+            }
+        }
+        let mut lengths: Vec<usize> = by_prefix.keys().map(|p| p.len()).collect();
+        lengths.sort_unstable();
+        lengths.dedup();
+        DestinationIndex {
+            lists,
+            by_country,
+            by_prefix,
+            lengths,
+        }
+    }
+
+    /// The indexes of the lists that flag a call to `callee` in `country`, into `flagged`
+    /// (cleared first; `listed` is scratch space).
+    fn flagged(
+        &self,
+        callee: &str,
+        country: Option<&str>,
+        listed: &mut Vec<usize>,
+        flagged: &mut Vec<usize>,
+    ) {
+        listed.clear();
+        flagged.clear();
+        if let Some(found) = country.and_then(|c| self.by_country.get(c)) {
+            listed.extend(found);
+        }
+        for &len in &self.lengths {
+            if let Some(found) = callee.get(..len).and_then(|p| self.by_prefix.get(p)) {
+                listed.extend(found);
+            }
+        }
+        listed.sort_unstable();
+        listed.dedup();
+        for (at, (index, list)) in self.lists.iter().enumerate() {
+            // A block list flags what it names, an allow list what it does not.
+            if listed.binary_search(&at).is_ok() == list.block {
+                flagged.push(*index);
+            }
+        }
+    }
+}
+
 /// Whose calls a velocity rule counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Per {
@@ -357,12 +424,13 @@ fn check_brand<'a>(
         })
         .collect();
     if !everywhere.is_empty() {
+        let index = DestinationIndex::new(everywhere);
+        let (mut listed, mut flagged_by) = (vec![], vec![]);
         for &call in calls {
             let country = call.destination_country.as_deref();
-            for &(i, list) in &everywhere {
-                if list.flags(&call.callee, country) {
-                    flag(i, call);
-                }
+            index.flagged(&call.callee, country, &mut listed, &mut flagged_by);
+            for &i in &flagged_by {
+                flag(i, call);
             }
         }
     }
@@ -704,6 +772,43 @@ mod tests {
             block,
             countries: countries.iter().map(|s| s.to_string()).collect(),
             prefixes: prefixes.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn destination_lists_judged_together_flag_what_each_flags() {
+        let lists = [
+            list(true, &["CU", "GB"], &["+882"]),
+            list(true, &["GB"], &["+88213", "+53"]),
+            list(false, &["ES"], &["+34"]),
+            list(false, &[], &["+1", "+882"]),
+            list(true, &[], &[]),
+            list(false, &[], &[]),
+        ];
+        let index =
+            DestinationIndex::new(lists.iter().enumerate().map(|(i, l)| (i * 10, l)).collect());
+        let calls = [
+            ("+5352345678", Some("CU")),
+            ("+442071234567", Some("GB")),
+            ("+882135551234", None),
+            ("+882165551234", None),
+            ("+34911000001", Some("ES")),
+            ("+34911000001", None),
+            ("+12025550100", Some("US")),
+            ("1001", None),
+            ("+", None),
+            ("", Some("GB")),
+        ];
+        let (mut listed, mut flagged) = (vec![], vec![]);
+        for (callee, country) in calls {
+            index.flagged(callee, country, &mut listed, &mut flagged);
+            let each: Vec<usize> = lists
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.flags(callee, country))
+                .map(|(i, _)| i * 10)
+                .collect();
+            assert_eq!(flagged, each, "{callee} {country:?}");
         }
     }
 

@@ -573,6 +573,10 @@ pub fn run_pass(conn: &mut DbConnection, grace: Duration) -> AppResult<Evaluated
     run_pass_at(conn, grace, now)
 }
 
+/// The page cache a pass reads with on SQLite ([`db::with_page_cache`]): a first pass over
+/// a large brand lists thousands of events' calls, row by row.
+const PASS_CACHE_KIB: u32 = 64 * 1024;
+
 /// The longest window a spend or quality rule is judged over: a month of 31 days and a
 /// DST hour, rounded up.
 const LONGEST_WINDOW: Duration = Duration::days(32);
@@ -589,6 +593,10 @@ pub fn run_pass_at(
     grace: Duration,
     now: NaiveDateTime,
 ) -> AppResult<Evaluated> {
+    db::with_page_cache(conn, PASS_CACHE_KIB, |conn| pass(conn, grace, now))
+}
+
+fn pass(conn: &mut DbConnection, grace: Duration, now: NaiveDateTime) -> AppResult<Evaluated> {
     let rules = store::enabled_rules(conn, &[SPEND, QUALITY])?;
     // The events recorded already, read once rather than asked per finding. Every window a
     // pass records ends after `now - grace - LONGEST_WINDOW` (a spend rule's current one
