@@ -606,7 +606,7 @@ fn pass(conn: &mut DbConnection, grace: Duration, now: NaiveDateTime) -> AppResu
     // event missing here (recorded meanwhile by another instance) meets the unique key
     // when recorded and is left alone.
     let ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
-    let oldest = now - grace - LONGEST_WINDOW - LONGEST_WINDOW;
+    let oldest = now - grace - LONGEST_WINDOW * 2;
     let mut known: HashSet<EventKey> = store::event_keys(conn, &ids, oldest)?.into_iter().collect();
     let mut cx = Context::default();
     let mut done = Evaluated {
