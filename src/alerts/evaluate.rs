@@ -586,8 +586,9 @@ type EventKey = (String, String, NaiveDateTime);
 
 /// [`run_pass`] as if it were `now`. The statements it makes: one for the rules, one for
 /// the events already recorded (a thousand rules each), one per rule and window with new
-/// events for their calls, and one short transaction per [`store::EVENTS_PER_INSERT`] new events or so (a batch
-/// ends with the rule that fills it) to record them.
+/// events for their calls, and one short transaction per [`store::EVENTS_PER_INSERT`] new
+/// events or so (a batch ends with the rule that fills it) to record them. On SQLite it
+/// reads with a larger page cache ([`PASS_CACHE_KIB`]).
 pub fn run_pass_at(
     conn: &mut DbConnection,
     grace: Duration,

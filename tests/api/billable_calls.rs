@@ -883,6 +883,43 @@ fn unanswered_call(
     }
 }
 
+/// Writer A stores `first` and holds its transaction open while writer B, in a transaction
+/// of its own, stores `theirs` (waiting for A where they overlap); 300 ms later A stores
+/// `then` and commits. How many calls A stored, and the ids B stored.
+fn two_writers(
+    pool: &callcsv::db::DbPool,
+    first: Vec<callcsv::db::billable_calls::BillableCall>,
+    then: Vec<callcsv::db::billable_calls::BillableCall>,
+    theirs: Vec<callcsv::db::billable_calls::BillableCall>,
+) -> (
+    callcsv::error::AppResult<usize>,
+    callcsv::error::AppResult<Vec<String>>,
+) {
+    use callcsv::db::{self, billable_calls::insert_new_ids};
+    let (stored_first, go) = std::sync::mpsc::channel();
+    let (store_then, wait) = std::sync::mpsc::channel::<()>();
+    let pool_a = pool.clone();
+    let a = std::thread::spawn(move || {
+        let mut conn = pool_a.get().unwrap();
+        db::transaction(&mut conn, |c| {
+            let mut ids = insert_new_ids(c, &first)?;
+            stored_first.send(()).unwrap();
+            wait.recv().unwrap();
+            ids.extend(insert_new_ids(c, &then)?);
+            Ok(ids.len())
+        })
+    });
+    go.recv().unwrap();
+    let pool_b = pool.clone();
+    let b = std::thread::spawn(move || {
+        let mut conn = pool_b.get().unwrap();
+        db::transaction(&mut conn, |c| insert_new_ids(c, &theirs))
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    store_then.send(()).unwrap();
+    (a.join().unwrap(), b.join().unwrap())
+}
+
 /// Storing calls (COPY on PostgreSQL, INSERT on SQLite) belongs to the caller's
 /// transaction: undone with it. A call another writer is storing at the same moment is
 /// stored once: the second writer waits, then counts it as a duplicate.
@@ -919,29 +956,9 @@ async fn stored_calls_belong_to_the_callers_transaction(app: TestApp) {
         });
         assert!(failed.is_err());
         // Writer A stores "twice" and holds its transaction open while B stores it too.
-        let (stored_a, go) = std::sync::mpsc::channel();
-        let (commit_a, wait) = std::sync::mpsc::channel::<()>();
-        let pool_a = pool.clone();
-        let a = std::thread::spawn(move || {
-            let mut conn = pool_a.get().unwrap();
-            db::transaction(&mut conn, |c| {
-                let ids = insert_new_ids(c, &first)?;
-                stored_a.send(()).unwrap();
-                wait.recv().unwrap();
-                Ok(ids.len())
-            })
-            .unwrap()
-        });
-        go.recv().unwrap();
-        let pool_b = pool.clone();
-        let b = std::thread::spawn(move || {
-            let mut conn = pool_b.get().unwrap();
-            db::transaction(&mut conn, |c| insert_new_ids(c, &again)).unwrap()
-        });
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        commit_a.send(()).unwrap();
-        assert_eq!(a.join().unwrap(), 200);
-        assert_eq!(b.join().unwrap().len(), 199, "\"twice\" is a duplicate");
+        let (a, b) = two_writers(&pool, first, vec![], again);
+        assert_eq!(a.unwrap(), 200);
+        assert_eq!(b.unwrap().len(), 199, "\"twice\" is a duplicate");
     })
     .await
     .unwrap();
@@ -971,7 +988,6 @@ async fn stored_calls_belong_to_the_callers_transaction(app: TestApp) {
 /// one fails: CI once saw pushes arriving together answer 500 so). Both the INSERT (2
 /// calls) and the COPY (200 calls) paths.
 async fn writers_storing_the_same_calls_in_other_orders_both_finish(app: TestApp) {
-    use callcsv::db::{self, billable_calls::insert_new_ids};
     let t = Tenants::create(&app).await;
     for n in [2, 200] {
         let calls: Vec<_> = (0..n)
@@ -989,34 +1005,11 @@ async fn writers_storing_the_same_calls_in_other_orders_both_finish(app: TestApp
         let rest = calls[1..].to_vec();
         let reversed: Vec<_> = calls.iter().rev().cloned().collect();
         let pool = app.pool();
-        let (a, b) = tokio::task::spawn_blocking(move || {
-            // A stores the first call and holds its transaction open; B starts storing all
-            // of them (last first); then A stores the rest and commits.
-            let (stored_first, go) = std::sync::mpsc::channel();
-            let (store_rest, wait) = std::sync::mpsc::channel::<()>();
-            let pool_a = pool.clone();
-            let a = std::thread::spawn(move || {
-                let mut conn = pool_a.get().unwrap();
-                db::transaction(&mut conn, |c| {
-                    let mut ids = insert_new_ids(c, &first)?;
-                    stored_first.send(()).unwrap();
-                    wait.recv().unwrap();
-                    ids.extend(insert_new_ids(c, &rest)?);
-                    Ok(ids.len())
-                })
-            });
-            go.recv().unwrap();
-            let pool_b = pool.clone();
-            let b = std::thread::spawn(move || {
-                let mut conn = pool_b.get().unwrap();
-                db::transaction(&mut conn, |c| insert_new_ids(c, &reversed))
-            });
-            std::thread::sleep(std::time::Duration::from_millis(300));
-            store_rest.send(()).unwrap();
-            (a.join().unwrap(), b.join().unwrap())
-        })
-        .await
-        .unwrap();
+        // A stores the first call and holds its transaction open; B starts storing all of
+        // them (last first); then A stores the rest and commits.
+        let (a, b) = tokio::task::spawn_blocking(move || two_writers(&pool, first, rest, reversed))
+            .await
+            .unwrap();
         assert_eq!(a.map_err(|e| e.to_string()), Ok(n), "writer A, {n} calls");
         assert_eq!(
             b.map(|ids| ids.len()).map_err(|e| e.to_string()),
